@@ -1,0 +1,179 @@
+/* iopd: I2O configuration device (/dev/i2o/ctl) and usbmon trace nodes in userspace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "iopd-config.h"
+#include "lib/config/config.h"
+#include "lib/util/log.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "Usage: iopd [OPTION]...\n"
+            "Serve the I2O configuration device /dev/i2o/ctl from userspace (CUSE).\n"
+            "\n"
+            "  -f, --foreground       stay in the foreground, log to stderr (systemd uses this)\n"
+            "  -c, --config=FILE      configuration file (default: %s if it exists,\n"
+            "                         otherwise the built-in configuration: one IOP)\n"
+            "      --check-config     validate the configuration, print the result, exit\n"
+            "      --dump-default-config  print the built-in configuration and exit\n"
+            "  -s, --state-dir=DIR    where changes made through ioctls persist (default %s)\n"
+            "      --cuse=PATH        CUSE control device (default /dev/cuse)\n"
+            "      --ctl-name=NAME    node name below /dev (default i2o/ctl)\n"
+            "  -v, --verbose          more log output (repeat for debug)\n"
+            "  -q, --quiet            only warnings and errors\n"
+            "  -h, --help             show this help and exit\n"
+            "  -V, --version          show the version and exit\n"
+            "\n"
+            "Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop.\n"
+            "Needs the kernel's CUSE module: modprobe cuse.  See iopd(8).\n",
+            IOPD_CONFIG_FILE, IOPD_STATE_DIR);
+}
+
+static void stderr_sink(void *ctx, int level, const char *msg) {
+    (void)ctx;
+    /* "<N>" prefixes: journald reads them as the priority. */
+    fprintf(stderr, "<%d>iopd: %s\n", level, msg);
+}
+
+static void syslog_sink(void *ctx, int level, const char *msg) {
+    (void)ctx;
+    syslog(level, "%s", msg);
+}
+
+static int check_config(const char *path) {
+    struct iop_config *cfg = NULL;
+    char *err = NULL;
+    int r;
+
+    if (path)
+        r = iop_config_load_file(path, &cfg, &err);
+    else if (access(IOPD_CONFIG_FILE, F_OK) == 0)
+        r = iop_config_load_file(path = IOPD_CONFIG_FILE, &cfg, &err);
+    else
+        r = iop_config_parse(iop_config_default_json, strlen(iop_config_default_json),
+                             path = "<built-in>", &cfg, &err);
+    if (r < 0) {
+        fprintf(stderr, "iopd: %s\n", err ? err : strerror(-r));
+        free(err);
+        return 1;
+    }
+    printf("%s: OK (%u IOP%s)\n", path, cfg->n_iops, cfg->n_iops == 1 ? "" : "s");
+    iop_config_free(cfg);
+    return 0;
+}
+
+/* Detach: the parent waits until the child reports its nodes ready (or dies), so the
+ * command's exit status says whether the daemon is really up. */
+static int detach(int *ready_fd) {
+    int p[2];
+    if (pipe(p) < 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid > 0) {
+        char c;
+        close(p[1]);
+        ssize_t n = read(p[0], &c, 1);
+        if (n == 1)
+            _exit(0);
+        int st;
+        waitpid(pid, &st, 0);
+        _exit(WIFEXITED(st) && WEXITSTATUS(st) ? WEXITSTATUS(st) : 1);
+    }
+    close(p[0]);
+    setsid();
+    *ready_fd = p[1];
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    enum { OPT_CHECK = 0x100, OPT_DUMP, OPT_CUSE, OPT_CTL_NAME };
+    static const struct option longopts[] = {
+        { "foreground", no_argument, NULL, 'f' },
+        { "config", required_argument, NULL, 'c' },
+        { "check-config", no_argument, NULL, OPT_CHECK },
+        { "dump-default-config", no_argument, NULL, OPT_DUMP },
+        { "state-dir", required_argument, NULL, 's' },
+        { "cuse", required_argument, NULL, OPT_CUSE },
+        { "ctl-name", required_argument, NULL, OPT_CTL_NAME },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        {}
+    };
+    struct iopd_options opt = {
+        .state_dir = IOPD_STATE_DIR,
+        .cuse_path = "/dev/cuse",
+        .ctl_name = "i2o/ctl",
+        .ready_fd = -1,
+    };
+    bool foreground = false, check = false;
+    int level = LOG_NOTICE, c;
+
+    while ((c = getopt_long(argc, argv, "fc:s:vqhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': foreground = true; break;
+        case 'c': opt.config_path = optarg; break;
+        case 's': opt.state_dir = optarg; break;
+        case OPT_CHECK: check = true; break;
+        case OPT_DUMP: fputs(iop_config_default_json, stdout); return 0;
+        case OPT_CUSE: opt.cuse_path = optarg; break;
+        case OPT_CTL_NAME: opt.ctl_name = optarg; break;
+        case 'v': level = level < LOG_INFO ? LOG_INFO : LOG_DEBUG; break;
+        case 'q': level = LOG_WARNING; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("iopd %s\n", IOPD_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "iopd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (check)
+        return check_config(opt.config_path);
+
+    iop_log_set_max_level(level);
+    iop_log_set_sink(stderr_sink, NULL);
+    if (!foreground) {
+        int r = detach(&opt.ready_fd);
+        if (r < 0) {
+            fprintf(stderr, "iopd: cannot detach: %s\n", strerror(-r));
+            return 1;
+        }
+    }
+
+    struct iopd *d;
+    int r = iopd_new(&opt, &d);
+    if (r < 0) {
+        iop_err("startup failed: %s", strerror(-r));
+        return 1;
+    }
+    if (!foreground) {
+        /* Errors up to here went to the terminal; from now on to syslog. */
+        openlog("iopd", LOG_PID, LOG_DAEMON);
+        iop_log_set_sink(syslog_sink, NULL);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            dup2(null, STDIN_FILENO);
+            dup2(null, STDOUT_FILENO);
+            dup2(null, STDERR_FILENO);
+            if (null > STDERR_FILENO)
+                close(null);
+        }
+    }
+    r = iopd_run(d);
+    iopd_free(d);
+    return r < 0 ? 1 : 0;
+}

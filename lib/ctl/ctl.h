@@ -1,0 +1,37 @@
+/* /dev/i2o/ctl as a device model: open files and the ioctl dispatcher.
+ *
+ * The CUSE adapter (cuse/ctl-node.c) and the in-process tests drive exactly this API;
+ * caller memory is reached only through struct iop_umem (umem.h).  Results follow the
+ * kernel's i2o_config.c (see i2o-abi.md in the design notes): >= 0 is the ioctl's
+ * return value (including the positive ReqStatus quirk), < 0 a negative errno.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "lib/ctl/umem.h"
+
+struct iop_system;
+struct iop_ctl;
+struct iop_ctl_file;
+
+/* Flags of one call. */
+#define IOP_CTL_COMPAT 0x1u /* 32-bit caller: i386 command numbers and struct layouts */
+
+int iop_ctl_new(struct iop_system *sys, struct iop_ctl **ret);
+struct iop_ctl *iop_ctl_free(struct iop_ctl *ctl);
+
+/* Replace the IOP system (configuration reload); open files stay open. */
+void iop_ctl_set_system(struct iop_ctl *ctl, struct iop_system *sys);
+
+int iop_ctl_open(struct iop_ctl *ctl, struct iop_ctl_file **ret);
+void iop_ctl_release(struct iop_ctl_file *f);
+unsigned iop_ctl_file_count(const struct iop_ctl *ctl);
+
+/* One ioctl.  Returns the result, a negative errno, or IOP_UMEM_RETRY when the user
+ * memory accessor needs another round (then nothing has changed state yet). */
+int iop_ctl_ioctl(struct iop_ctl *ctl, struct iop_ctl_file *f, unsigned int cmd, uint64_t arg,
+                  unsigned flags, struct iop_umem *um);
+
+/* The name of an I2O ioctl number ("I2OGETIOPS"), or NULL. */
+const char *iop_ctl_cmd_name(unsigned int cmd, unsigned flags);

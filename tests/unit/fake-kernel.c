@@ -1,0 +1,251 @@
+#include "fake-kernel.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <linux/fuse.h>
+
+#define FK_MAX_MSG (1u << 20)
+#define FK_MAX_PAGES 32u   /* FUSE_DEFAULT_MAX_PAGES_PER_REQ; CUSE never raises it */
+#define FK_PAGE 4096u
+
+int fake_kernel_init(struct fake_kernel *k, int *daemon_fd) {
+    int sv[2];
+    memset(k, 0, sizeof(*k));
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    /* Room for a full-size reply in one packet. */
+    int sz = 4 << 20;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    k->fd = sv[0];
+    k->next_unique = 2;
+    *daemon_fd = sv[1];
+    return 0;
+}
+
+void fake_kernel_close(struct fake_kernel *k) {
+    if (k->fd >= 0)
+        close(k->fd);
+    k->fd = -1;
+}
+
+/* Send one request, let the daemon run, read its reply into a malloc'ed buffer. */
+static int transact(struct fake_kernel *k, uint32_t opcode, uint64_t nodeid, const void *arg, size_t arglen,
+                    const void *data, size_t datalen, uint8_t **reply, size_t *reply_len) {
+    struct fuse_in_header ih = {
+        .len = (uint32_t)(sizeof(ih) + arglen + datalen),
+        .opcode = opcode,
+        .unique = k->next_unique++,
+        .nodeid = nodeid,
+        .uid = 0, .gid = 0, .pid = (uint32_t)getpid(),
+    };
+    struct iovec iov[3] = { { &ih, sizeof(ih) }, { (void *)arg, arglen }, { (void *)data, datalen } };
+    if (writev(k->fd, iov, 3) != (ssize_t)ih.len)
+        return -EIO;
+    if (k->pump)
+        k->pump(k->pump_ctx);
+    uint8_t *buf = malloc(FK_MAX_MSG);
+    if (!buf)
+        return -ENOMEM;
+    ssize_t n = recv(k->fd, buf, FK_MAX_MSG, MSG_DONTWAIT);
+    if (n < (ssize_t)sizeof(struct fuse_out_header)) {
+        free(buf);
+        return -EPROTO; /* no reply: the daemon did not answer */
+    }
+    struct fuse_out_header *oh = (void *)buf;
+    if (oh->unique != ih.unique || oh->len != (uint32_t)n) {
+        free(buf);
+        return -EPROTO;
+    }
+    *reply = buf;
+    *reply_len = (size_t)n;
+    return oh->error; /* 0 or -errno */
+}
+
+int fake_kernel_cuse_init(struct fake_kernel *k) {
+    struct cuse_init_in in = { .major = FUSE_KERNEL_VERSION, .minor = FUSE_KERNEL_MINOR_VERSION,
+                               .flags = CUSE_UNRESTRICTED_IOCTL };
+    uint8_t *rep;
+    size_t len;
+    int r = transact(k, CUSE_INIT, 0, &in, sizeof(in), NULL, 0, &rep, &len);
+    if (r < 0)
+        return r;
+    size_t off = sizeof(struct fuse_out_header) + sizeof(struct cuse_init_out);
+    if (len < off) {
+        free(rep);
+        return -EPROTO;
+    }
+    struct cuse_init_out *out = (void *)(rep + sizeof(struct fuse_out_header));
+    if (!(out->flags & CUSE_UNRESTRICTED_IOCTL)) {
+        free(rep);
+        return -EPROTO; /* the daemon must ask for unrestricted ioctls */
+    }
+    size_t n = len - off < sizeof(k->devinfo) - 1 ? len - off : sizeof(k->devinfo) - 1;
+    memcpy(k->devinfo, rep + off, n);
+    k->devinfo[n] = 0;
+    free(rep);
+    return 0;
+}
+
+int fake_kernel_open(struct fake_kernel *k, int flags, uint64_t *fh) {
+    struct fuse_open_in in = { .flags = (uint32_t)flags };
+    uint8_t *rep;
+    size_t len;
+    int r = transact(k, FUSE_OPEN, 0, &in, sizeof(in), NULL, 0, &rep, &len);
+    if (r < 0)
+        return r;
+    if (len < sizeof(struct fuse_out_header) + sizeof(struct fuse_open_out)) {
+        free(rep);
+        return -EPROTO;
+    }
+    *fh = ((struct fuse_open_out *)(rep + sizeof(struct fuse_out_header)))->fh;
+    free(rep);
+    return 0;
+}
+
+int fake_kernel_release(struct fake_kernel *k, uint64_t fh) {
+    struct fuse_release_in in = { .fh = fh };
+    uint8_t *rep;
+    size_t len;
+    int r = transact(k, FUSE_RELEASE, 0, &in, sizeof(in), NULL, 0, &rep, &len);
+    if (r == 0)
+        free(rep);
+    return r;
+}
+
+long fake_kernel_read(struct fake_kernel *k, uint64_t fh, void *buf, size_t size) {
+    struct fuse_read_in in = { .fh = fh, .size = (uint32_t)size };
+    uint8_t *rep;
+    size_t len;
+    int r = transact(k, FUSE_READ, 0, &in, sizeof(in), NULL, 0, &rep, &len);
+    if (r < 0)
+        return r;
+    size_t n = len - sizeof(struct fuse_out_header);
+    if (n > size) {
+        free(rep);
+        return -EIO;
+    }
+    memcpy(buf, rep + sizeof(struct fuse_out_header), n);
+    free(rep);
+    return (long)n;
+}
+
+struct fk_iov {
+    uint64_t base, len;
+};
+
+/* fuse_verify_ioctl_iov(): each range and the total must fit in max_pages pages. */
+static int verify_iov(const struct fk_iov *iov, unsigned n) {
+    uint64_t max = (uint64_t)FK_MAX_PAGES * FK_PAGE;
+    for (unsigned i = 0; i < n; i++) {
+        if (iov[i].len > max)
+            return -ENOMEM;
+        max -= iov[i].len;
+    }
+    return 0;
+}
+
+long fake_kernel_ioctl(struct fake_kernel *k, uint64_t fh, unsigned int cmd, uint64_t arg, bool compat,
+                       struct iop_umem_space *user) {
+    struct fk_iov in_iov[FUSE_IOCTL_MAX_IOV], out_iov[FUSE_IOCTL_MAX_IOV];
+    unsigned in_iovs = 0, out_iovs = 0;
+    uint8_t *in_data = NULL;
+    size_t in_size = 0, out_size = 0;
+    long ret;
+
+    k->rounds = 0;
+    for (;;) {
+        struct fuse_ioctl_in in = {
+            .fh = fh,
+            .flags = FUSE_IOCTL_UNRESTRICTED | (compat ? FUSE_IOCTL_COMPAT : 0),
+            .cmd = cmd,
+            .arg = arg,
+            .in_size = (uint32_t)in_size,
+            .out_size = (uint32_t)out_size,
+        };
+        uint8_t *rep;
+        size_t len;
+        k->rounds++;
+        int r = transact(k, FUSE_IOCTL, 0, &in, sizeof(in), in_data, in_size, &rep, &len);
+        free(in_data);
+        in_data = NULL;
+        if (r < 0)
+            return r;
+        size_t hdr = sizeof(struct fuse_out_header) + sizeof(struct fuse_ioctl_out);
+        if (len < hdr) {
+            free(rep);
+            return -EIO;
+        }
+        struct fuse_ioctl_out out;
+        memcpy(&out, rep + sizeof(struct fuse_out_header), sizeof(out));
+        const uint8_t *payload = rep + hdr;
+        size_t plen = len - hdr;
+
+        if (out.flags & FUSE_IOCTL_RETRY) {
+            if (out.in_iovs > FUSE_IOCTL_MAX_IOV || out.out_iovs > FUSE_IOCTL_MAX_IOV ||
+                out.in_iovs + out.out_iovs > FUSE_IOCTL_MAX_IOV) {
+                free(rep);
+                return -ENOMEM;
+            }
+            if (plen != (out.in_iovs + out.out_iovs) * sizeof(struct fuse_ioctl_iovec) || k->rounds > 16) {
+                free(rep);
+                return -EIO;
+            }
+            in_iovs = out.in_iovs;
+            out_iovs = out.out_iovs;
+            memcpy(in_iov, payload, in_iovs * sizeof(struct fk_iov));
+            memcpy(out_iov, payload + in_iovs * sizeof(struct fk_iov), out_iovs * sizeof(struct fk_iov));
+            free(rep);
+            /* 32-bit callers: ranges must be 32-bit addresses (fuse_copy_ioctl_iovec). */
+            for (unsigned i = 0; compat && i < in_iovs + out_iovs; i++) {
+                const struct fk_iov *v = i < in_iovs ? &in_iov[i] : &out_iov[i - in_iovs];
+                if (v->base > UINT32_MAX || v->len > UINT32_MAX)
+                    return -EIO;
+            }
+            if ((ret = verify_iov(in_iov, in_iovs)) < 0 || (ret = verify_iov(out_iov, out_iovs)) < 0)
+                return ret;
+            in_size = out_size = 0;
+            for (unsigned i = 0; i < in_iovs; i++)
+                in_size += in_iov[i].len;
+            for (unsigned i = 0; i < out_iovs; i++)
+                out_size += out_iov[i].len;
+            in_data = malloc(in_size ? in_size : 1);
+            if (!in_data)
+                return -ENOMEM;
+            size_t at = 0;
+            for (unsigned i = 0; i < in_iovs; i++) {
+                if (in_iov[i].len && user->um.ops->read(user, in_iov[i].base, in_data + at, in_iov[i].len) < 0) {
+                    free(in_data);
+                    return -EFAULT;
+                }
+                at += in_iov[i].len;
+            }
+            continue;
+        }
+
+        /* Final reply: plen bytes go to the out ranges in order. */
+        if (plen > out_size) {
+            free(rep);
+            return -EIO;
+        }
+        size_t at = 0;
+        for (unsigned i = 0; i < out_iovs && at < plen; i++) {
+            size_t n = plen - at < out_iov[i].len ? plen - at : out_iov[i].len;
+            if (user->um.ops->write(user, out_iov[i].base, payload + at, n) < 0) {
+                free(rep);
+                return -EFAULT;
+            }
+            at += n;
+        }
+        free(rep);
+        return out.result;
+    }
+}

@@ -1,0 +1,94 @@
+/* Configuration parsing: the built-in default, valid files, every class of error. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "lib/config/config.h"
+#include "testutil.h"
+
+static int parse(const char *text, struct iop_config **cfg, char **err) {
+    return iop_config_parse(text, strlen(text), "t.json", cfg, err);
+}
+
+static void expect_error(const char *text, const char *fragment) {
+    struct iop_config *cfg = NULL;
+    char *err = NULL;
+    CHECK_EQ(parse(text, &cfg, &err), -EINVAL);
+    CHECK(cfg == NULL);
+    CHECK(err != NULL);
+    if (err && !strstr(err, fragment)) {
+        test_failures++;
+        fprintf(stderr, "error \"%s\" lacks \"%s\"\n", err, fragment);
+    }
+    free(err);
+}
+
+static void test_default(void) {
+    struct iop_config *cfg;
+    char *err = NULL;
+    CHECK_EQ(parse(iop_config_default_json, &cfg, &err), 0);
+    CHECK(err == NULL);
+    CHECK_EQ(cfg->n_iops, 1);
+    CHECK_EQ(cfg->iop[0].unit, 0);
+    CHECK(cfg->iop[0].answers);
+    iop_config_free(cfg);
+}
+
+static void test_valid(void) {
+    struct iop_config *cfg;
+    CHECK_EQ(parse("{\"iops\":[{\"unit\":4,\"product_id\":\"abc\",\"answers\":false},{\"unit\":31}]}", &cfg, NULL), 0);
+    CHECK_EQ(cfg->n_iops, 2);
+    CHECK_EQ(cfg->iop[0].unit, 4);
+    CHECK_STREQ(cfg->iop[0].product_id, "abc");
+    CHECK(!cfg->iop[0].answers);
+    CHECK_EQ(cfg->iop[1].unit, 31);
+    iop_config_free(cfg);
+    CHECK_EQ(parse("{\"iops\":[]}\n\n", &cfg, NULL), 0);
+    CHECK_EQ(cfg->n_iops, 0);
+    iop_config_free(cfg);
+}
+
+static void test_errors(void) {
+    expect_error("", "t.json: $: invalid JSON");
+    expect_error("{\"iops\": [", "unexpected end of input");
+    expect_error("{\n\"iops\": [}\n", "line 2");
+    expect_error("[]", "$: expected an object, got an array");
+    expect_error("{}", "$: missing key \"iops\"");
+    expect_error("{\"iops\":{}}", "$.iops: expected an array");
+    expect_error("{\"iops\":[],\"ipos\":1}", "unknown key \"ipos\"");
+    expect_error("{\"iops\":[{\"unit\":32}]}", "$.iops[0].unit: expected an integer 0..31, got 32");
+    expect_error("{\"iops\":[{\"unit\":-1}]}", "got -1");
+    expect_error("{\"iops\":[{\"unit\":\"0\"}]}", "got a string");
+    expect_error("{\"iops\":[{}]}", "$.iops[0]: missing key \"unit\"");
+    expect_error("{\"iops\":[{\"unit\":1},{\"unit\":1}]}", "$.iops[1]: unit 1 is already used by $.iops[0]");
+    expect_error("{\"iops\":[{\"unit\":1,\"answers\":1}]}", "$.iops[0].answers: expected true or false");
+    expect_error("{\"iops\":[{\"unit\":1,\"product_id\":\"0123456789012345678901234\"}]}", "too long");
+    expect_error("{\"iops\":[{\"unit\":1,\"product_id\":\"a\\u0000b\"}]}", "NUL");
+    expect_error("{\"iops\":[]} x", "unexpected data after");
+    expect_error("{\"iops\":[1]}", "$.iops[0]: expected an object");
+}
+
+static void test_files(void) {
+    struct iop_config *cfg;
+    char *err = NULL;
+    char path[] = "/tmp/iopd-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char *text = "{\"iops\":[{\"unit\":9}]}";
+    CHECK_EQ(write(fd, text, strlen(text)), (long)strlen(text));
+    close(fd);
+    CHECK_EQ(iop_config_load_file(path, &cfg, &err), 0);
+    CHECK_EQ(cfg->iop[0].unit, 9);
+    iop_config_free(cfg);
+    unlink(path);
+    CHECK_EQ(iop_config_load_file(path, &cfg, &err), -ENOENT);
+    CHECK(err && strstr(err, path));
+    free(err);
+}
+
+int main(void) {
+    TEST(test_default);
+    TEST(test_valid);
+    TEST(test_errors);
+    TEST(test_files);
+    return test_summary();
+}

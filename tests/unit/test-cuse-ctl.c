@@ -1,0 +1,126 @@
+/* The /dev/i2o/ctl CUSE adapter, driven over a socketpair by a fake kernel that
+ * follows fuse_do_ioctl()'s retry protocol: no /dev/cuse, no root. */
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <linux/i2o-dev.h>
+
+#include "cuse/ctl-node.h"
+#include "cuse/cuse-dev.h"
+#include "fake-kernel.h"
+#include "lib/ctl/ctl.h"
+#include "lib/i2o/iop.h"
+#include "lib/util/log.h"
+#include "testutil.h"
+
+static struct iop_system *sys;
+static struct iop_ctl *ctl;
+static struct iop_ctl_node *node;
+static struct fake_kernel k;
+static uint64_t fh;
+
+static void pump(void *ctx) {
+    (void)ctx;
+    CHECK_EQ(iop_cuse_dev_process(iop_ctl_node_dev(node)), 0);
+}
+
+static void setup(void) {
+    int dfd;
+    struct iop_controller *c;
+    CHECK_EQ(iop_system_new(&sys), 0);
+    CHECK_EQ(iop_system_add(sys, 0, "zero", NULL), 0);
+    CHECK_EQ(iop_system_add(sys, 3, "silent", &c), 0);
+    c->answers = false;
+    CHECK_EQ(iop_system_add(sys, 31, "last", NULL), 0);
+    CHECK_EQ(iop_ctl_new(sys, &ctl), 0);
+    CHECK_EQ(fake_kernel_init(&k, &dfd), 0);
+    CHECK_EQ(iop_ctl_node_new(ctl, "i2o/ctl", dfd, &node), 0);
+    k.pump = pump;
+}
+
+static void test_init_and_open(void) {
+    CHECK(!iop_cuse_dev_ready(iop_ctl_node_dev(node)));
+    CHECK_EQ(fake_kernel_cuse_init(&k), 0);
+    CHECK_STREQ(k.devinfo, "DEVNAME=i2o/ctl");
+    CHECK(iop_cuse_dev_ready(iop_ctl_node_dev(node)));
+    CHECK_EQ(fake_kernel_open(&k, 2 /* O_RDWR */, &fh), 0);
+    CHECK_EQ(iop_ctl_file_count(ctl), 1);
+}
+
+static void test_getiops(void) {
+    struct iop_umem_space user;
+    uint8_t tab[MAX_I2O_CONTROLLERS];
+    memset(tab, 0xaa, sizeof(tab));
+    iop_umem_space_init(&user);
+    iop_umem_space_map(&user, 0x10000, tab, sizeof(tab), true);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OGETIOPS, 0x10000, false, &user), 0);
+    /* Round 1 names the 32-byte out range, round 2 fills it. */
+    CHECK_EQ(k.rounds, 2);
+    for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)
+        CHECK_EQ(tab[i], i == 0 || i == 3 || i == 31);
+    /* The same number is valid for 32-bit callers. */
+    memset(tab, 0, sizeof(tab));
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OGETIOPS, 0x10000, true, &user), 0);
+    CHECK_EQ(tab[31], 1);
+}
+
+static void test_getiops_efault(void) {
+    struct iop_umem_space user;
+    uint8_t small[16];
+    iop_umem_space_init(&user);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OGETIOPS, 0, false, &user), -EFAULT);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OGETIOPS, 0xdead0000, false, &user), -EFAULT);
+    /* A buffer shorter than 32 bytes faults too, as copy_to_user would. */
+    iop_umem_space_map(&user, 0x20000, small, sizeof(small), true);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OGETIOPS, 0x20000, false, &user), -EFAULT);
+    /* Read-only memory. */
+    uint8_t ro[32];
+    iop_umem_space_map(&user, 0x30000, ro, sizeof(ro), false);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OGETIOPS, 0x30000, false, &user), -EFAULT);
+}
+
+static void test_validate(void) {
+    struct iop_umem_space user;
+    iop_umem_space_init(&user);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OVALIDATE, 0, false, &user), 0);
+    CHECK_EQ(k.rounds, 1); /* by value: no user memory, no retry */
+    CHECK_EQ(sys->iop[0]->n_validations, 1);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OVALIDATE, 31, false, &user), 0);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OVALIDATE, 1, false, &user), -ENXIO);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OVALIDATE, 32, false, &user), -ENXIO);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OVALIDATE, (uint64_t)-1, false, &user), -ENXIO);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OVALIDATE, 3, false, &user), -ETIMEDOUT);
+    /* The kernel did iop = (int)arg: only the low 32 bits count. */
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OVALIDATE, 0x100000000ull, false, &user), 0);
+    CHECK_EQ(sys->iop[0]->n_validations, 2);
+}
+
+static void test_unknown(void) {
+    struct iop_umem_space user;
+    iop_umem_space_init(&user);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, _IO('i', 99), 0, false, &user), -EINVAL);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, _IO('x', 0), 0, false, &user), -EINVAL);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, _IO('i', 99), 0, true, &user), -ENOTTY);
+    char buf[16];
+    CHECK_EQ(fake_kernel_read(&k, fh, buf, sizeof(buf)), -EINVAL);
+}
+
+static void test_release(void) {
+    CHECK_EQ(fake_kernel_release(&k, fh), 0);
+    CHECK_EQ(iop_ctl_file_count(ctl), 0);
+}
+
+int main(void) {
+    iop_log_set_max_level(LOG_WARNING);
+    setup();
+    TEST(test_init_and_open);
+    TEST(test_getiops);
+    TEST(test_getiops_efault);
+    TEST(test_validate);
+    TEST(test_unknown);
+    TEST(test_release);
+    iop_ctl_node_free(node);
+    fake_kernel_close(&k);
+    iop_ctl_free(ctl);
+    iop_system_free(sys);
+    return test_summary();
+}
