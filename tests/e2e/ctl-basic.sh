@@ -1,0 +1,45 @@
+#!/bin/sh
+# /dev/i2o/ctl in a real kernel: the node appears, GETIOPS and VALIDATE behave as the
+# kernel's driver did from C and from Python, and SIGTERM removes the node.
+. "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+
+check "no /dev/i2o/ctl before iopd" test ! -e /dev/i2o/ctl
+check "iopd starts with the built-in configuration" start_iopd
+check "/dev/i2o/ctl is a character device" test -c /dev/i2o/ctl
+check "mode 0600 root:root" sh -c '[ "$(stat -c %a:%U:%G /dev/i2o/ctl)" = 600:root:root ]'
+check "I2OGETIOPS from C lists IOP 0" "$E2E/ctl-client" /dev/i2o/ctl getiops 0
+check "I2OVALIDATE 0 succeeds" "$E2E/ctl-client" /dev/i2o/ctl validate 0 0
+check "I2OVALIDATE of a missing IOP is ENXIO" "$E2E/ctl-client" /dev/i2o/ctl validate 5 ENXIO
+check "bad pointers give EFAULT" "$E2E/ctl-client" /dev/i2o/ctl efault
+check "unknown ioctls and read give EINVAL" "$E2E/ctl-client" /dev/i2o/ctl unknown
+check "I2OGETIOPS from Python" python3 -c '
+import fcntl
+I2OGETIOPS = 0x80206900
+tab = bytearray(32)
+with open("/dev/i2o/ctl", "rb", buffering=0) as f:
+    fcntl.ioctl(f, I2OGETIOPS, tab)
+assert list(tab) == [1] + [0] * 31, list(tab)
+'
+check "iopctl list" sh -c "'$IOPCTL' list | grep -qx 0"
+check "iopctl list --json" sh -c "[ \"\$('$IOPCTL' --json list)\" = '{\"iops\":[0]}' ]"
+check "SIGTERM stops iopd with status 0" stop_iopd
+check "the node is gone after SIGTERM" wait_gone /dev/i2o/ctl
+
+# Several IOPs from a configuration file; one that never answers.
+cfg=/tmp/iops.json
+cat >"$cfg" <<'JSON'
+{ "iops": [ { "unit": 2 }, { "unit": 9, "answers": false }, { "unit": 31 } ] }
+JSON
+check "iopd starts with --config" start_iopd --config "$cfg"
+check "I2OGETIOPS lists 2, 9, 31" "$E2E/ctl-client" /dev/i2o/ctl getiops 2 9 31
+check "I2OVALIDATE on a silent IOP is ETIMEDOUT" "$E2E/ctl-client" /dev/i2o/ctl validate 9 ETIMEDOUT
+kill -INT "$IOPD_PID"
+check "SIGINT stops iopd too" wait_gone /dev/i2o/ctl
+wait "$IOPD_PID"; check "exit status 0 after SIGINT" test $? -eq 0
+IOPD_PID=
+
+# Without CUSE the daemon says how to fix it.
+check "a missing /dev/cuse is explained" sh -c "
+    ! '$IOPD' -f --cuse /nonexistent/cuse 2>/tmp/err.txt && grep -q 'modprobe cuse' /tmp/err.txt"
+e2e_finish

@@ -1,0 +1,87 @@
+# Shell helpers for end-to-end tests that run inside the test VM (tests/vm/run).
+# Usage in a test:  . "$(dirname "$0")/lib.sh"  then  e2e_init "$@"
+# Arguments every e2e script receives: the meson build directory.
+
+e2e_init() {
+    BUILD=${1:?usage: $0 BUILD_DIR}
+    IOPD=$BUILD/daemon/iopd
+    IOPCTL=$BUILD/tools/iopctl
+    E2E=$BUILD/tests/e2e
+    E2E_FAILS=0
+    E2E_PASSES=0
+    IOPD_PID=
+    STATE=/var/lib/iopd-test
+    mkdir -p "$STATE"
+    : "${ASAN_OPTIONS:=detect_leaks=1:abort_on_error=1}"
+    : "${UBSAN_OPTIONS:=halt_on_error=1:print_stacktrace=1}"
+    export ASAN_OPTIONS UBSAN_OPTIONS
+    trap e2e_cleanup EXIT
+}
+
+e2e_cleanup() {
+    [ -n "$IOPD_PID" ] && kill "$IOPD_PID" 2>/dev/null
+    true
+}
+
+ok() { E2E_PASSES=$((E2E_PASSES + 1)); echo "ok   $*"; }
+not_ok() { E2E_FAILS=$((E2E_FAILS + 1)); echo "FAIL $*"; }
+
+# check DESCRIPTION COMMAND...: passes when the command exits 0.
+check() {
+    desc=$1; shift
+    if "$@"; then ok "$desc"; else not_ok "$desc (exit $?)"; fi
+}
+
+# wait_for PATH [TENTHS]: wait until PATH exists (default 10 s).
+wait_for() {
+    n=${2:-100}
+    while [ "$n" -gt 0 ]; do
+        [ -e "$1" ] && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+
+# wait_gone PATH [TENTHS]
+wait_gone() {
+    n=${2:-100}
+    while [ "$n" -gt 0 ]; do
+        [ -e "$1" ] || return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+
+# start_iopd [ARGS...]: run iopd in the foreground (as systemd would) in the
+# background of this shell, wait for /dev/i2o/ctl.  Log in $IOPD_LOG.
+start_iopd() {
+    IOPD_LOG=/tmp/iopd.$$.log
+    "$IOPD" --foreground --state-dir "$STATE" "$@" >"$IOPD_LOG" 2>&1 &
+    IOPD_PID=$!
+    if ! wait_for /dev/i2o/ctl 150; then
+        echo "iopd did not create /dev/i2o/ctl; its log:"
+        cat "$IOPD_LOG"
+        return 1
+    fi
+}
+
+# stop_iopd: SIGTERM, wait; returns iopd's exit status.
+stop_iopd() {
+    [ -n "$IOPD_PID" ] || return 0
+    kill -TERM "$IOPD_PID"
+    wait "$IOPD_PID"
+    st=$?
+    IOPD_PID=
+    if [ $st -ne 0 ]; then
+        echo "iopd exited $st; its log:"
+        cat "$IOPD_LOG"
+    fi
+    return $st
+}
+
+e2e_finish() {
+    echo "e2e: $E2E_PASSES passed, $E2E_FAILS failed"
+    [ "$E2E_FAILS" -eq 0 ]
+}
