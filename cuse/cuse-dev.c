@@ -81,6 +81,7 @@ int iop_cuse_dev_new(const struct iop_cuse_dev_params *p, int fd, struct iop_cus
     char *argv[] = { (char *)"iopd", NULL };
     struct fuse_args args = FUSE_ARGS_INIT(1, argv);
     d->se = cuse_lowlevel_new(&args, &ci, p->ops, p->userdata);
+    fuse_opt_free_args(&args); /* option parsing may have copied argv */
     if (!d->se) {
         free(d);
         return -ENOMEM;

@@ -65,9 +65,14 @@ static int transact(struct fake_kernel *k, uint32_t opcode, uint64_t nodeid, con
         free(buf);
         return -EPROTO;
     }
+    if (oh->error) {
+        int e = oh->error; /* -errno */
+        free(buf);
+        return e;
+    }
     *reply = buf;
     *reply_len = (size_t)n;
-    return oh->error; /* 0 or -errno */
+    return 0;
 }
 
 int fake_kernel_cuse_init(struct fake_kernel *k) {
