@@ -2,10 +2,14 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include <linux/i2o-dev.h>
 
 #include "cuse/cuse-dev.h"
 #include "cuse/fuse-compat.h"
@@ -19,41 +23,162 @@ struct iop_ctl_node {
     unsigned long n_requests, n_retries;
 };
 
+/* A read() waiting for events (blocking mode): parked, never blocking the loop. */
+struct parked_read {
+    struct parked_read *next;
+    fuse_req_t req;
+    size_t size;
+    struct node_file *nf;
+};
+
+/* What the adapter keeps per open file, behind fi->fh. */
+struct node_file {
+    struct iop_ctl_node *node;
+    struct iop_ctl_file *f;          /* owned */
+    struct parked_read *reads;       /* FIFO of parked reads */
+    struct fuse_pollhandle *ph;      /* the latest poll waiting for POLLIN, owned */
+};
+
 static void ctl_init_done(void *userdata) {
     struct iop_ctl_node *n = userdata;
     iop_cuse_dev_set_ready(n->dev);
     iop_info("/dev/%s ready", iop_cuse_dev_name(n->dev));
 }
 
+static void serve_parked(struct node_file *nf) {
+    while (nf->reads && iop_ctl_file_readable(nf->f)) {
+        struct parked_read *p = nf->reads;
+        nf->reads = p->next;
+        uint8_t buf[I2O_EVT_Q_LEN * sizeof(struct i2o_evt_info)];
+        size_t want = p->size < sizeof(buf) ? p->size : sizeof(buf);
+        long r = iop_ctl_read(nf->f, buf, want);
+        if (r < 0)
+            fuse_reply_err(p->req, (int)-r);
+        else
+            fuse_reply_buf(p->req, (const char *)buf, (size_t)r);
+        free(p);
+    }
+}
+
+/* Events were queued for this file: finish parked reads, wake a waiting poll. */
+static void on_events(void *ctx) {
+    struct node_file *nf = ctx;
+    serve_parked(nf);
+    if (nf->ph && iop_ctl_file_readable(nf->f)) {
+        fuse_lowlevel_notify_poll(nf->ph);
+        fuse_pollhandle_destroy(nf->ph);
+        nf->ph = NULL;
+    }
+}
+
 static void ctl_open(fuse_req_t req, struct fuse_file_info *fi) {
     struct iop_ctl_node *n = fuse_req_userdata(req);
-    struct iop_ctl_file *f;
-    int r = iop_ctl_open(n->ctl, &f);
+    struct node_file *nf = calloc(1, sizeof(*nf));
+    int r = nf ? iop_ctl_open(n->ctl, &nf->f) : -ENOMEM;
     if (r < 0) {
+        free(nf);
         fuse_reply_err(req, -r);
         return;
     }
-    fi->fh = (uintptr_t)f;
+    nf->node = n;
+    iop_ctl_file_set_notify(nf->f, on_events, nf);
+    fi->fh = (uintptr_t)nf;
     fi->nonseekable = 1;
     fi->direct_io = 1;
-    if (fuse_reply_open(req, fi) != 0)
-        iop_ctl_release(f); /* the opener is gone already (interrupted) */
+    if (fuse_reply_open(req, fi) != 0) { /* the opener is gone already (interrupted) */
+        iop_ctl_release(nf->f);
+        free(nf);
+    }
+}
+
+static void node_file_free(struct node_file *nf) {
+    while (nf->reads) {
+        struct parked_read *p = nf->reads;
+        nf->reads = p->next;
+        fuse_reply_err(p->req, EBADF);
+        free(p);
+    }
+    if (nf->ph)
+        fuse_pollhandle_destroy(nf->ph);
+    iop_ctl_release(nf->f);
+    free(nf);
 }
 
 static void ctl_release(fuse_req_t req, struct fuse_file_info *fi) {
-    iop_ctl_release((struct iop_ctl_file *)(uintptr_t)fi->fh);
+    node_file_free((struct node_file *)(uintptr_t)fi->fh);
     fuse_reply_err(req, 0);
 }
 
-/* The kernel's 2.6 driver had no read or write method: the VFS answered EINVAL. */
-static void ctl_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi) {
-    (void)size, (void)off, (void)fi;
-    fuse_reply_err(req, EINVAL);
+static void read_interrupted(fuse_req_t req, void *data) {
+    struct parked_read *target = data;
+    struct node_file *nf = target->nf;
+    for (struct parked_read **p = &nf->reads; *p; p = &(*p)->next) {
+        if (*p == target) {
+            *p = target->next;
+            fuse_reply_err(req, EINTR);
+            free(target);
+            return;
+        }
+    }
 }
 
+/* read(): the pending events as whole struct i2o_evt_info records, as the old
+ * document's section XII planned (the kernel's 2.6 driver had no read and gave
+ * EINVAL).  No events: EAGAIN with O_NONBLOCK, otherwise wait. */
+static void ctl_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi) {
+    struct node_file *nf = (struct node_file *)(uintptr_t)fi->fh;
+    (void)off;
+    if (size < sizeof(struct i2o_evt_info)) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    if (iop_ctl_file_readable(nf->f) && !nf->reads) {
+        uint8_t buf[I2O_EVT_Q_LEN * sizeof(struct i2o_evt_info)];
+        long r = iop_ctl_read(nf->f, buf, size < sizeof(buf) ? size : sizeof(buf));
+        if (r < 0)
+            fuse_reply_err(req, (int)-r);
+        else
+            fuse_reply_buf(req, (const char *)buf, (size_t)r);
+        return;
+    }
+    if (fi->flags & O_NONBLOCK) {
+        fuse_reply_err(req, EAGAIN);
+        return;
+    }
+    struct parked_read *p = calloc(1, sizeof(*p));
+    if (!p) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    p->req = req;
+    p->size = size;
+    p->nf = nf;
+    struct parked_read **tail = &nf->reads;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = p;
+    fuse_req_interrupt_func(req, read_interrupted, p);
+}
+
+/* The kernel's driver had no write method: the VFS answered EINVAL. */
 static void ctl_write(fuse_req_t req, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
     (void)buf, (void)size, (void)off, (void)fi;
     fuse_reply_err(req, EINVAL);
+}
+
+/* poll/select: readable while events are queued.  Always writable, as the default
+ * mask the kernel gave this device (write itself fails at once with EINVAL). */
+static void ctl_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph) {
+    struct node_file *nf = (struct node_file *)(uintptr_t)fi->fh;
+    unsigned revents = POLLOUT | POLLWRNORM;
+    if (iop_ctl_file_readable(nf->f))
+        revents |= POLLIN | POLLRDNORM;
+    if (ph) {
+        if (nf->ph)
+            fuse_pollhandle_destroy(nf->ph);
+        nf->ph = ph;
+    }
+    fuse_reply_poll(req, revents);
 }
 
 static int reply_retry(fuse_req_t req, const struct iop_umem_rounds *r) {
@@ -72,7 +197,8 @@ static int reply_retry(fuse_req_t req, const struct iop_umem_rounds *r) {
 static void ctl_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi, unsigned flags,
                       const void *in_buf, size_t in_bufsz, size_t out_bufsz) {
     struct iop_ctl_node *n = fuse_req_userdata(req);
-    struct iop_ctl_file *f = (struct iop_ctl_file *)(uintptr_t)fi->fh;
+    struct node_file *nf = (struct node_file *)(uintptr_t)fi->fh;
+    struct iop_ctl_file *f = nf->f;
     unsigned ctl_flags = (flags & FUSE_IOCTL_COMPAT) ? IOP_CTL_COMPAT : 0;
 
     n->n_requests++;
@@ -102,6 +228,7 @@ static const struct cuse_lowlevel_ops ctl_ops = {
     .write = ctl_write,
     .release = ctl_release,
     .ioctl = ctl_ioctl,
+    .poll = ctl_poll,
 };
 
 int iop_ctl_node_new(struct iop_ctl *ctl, const char *devname, int fd, struct iop_ctl_node **ret) {

@@ -8,66 +8,33 @@
 #include <sys/ioctl.h>
 #include <linux/i2o-dev.h>
 
+#include "lib/ctl/abi.h"
+#include "lib/ctl/ctl-internal.h"
 #include "lib/i2o/iop.h"
-#include "lib/util/log.h"
 
-struct iop_ctl_file {
-    struct iop_ctl *ctl;         /* borrowed */
-    struct iop_ctl_file *next;   /* in ctl->files */
-    unsigned id;
-};
-
-struct iop_ctl {
-    struct iop_system *sys;      /* borrowed */
-    struct iop_ctl_file *files;  /* owned list */
-    unsigned n_files;
-    unsigned next_file_id;
-};
-
-struct ctl_call {
-    struct iop_ctl *ctl;
-    struct iop_ctl_file *file;
-    uint64_t arg;
-    unsigned flags;
-    struct iop_umem *um;
-};
-
-/* I2OGETIOPS: 32 bytes, tab[unit] = 1 for every IOP present [i2o_cfg_getiops].
- * Never ENXIO; EFAULT when the table cannot be written. */
-static int ctl_getiops(struct ctl_call *c) {
-    uint8_t tab[MAX_I2O_CONTROLLERS];
+int ctl_fetch_arg(struct ctl_call *c, void *raw, size_t size) {
     int r;
-
-    if ((r = iop_umem_want_out(c->um, c->arg, sizeof(tab))) < 0)
+    if ((r = iop_umem_want_in(c->um, c->arg, size)) < 0)
         return r;
     if ((r = iop_umem_sync(c->um)) != 0)
         return r;
-    for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)
-        tab[i] = iop_system_find(c->ctl->sys, i) != NULL;
-    return iop_umem_write(c->um, c->arg, tab, sizeof(tab));
-}
-
-/* I2OVALIDATE: the argument is the IOP number itself, not a pointer, whatever the
- * _IOR(..., __u32) in the header and "int *iop" in the old document say: the kernel
- * did "iop = (int)arg" [i2o_cfg_validate], so binary-compatible callers pass the value.
- * Any failure to get an answer is ETIMEDOUT. */
-static int ctl_validate(struct ctl_call *c) {
-    struct iop_controller *iop = iop_system_find(c->ctl->sys, (uint32_t)c->arg);
-    if (!iop)
-        return -ENXIO;
-    return iop_controller_validate(iop) < 0 ? -ETIMEDOUT : 0;
+    return iop_umem_read(c->um, c->arg, raw, size);
 }
 
 struct ctl_cmd {
     unsigned int cmd;        /* x86_64 number */
-    unsigned int cmd_compat; /* i386 number, 0: none */
+    unsigned int cmd_compat; /* number from a 32-bit caller, 0: none */
     const char *name;
     int (*handler)(struct ctl_call *c);
 };
 
 static const struct ctl_cmd ctl_cmds[] = {
     { I2OGETIOPS, I2OGETIOPS, "I2OGETIOPS", ctl_getiops },
+    { I2OHRTGET, IOP_I2OHRTGET32, "I2OHRTGET", ctl_hrtget },
+    { I2OLCTGET, IOP_I2OLCTGET32, "I2OLCTGET", ctl_lctget },
     { I2OVALIDATE, I2OVALIDATE, "I2OVALIDATE", ctl_validate },
+    { I2OEVTREG, I2OEVTREG, "I2OEVTREG", ctl_evtreg },
+    { I2OEVTGET, I2OEVTGET, "I2OEVTGET", ctl_evtget },
 };
 
 static const struct ctl_cmd *ctl_cmd_lookup(unsigned int cmd, unsigned flags) {
@@ -92,16 +59,19 @@ int iop_ctl_ioctl(struct iop_ctl *ctl, struct iop_ctl_file *f, unsigned int cmd,
         /* The native path's default case is EINVAL; a 32-bit caller's unknown command
          * went through compat_ioctl's -ENOIOCTLCMD, which the VFS turns into ENOTTY. */
         return (flags & IOP_CTL_COMPAT) ? -ENOTTY : -EINVAL;
-    struct ctl_call c = { .ctl = ctl, .file = f, .arg = arg, .flags = flags, .um = um };
+    struct ctl_call c = {
+        .ctl = ctl, .file = f, .cmd = cmd, .arg = arg,
+        .compat = (flags & IOP_CTL_COMPAT) != 0, .um = um,
+    };
     return d->handler(&c);
 }
 
 int iop_ctl_new(struct iop_system *sys, struct iop_ctl **ret) {
-    assert(ret);
+    assert(sys && ret);
     struct iop_ctl *ctl = calloc(1, sizeof(*ctl));
     if (!ctl)
         return -ENOMEM;
-    ctl->sys = sys;
+    iop_ctl_set_system(ctl, sys);
     *ret = ctl;
     return 0;
 }
@@ -111,13 +81,19 @@ struct iop_ctl *iop_ctl_free(struct iop_ctl *ctl) {
         return NULL;
     while (ctl->files)
         iop_ctl_release(ctl->files);
+    if (ctl->sys)
+        iop_system_set_event_hook(ctl->sys, NULL);
     free(ctl);
     return NULL;
 }
 
 void iop_ctl_set_system(struct iop_ctl *ctl, struct iop_system *sys) {
     assert(ctl && sys);
+    if (ctl->sys && ctl->sys != sys)
+        iop_system_set_event_hook(ctl->sys, NULL);
     ctl->sys = sys;
+    struct iop_event_hook hook = { .raise = ctl_raise_event, .ctx = ctl };
+    iop_system_set_event_hook(sys, &hook);
 }
 
 int iop_ctl_open(struct iop_ctl *ctl, struct iop_ctl_file **ret) {
@@ -127,6 +103,7 @@ int iop_ctl_open(struct iop_ctl *ctl, struct iop_ctl_file **ret) {
         return -ENOMEM;
     f->ctl = ctl;
     f->id = ++ctl->next_file_id;
+    iop_evqueue_init(&f->events);
     f->next = ctl->files;
     ctl->files = f;
     ctl->n_files++;
@@ -145,10 +122,36 @@ void iop_ctl_release(struct iop_ctl_file *f) {
             break;
         }
     }
-    free(f);
+    free(f); /* its registrations and queued events go with it */
 }
 
 unsigned iop_ctl_file_count(const struct iop_ctl *ctl) {
     assert(ctl);
     return ctl->n_files;
+}
+
+void iop_ctl_file_set_notify(struct iop_ctl_file *f, void (*fn)(void *ctx), void *ctx) {
+    assert(f);
+    f->notify = fn;
+    f->notify_ctx = ctx;
+}
+
+bool iop_ctl_file_readable(const struct iop_ctl_file *f) {
+    assert(f);
+    return iop_evqueue_len(&f->events) > 0;
+}
+
+long iop_ctl_read(struct iop_ctl_file *f, void *buf, size_t size) {
+    assert(f && (buf || size == 0));
+    if (size < sizeof(struct i2o_evt_info))
+        return -EINVAL;
+    if (iop_evqueue_len(&f->events) == 0)
+        return -EAGAIN;
+    size_t n = 0;
+    struct i2o_evt_get g;
+    while (size - n >= sizeof(struct i2o_evt_info) && iop_evqueue_pop(&f->events, &g) == 0) {
+        memcpy((uint8_t *)buf + n, &g.info, sizeof(g.info));
+        n += sizeof(g.info);
+    }
+    return (long)n;
 }

@@ -7,6 +7,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/ctl/umem.h"
@@ -32,6 +34,15 @@ unsigned iop_ctl_file_count(const struct iop_ctl *ctl);
  * memory accessor needs another round (then nothing has changed state yet). */
 int iop_ctl_ioctl(struct iop_ctl *ctl, struct iop_ctl_file *f, unsigned int cmd, uint64_t arg,
                   unsigned flags, struct iop_umem *um);
+
+/* Events for read()/poll() (a superset of the kernel's driver, which had neither;
+ * the old document's "select() then read() the pending events"):
+ * notify is called whenever events are queued for the file. */
+void iop_ctl_file_set_notify(struct iop_ctl_file *f, void (*fn)(void *ctx), void *ctx);
+bool iop_ctl_file_readable(const struct iop_ctl_file *f);
+/* Dequeue whole struct i2o_evt_info records, as many as fit in size; -EINVAL when size
+ * cannot hold one, -EAGAIN when none is queued. */
+long iop_ctl_read(struct iop_ctl_file *f, void *buf, size_t size);
 
 /* The name of an I2O ioctl number ("I2OGETIOPS"), or NULL. */
 const char *iop_ctl_cmd_name(unsigned int cmd, unsigned flags);

@@ -1,12 +1,19 @@
 #include "lib/i2o/iop.h"
 
-#include "lib/config/config.h"
-
 #include <assert.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "lib/config/config.h"
+#include "lib/util/log.h"
+
+/* I2O 1.5 Executive: the IOP's own device, class 0x000 at TID 0. */
+#define EXEC_EVENT_CAPS                                                                     \
+    (I2O_EVT_IND_STATE_CHANGE | I2O_EVT_IND_GENERAL_WARNING | I2O_EVT_IND_CONFIGURATION_FLAG | \
+     I2O_EVT_IND_EXEC_NEW_LCT_ENTRY | I2O_EVT_IND_EXEC_MODIFIED_LCT |                       \
+     I2O_EVT_IND_EXEC_DDM_AVAILABILITY)
 
 int iop_system_new(struct iop_system **ret) {
     assert(ret);
@@ -17,13 +24,27 @@ int iop_system_new(struct iop_system **ret) {
     return 0;
 }
 
+static void controller_free(struct iop_controller *c) {
+    if (!c)
+        return;
+    for (unsigned i = 0; i < c->n_dev; i++)
+        free(c->dev[i]);
+    free(c->dev);
+    free(c);
+}
+
 struct iop_system *iop_system_free(struct iop_system *sys) {
     if (!sys)
         return NULL;
     for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)
-        free(sys->iop[i]);
+        controller_free(sys->iop[i]);
     free(sys);
     return NULL;
+}
+
+void iop_system_set_event_hook(struct iop_system *sys, const struct iop_event_hook *hook) {
+    assert(sys);
+    sys->hook = hook ? *hook : (struct iop_event_hook){ 0 };
 }
 
 int iop_system_add(struct iop_system *sys, unsigned unit, const char *product_id,
@@ -36,9 +57,34 @@ int iop_system_add(struct iop_system *sys, unsigned unit, const char *product_id
     struct iop_controller *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
+    c->sys = sys;
     c->unit = unit;
     c->answers = true;
+    c->org_id = 0x001b;      /* I2O_VENDOR_DPT-style organisation id; any u16 works */
+    c->iop_id = (uint16_t)(0x200 + unit);
+    c->iop_state = 0x08;     /* ADAPTER_STATE_OPERATIONAL */
+    c->i2o_version = 0x1;    /* I2O 1.5 */
+    c->hrt_change_ind = 1;
+    c->lct_change_ind = 1;
     snprintf(c->product_id, sizeof(c->product_id), "%s", product_id ? product_id : "");
+
+    struct iop_device exec = {
+        .tid = IOP_TID_EXECUTIVE,
+        .class_id = I2O_CLASS_EXECUTIVE,
+        .class_version = I2O_CLASS_VERSION_11,
+        .vendor_id = c->org_id,
+        .user_tid = 0xFFF,
+        .parent_tid = IOP_TID_EXECUTIVE,
+        .event_capabilities = EXEC_EVENT_CAPS,
+    };
+    memcpy(exec.identity_tag, "IOPEXEC ", 8);
+    int r = iop_controller_add_device(c, &exec, NULL);
+    if (r < 0) {
+        controller_free(c);
+        return r;
+    }
+    c->lct_change_ind = 1; /* a fresh IOP starts at 1 */
+    c->dev[0]->change_ind = 1;
     sys->iop[unit] = c;
     if (ret)
         *ret = c;
@@ -50,11 +96,130 @@ struct iop_controller *iop_system_find(const struct iop_system *sys, uint64_t un
     return unit < MAX_I2O_CONTROLLERS ? sys->iop[unit] : NULL;
 }
 
+/* Binary search over the TID-sorted device array: index of tid or of its insertion. */
+static unsigned dev_index(const struct iop_controller *c, unsigned tid, bool *found) {
+    unsigned lo = 0, hi = c->n_dev;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (c->dev[mid]->tid < tid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < c->n_dev && c->dev[lo]->tid == tid;
+    return lo;
+}
+
+struct iop_device *iop_controller_find_device(const struct iop_controller *c, uint64_t tid) {
+    bool found;
+    assert(c);
+    if (tid > IOP_TID_MAX)
+        return NULL;
+    unsigned i = dev_index(c, (unsigned)tid, &found);
+    return found ? c->dev[i] : NULL;
+}
+
+int iop_controller_free_tid(const struct iop_controller *c, unsigned from) {
+    for (unsigned tid = from < 2 ? 2 : from; tid <= IOP_TID_MAX; tid++)
+        if (!iop_controller_find_device(c, tid))
+            return (int)tid;
+    return -ENOSPC;
+}
+
+static void lct_changed(struct iop_controller *c, uint32_t indicator, unsigned tid) {
+    c->lct_change_ind++;
+    /* The executive reports LCT changes; the data is the TID concerned. */
+    uint32_t data = tid;
+    iop_controller_raise(c, IOP_TID_EXECUTIVE, indicator, &data, sizeof(data));
+}
+
+int iop_controller_add_device(struct iop_controller *c, const struct iop_device *tmpl,
+                              struct iop_device **ret) {
+    bool found;
+    assert(c && tmpl);
+    if (tmpl->tid > IOP_TID_MAX || tmpl->tid == IOP_TID_HOST || tmpl->class_id > 0xFFF ||
+        tmpl->parent_tid > IOP_TID_MAX || tmpl->user_tid > IOP_TID_MAX)
+        return -EINVAL;
+    unsigned at = dev_index(c, tmpl->tid, &found);
+    if (found)
+        return -EEXIST;
+    if (tmpl->tid != IOP_TID_EXECUTIVE && !iop_controller_find_device(c, tmpl->parent_tid))
+        return -EINVAL;
+    if (c->n_dev >= IOP_MAX_DEVICES)
+        return -ENOSPC;
+    if (c->n_dev == c->cap_dev) {
+        unsigned cap = c->cap_dev ? c->cap_dev * 2 : 16;
+        struct iop_device **n = realloc(c->dev, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        c->dev = n;
+        c->cap_dev = cap;
+    }
+    struct iop_device *d = malloc(sizeof(*d));
+    if (!d)
+        return -ENOMEM;
+    *d = *tmpl;
+    d->iop = c;
+    memmove(&c->dev[at + 1], &c->dev[at], (c->n_dev - at) * sizeof(*c->dev));
+    c->dev[at] = d;
+    c->n_dev++;
+    if (d->tid != IOP_TID_EXECUTIVE)
+        lct_changed(c, I2O_EVT_IND_EXEC_NEW_LCT_ENTRY, d->tid);
+    d->change_ind = c->lct_change_ind;
+    if (ret)
+        *ret = d;
+    return 0;
+}
+
+int iop_controller_remove_device(struct iop_controller *c, unsigned tid) {
+    bool found;
+    assert(c);
+    if (tid == IOP_TID_EXECUTIVE)
+        return -EPERM;
+    unsigned at = dev_index(c, tid, &found);
+    if (!found)
+        return -ENOENT;
+    for (unsigned i = 0; i < c->n_dev; i++)
+        if (c->dev[i]->parent_tid == tid && c->dev[i]->tid != tid)
+            return -EBUSY; /* remove children first */
+    free(c->dev[at]);
+    memmove(&c->dev[at], &c->dev[at + 1], (c->n_dev - at - 1) * sizeof(*c->dev));
+    c->n_dev--;
+    lct_changed(c, I2O_EVT_IND_EXEC_MODIFIED_LCT, tid);
+    return 0;
+}
+
+void iop_device_changed(struct iop_device *d) {
+    assert(d && d->iop);
+    lct_changed(d->iop, I2O_EVT_IND_EXEC_MODIFIED_LCT, d->tid);
+    d->change_ind = d->iop->lct_change_ind;
+}
+
+int iop_controller_add_adapter(struct iop_controller *c, const struct iop_hrt_adapter *a) {
+    assert(c && a);
+    if (c->n_adapters >= IOP_MAX_ADAPTERS)
+        return -ENOSPC;
+    if (a->parent_tid > IOP_TID_MAX || a->state > 0xF)
+        return -EINVAL;
+    c->adapter[c->n_adapters++] = *a;
+    c->hrt_change_ind++;
+    return 0;
+}
+
+void iop_controller_raise(struct iop_controller *c, unsigned tid, uint32_t indicator,
+                          const void *data, size_t len) {
+    assert(c);
+    struct iop_event_hook *h = &c->sys->hook;
+    if (h->raise)
+        h->raise(h->ctx, c->unit, tid, indicator, data, len > I2O_EVT_DATA_SIZE ? I2O_EVT_DATA_SIZE : len);
+}
+
 int iop_controller_validate(struct iop_controller *c) {
     assert(c);
     if (!c->answers)
         return -ETIMEDOUT;
     c->n_validations++;
+    iop_controller_raise(c, IOP_TID_EXECUTIVE, I2O_EVT_IND_CONFIGURATION_FLAG, NULL, 0);
     return 0;
 }
 

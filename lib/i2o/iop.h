@@ -1,40 +1,135 @@
 /* The simulated I2O IOPs: a system of up to MAX_I2O_CONTROLLERS controllers, each
- * addressed by its unit number as the ioctls' "iop" field is. */
+ * addressed by its unit number as the ioctls' "iop" field is.  A controller has a
+ * status block, a Hardware Resource Table (its bus adapters) and a Logical
+ * Configuration Table (its devices, by TID).  Tables are encoded on demand in the
+ * little-endian wire layout of <linux/i2o-dev.h> (tables.c); change indicators move
+ * whenever a table changes, as the IOP's would. */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <linux/i2o-dev.h>
 
 /* i2o_status_block.product_id is 24 bytes, not NUL-terminated when full. */
 #define IOP_PRODUCT_ID_LEN 24
+/* TIDs are 12 bits.  0 is the IOP's executive (ADAPTER_TID), 1 the host (HOST_TID). */
+#define IOP_TID_EXECUTIVE 0x000u
+#define IOP_TID_HOST 0x001u
+#define IOP_TID_MAX 0xFFFu
+/* A bound on the LCT so it always fits one ioctl reply (and the 16-bit table_size):
+ * 3 + 9 * 1024 words = 36 KiB. */
+#define IOP_MAX_DEVICES 1024u
+#define IOP_MAX_ADAPTERS 64u
+/* Inbound message frame size in 32-bit words (status block); limits I2OPASSTHRU. */
+#define IOP_INBOUND_FRAME_WORDS 128u
+
+struct iop_params; /* lib/params: a device's parameter groups */
+struct iop_controller;
+
+/* One HRT entry: a bus adapter of the IOP. */
+struct iop_hrt_adapter {
+    uint32_t adapter_id;
+    uint16_t parent_tid; /* 12 bits */
+    uint8_t state;       /* 4 bits */
+    uint8_t bus_num;
+    uint8_t bus_type;    /* I2O_BUS_* */
+    uint8_t bus_info[8]; /* the union in i2o_hrt_entry, already little-endian */
+};
+
+/* One LCT entry: a device addressed by TID. */
+struct iop_device {
+    struct iop_controller *iop; /* borrowed back pointer */
+    uint16_t tid;
+    uint16_t class_id;   /* 12 bits, I2O_CLASS_* */
+    uint8_t class_version; /* 4 bits */
+    uint16_t vendor_id;
+    uint32_t sub_class;
+    uint16_t user_tid;   /* 12 bits; 0xFFF: unclaimed */
+    uint16_t parent_tid; /* 12 bits */
+    uint8_t bios_info;
+    uint8_t identity_tag[8];
+    uint32_t event_capabilities;
+    uint32_t device_flags;
+    uint32_t change_ind; /* the LCT change indicator when this entry last changed */
+    struct iop_params *params; /* owned, may be NULL */
+    void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
+};
+
+/* Hook through which a controller reports events (I2O EventIndicator words) to
+ * whoever registered for them: the ctl layer's per-open-file queues. */
+struct iop_event_hook {
+    void (*raise)(void *ctx, unsigned unit, unsigned tid, uint32_t indicator, const void *data,
+                  size_t len);
+    void *ctx;
+};
 
 struct iop_controller {
-    unsigned unit;                          /* 0 .. MAX_I2O_CONTROLLERS-1 */
+    struct iop_system *sys;   /* borrowed back pointer */
+    unsigned unit;            /* 0 .. MAX_I2O_CONTROLLERS-1 */
     char product_id[IOP_PRODUCT_ID_LEN + 1];
     /* false: the IOP never answers a message; every request that waits for a reply
      * fails as the kernel's post-wait does (ETIMEDOUT, or EAGAIN for UtilParams). */
     bool answers;
-    unsigned n_validations; /* ExecConfigValidate messages accepted */
+    uint16_t org_id;
+    uint16_t iop_id;          /* 12 bits */
+    uint8_t iop_state;        /* ADAPTER_STATE_* */
+    uint8_t i2o_version;      /* 4 bits: 1 = I2O 1.5 */
+    uint32_t hrt_change_ind;
+    uint32_t lct_change_ind;
+    struct iop_hrt_adapter adapter[IOP_MAX_ADAPTERS];
+    unsigned n_adapters;
+    struct iop_device **dev;  /* owned array of owned devices, sorted by TID */
+    unsigned n_dev, cap_dev;
+    unsigned n_validations;   /* ExecConfigValidate messages accepted */
 };
 
 struct iop_system {
     struct iop_controller *iop[MAX_I2O_CONTROLLERS]; /* owned; NULL: no IOP at that unit */
+    struct iop_event_hook hook;
 };
 
 int iop_system_new(struct iop_system **ret);
 struct iop_system *iop_system_free(struct iop_system *sys);
+void iop_system_set_event_hook(struct iop_system *sys, const struct iop_event_hook *hook);
 
-/* Create a controller at unit; -EINVAL out of range, -EEXIST taken. */
+/* Create a controller at unit with its executive device (TID 0); -EINVAL out of
+ * range, -EEXIST taken. */
 int iop_system_add(struct iop_system *sys, unsigned unit, const char *product_id,
                    struct iop_controller **ret);
 /* The controller at unit, or NULL (also for any out-of-range unit). */
 struct iop_controller *iop_system_find(const struct iop_system *sys, uint64_t unit);
 
+/* Devices.  add: -EEXIST for a used TID, -EINVAL for a TID over 12 bits, the host
+ * TID, or a parent that does not exist; -ENOSPC past IOP_MAX_DEVICES.  Each add or
+ * remove moves the LCT change indicator and raises the executive's LCT events. */
+int iop_controller_add_device(struct iop_controller *c, const struct iop_device *tmpl,
+                              struct iop_device **ret);
+int iop_controller_remove_device(struct iop_controller *c, unsigned tid);
+struct iop_device *iop_controller_find_device(const struct iop_controller *c, uint64_t tid);
+/* A TID not yet used, from `from` upwards, or -ENOSPC. */
+int iop_controller_free_tid(const struct iop_controller *c, unsigned from);
+/* Mark an entry changed (moves both change indicators and raises the events). */
+void iop_device_changed(struct iop_device *d);
+
+int iop_controller_add_adapter(struct iop_controller *c, const struct iop_hrt_adapter *a);
+
+/* Raise an event on a device of the controller (lib/ctl delivers it to the files
+ * registered for it).  data may be NULL; at most I2O_EVT_DATA_SIZE bytes are kept. */
+void iop_controller_raise(struct iop_controller *c, unsigned tid, uint32_t indicator,
+                          const void *data, size_t len);
+
 /* ExecConfigValidate: the current configuration is accepted and suspect software
  * modules become valid.  0, or -ETIMEDOUT when the IOP does not answer. */
 int iop_controller_validate(struct iop_controller *c);
+
+/* Wire encodings (tables.c).  Each returns the byte length; with buf == NULL or a
+ * short cap it only computes the length (never writes past cap). */
+size_t iop_controller_hrt(const struct iop_controller *c, void *buf, size_t cap);
+size_t iop_controller_lct(const struct iop_controller *c, void *buf, size_t cap);
+/* The 88-byte i2o_status_block. */
+void iop_controller_status_block(const struct iop_controller *c, uint8_t out[88]);
 
 struct iop_config;
 /* Build the system a configuration describes. */

@@ -1,11 +1,14 @@
-/* The ioctl dispatcher in-process, against a fake address space. */
+/* The ioctl dispatcher in-process, against a fake address space: every errno path of
+ * the ioctls implemented so far, in the kernel's order of checks. */
 #include <errno.h>
 #include <sys/ioctl.h>
 #include <linux/i2o-dev.h>
 
+#include "lib/ctl/abi.h"
 #include "lib/ctl/ctl.h"
 #include "lib/ctl/umem-space.h"
 #include "lib/i2o/iop.h"
+#include "lib/util/bytes.h"
 #include "testutil.h"
 
 static struct iop_system *sys;
@@ -15,7 +18,12 @@ static struct iop_ctl_file *f;
 static void setup(void) {
     struct iop_controller *c;
     CHECK_EQ(iop_system_new(&sys), 0);
-    CHECK_EQ(iop_system_add(sys, 2, "two", NULL), 0);
+    CHECK_EQ(iop_system_add(sys, 2, "two", &c), 0);
+    struct iop_hrt_adapter isa = { .adapter_id = 0x10, .bus_type = I2O_BUS_ISA, .bus_info = { 0x30, 0x03 } };
+    CHECK_EQ(iop_controller_add_adapter(c, &isa), 0);
+    struct iop_device blk = { .tid = 0x12, .class_id = I2O_CLASS_RANDOM_BLOCK_STORAGE, .parent_tid = 0,
+                              .user_tid = 0xFFF };
+    CHECK_EQ(iop_controller_add_device(c, &blk, NULL), 0);
     CHECK_EQ(iop_system_add(sys, 7, "seven", &c), 0);
     c->answers = false;
     CHECK_EQ(iop_system_add(sys, 7, "again", NULL), -EEXIST);
@@ -24,28 +32,190 @@ static void setup(void) {
     CHECK_EQ(iop_ctl_open(ctl, &f), 0);
 }
 
+static long ioc(unsigned cmd, uint64_t arg, struct iop_umem_space *u) {
+    return iop_ctl_ioctl(ctl, f, cmd, arg, 0, &u->um);
+}
+
 static void test_getiops(void) {
     struct iop_umem_space u;
     uint8_t tab[32];
     iop_umem_space_init(&u);
     iop_umem_space_map_self(&u, tab, sizeof(tab), true);
     memset(tab, 0x55, sizeof(tab));
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OGETIOPS, (uintptr_t)tab, 0, &u.um), 0);
+    CHECK_EQ(ioc(I2OGETIOPS, (uintptr_t)tab, &u), 0);
     for (unsigned i = 0; i < 32; i++)
         CHECK_EQ(tab[i], i == 2 || i == 7);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OGETIOPS, 0, 0, &u.um), -EFAULT);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OGETIOPS, (uintptr_t)tab + 1, 0, &u.um), -EFAULT);
+    CHECK_EQ(ioc(I2OGETIOPS, 0, &u), -EFAULT);
+    CHECK_EQ(ioc(I2OGETIOPS, (uintptr_t)tab + 1, &u), -EFAULT);
 }
 
 static void test_validate(void) {
     struct iop_umem_space u;
     iop_umem_space_init(&u);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OVALIDATE, 2, 0, &u.um), 0);
+    CHECK_EQ(ioc(I2OVALIDATE, 2, &u), 0);
     CHECK_EQ(sys->iop[2]->n_validations, 1);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OVALIDATE, 0, 0, &u.um), -ENXIO);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OVALIDATE, 7, 0, &u.um), -ETIMEDOUT);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OVALIDATE, 0xffffffffu, 0, &u.um), -ENXIO);
+    CHECK_EQ(ioc(I2OVALIDATE, 0, &u), -ENXIO);
+    CHECK_EQ(ioc(I2OVALIDATE, 7, &u), -ETIMEDOUT);
+    CHECK_EQ(ioc(I2OVALIDATE, 0xffffffffu, &u), -ENXIO);
     CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OVALIDATE, 2, IOP_CTL_COMPAT, &u.um), 0);
+}
+
+/* HRT/LCT, native layout. */
+static void test_hrt_lct(void) {
+    struct iop_umem_space u;
+    struct i2o_cmd_hrtlct cmd;
+    uint8_t buf[4096];
+    unsigned int reslen;
+
+    iop_umem_space_init(&u);
+    iop_umem_space_map_self(&u, &cmd, sizeof(cmd), false);
+    iop_umem_space_map_self(&u, &reslen, sizeof(reslen), true);
+    iop_umem_space_map_self(&u, buf, sizeof(buf), true);
+
+    cmd = (struct i2o_cmd_hrtlct){ .iop = 2, .resbuf = buf, .reslen = &reslen };
+    reslen = sizeof(buf);
+    CHECK_EQ(ioc(I2OHRTGET, (uintptr_t)&cmd, &u), 0);
+    CHECK_EQ(reslen, 8 + 16);
+    CHECK_EQ(iop_get_le16(buf), 1);      /* num_entries */
+    CHECK_EQ(buf[2], 4);                 /* entry_len in words */
+    CHECK_EQ(iop_get_le32(buf + 8), 0x10); /* adapter_id */
+    CHECK_EQ(buf[15], I2O_BUS_ISA);      /* bus_type, top byte of word 1 */
+    CHECK_EQ(iop_get_le16(buf + 16), 0x330);
+
+    reslen = sizeof(buf);
+    CHECK_EQ(ioc(I2OLCTGET, (uintptr_t)&cmd, &u), 0);
+    CHECK_EQ(reslen, 12 + 2 * 36);
+    CHECK_EQ(iop_get_le32(buf) & 0xFFFF, 3 + 2 * 9); /* table_size in words */
+    CHECK_EQ(iop_get_le32(buf + 12) >> 16 & 0xFFF, 0);   /* executive first */
+    CHECK_EQ(iop_get_le32(buf + 12 + 36) >> 16 & 0xFFF, 0x12);
+    CHECK_EQ(iop_get_le32(buf + 12 + 36 + 12) & 0xFFF, I2O_CLASS_RANDOM_BLOCK_STORAGE);
+
+    /* ENOBUFS: the needed length is written back, the buffer is untouched. */
+    memset(buf, 0xAB, sizeof(buf));
+    reslen = 10;
+    CHECK_EQ(ioc(I2OLCTGET, (uintptr_t)&cmd, &u), -ENOBUFS);
+    CHECK_EQ(reslen, 12 + 2 * 36);
+    CHECK_EQ(buf[0], 0xAB);
+    /* Exactly enough is enough. */
+    CHECK_EQ(ioc(I2OLCTGET, (uintptr_t)&cmd, &u), 0);
+
+    /* The kernel's order of checks. */
+    cmd.iop = 5;
+    CHECK_EQ(ioc(I2OHRTGET, (uintptr_t)&cmd, &u), -ENXIO);
+    cmd.resbuf = NULL;
+    CHECK_EQ(ioc(I2OHRTGET, (uintptr_t)&cmd, &u), -EFAULT);   /* resbuf before IOP */
+    cmd = (struct i2o_cmd_hrtlct){ .iop = 5, .resbuf = buf, .reslen = (void *)8 };
+    CHECK_EQ(ioc(I2OHRTGET, (uintptr_t)&cmd, &u), -EFAULT);   /* reslen before IOP */
+    CHECK_EQ(ioc(I2OHRTGET, 0, &u), -EFAULT);
+    CHECK_EQ(ioc(I2OHRTGET, 16, &u), -EFAULT);
+    /* An unwritable result buffer. */
+    static const uint8_t ro[64];
+    iop_umem_space_map_self(&u, (void *)ro, sizeof(ro), false);
+    cmd = (struct i2o_cmd_hrtlct){ .iop = 2, .resbuf = (void *)ro, .reslen = &reslen };
+    reslen = sizeof(ro);
+    CHECK_EQ(ioc(I2OHRTGET, (uintptr_t)&cmd, &u), -EFAULT);
+}
+
+/* The i386 layout from a 32-bit caller: 12 bytes, 4-byte pointers. */
+static void test_hrt_compat(void) {
+    struct iop_umem_space u;
+    uint8_t arg32[12], buf[256];
+    uint32_t reslen = sizeof(buf);
+    iop_umem_space_init(&u);
+    iop_umem_space_map(&u, 0x1000, arg32, sizeof(arg32), false);
+    iop_umem_space_map(&u, 0x2000, buf, sizeof(buf), true);
+    iop_umem_space_map(&u, 0x3000, &reslen, 4, true);
+    iop_put_le32(arg32, 2);
+    iop_put_le32(arg32 + 4, 0x2000);
+    iop_put_le32(arg32 + 8, 0x3000);
+    CHECK_EQ(iop_ctl_ioctl(ctl, f, IOP_I2OHRTGET32, 0x1000, IOP_CTL_COMPAT, &u.um), 0);
+    CHECK_EQ(reslen, 24);
+    CHECK_EQ(iop_get_le32(buf + 8), 0x10);
+    /* The native number from a 32-bit caller is not this command. */
+    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OHRTGET, 0x1000, IOP_CTL_COMPAT, &u.um), -ENOTTY);
+    CHECK_EQ(IOP_I2OHRTGET32, 0xC00C6901u);
+    CHECK_EQ(IOP_I2OPARMGET32, 0xC0186904u);
+    CHECK_EQ(IOP_I2OSWDL32, 0xC01C6905u);
+    CHECK_EQ(IOP_I2OHTML32, 0xC01C6909u);
+}
+
+static void test_events(void) {
+    struct iop_umem_space u;
+    struct i2o_evt_id id;
+    struct i2o_evt_get g;
+    iop_umem_space_init(&u);
+    iop_umem_space_map_self(&u, &id, sizeof(id), false);
+    iop_umem_space_map_self(&u, &g, sizeof(g), true);
+
+    CHECK_EQ(ioc(I2OEVTGET, (uintptr_t)&g, &u), -ENOENT);
+    id = (struct i2o_evt_id){ .iop = 3, .tid = 0, .evt_mask = ~0u };
+    CHECK_EQ(ioc(I2OEVTREG, (uintptr_t)&id, &u), -ENXIO);
+    id = (struct i2o_evt_id){ .iop = 2, .tid = 0x99, .evt_mask = ~0u };
+    CHECK_EQ(ioc(I2OEVTREG, (uintptr_t)&id, &u), -ENODEV);
+    CHECK_EQ(ioc(I2OEVTREG, 0, &u), -EFAULT);
+    /* A silent IOP still accepts the registration: the kernel did not wait. */
+    id = (struct i2o_evt_id){ .iop = 7, .tid = 0, .evt_mask = ~0u };
+    CHECK_EQ(ioc(I2OEVTREG, (uintptr_t)&id, &u), 0);
+
+    id = (struct i2o_evt_id){ .iop = 2, .tid = 0, .evt_mask = I2O_EVT_IND_EXEC_NEW_LCT_ENTRY };
+    CHECK_EQ(ioc(I2OEVTREG, (uintptr_t)&id, &u), 0);
+    CHECK(!iop_ctl_file_readable(f));
+    /* A new LCT entry raises it on the executive, with the TID as data. */
+    struct iop_device lan = { .tid = 0x20, .class_id = I2O_CLASS_LAN, .user_tid = 0xFFF };
+    CHECK_EQ(iop_controller_add_device(sys->iop[2], &lan, NULL), 0);
+    CHECK(iop_ctl_file_readable(f));
+    memset(&g, 0xff, sizeof(g));
+    CHECK_EQ(ioc(I2OEVTGET, (uintptr_t)&g, &u), 0);
+    CHECK_EQ(g.info.id.iop, 2);
+    CHECK_EQ(g.info.id.tid, 0);
+    CHECK_EQ(g.info.id.evt_mask, I2O_EVT_IND_EXEC_NEW_LCT_ENTRY);
+    CHECK_EQ(g.info.data_size, 4);
+    CHECK_EQ(iop_get_le32(g.info.evt_data), 0x20);
+    CHECK_EQ(g.pending, 0);
+    CHECK_EQ(g.lost, 0);
+    /* Not registered for MODIFIED_LCT: removal is not queued. */
+    CHECK_EQ(iop_controller_remove_device(sys->iop[2], 0x20), 0);
+    CHECK(!iop_ctl_file_readable(f));
+
+    /* Overflow: 40 events into a 32-entry ring: the 8 oldest are lost. */
+    for (unsigned i = 0; i < 40; i++) {
+        struct iop_device d = { .tid = (uint16_t)(0x100 + i), .class_id = I2O_CLASS_LAN, .user_tid = 0xFFF };
+        CHECK_EQ(iop_controller_add_device(sys->iop[2], &d, NULL), 0);
+    }
+    CHECK_EQ(ioc(I2OEVTGET, (uintptr_t)&g, &u), 0);
+    CHECK_EQ(iop_get_le32(g.info.evt_data), 0x108); /* the oldest kept */
+    CHECK_EQ(g.pending, 31);
+    CHECK_EQ(g.lost, 8);
+
+    /* read(): whole records, as many as fit. */
+    uint8_t rbuf[3 * sizeof(struct i2o_evt_info) + 50];
+    CHECK_EQ(iop_ctl_read(f, rbuf, 100), -EINVAL);
+    CHECK_EQ(iop_ctl_read(f, rbuf, sizeof(rbuf)), 3 * (long)sizeof(struct i2o_evt_info));
+    struct i2o_evt_info e;
+    memcpy(&e, rbuf + 2 * sizeof(e), sizeof(e));
+    CHECK_EQ(iop_get_le32(e.evt_data), 0x10B);
+    uint8_t big[40 * sizeof(struct i2o_evt_info)];
+    CHECK_EQ(iop_ctl_read(f, big, sizeof(big)), 28 * (long)sizeof(struct i2o_evt_info));
+    CHECK_EQ(iop_ctl_read(f, big, sizeof(big)), -EAGAIN);
+    CHECK_EQ(ioc(I2OEVTGET, (uintptr_t)&g, &u), -ENOENT);
+
+    /* mask 0 cancels. */
+    id = (struct i2o_evt_id){ .iop = 2, .tid = 0, .evt_mask = 0 };
+    CHECK_EQ(ioc(I2OEVTREG, (uintptr_t)&id, &u), 0);
+    struct iop_device d = { .tid = 0x300, .class_id = I2O_CLASS_LAN, .user_tid = 0xFFF };
+    CHECK_EQ(iop_controller_add_device(sys->iop[2], &d, NULL), 0);
+    CHECK(!iop_ctl_file_readable(f));
+
+    /* Other files see only their own registrations. */
+    struct iop_ctl_file *g2;
+    CHECK_EQ(iop_ctl_open(ctl, &g2), 0);
+    id = (struct i2o_evt_id){ .iop = 2, .tid = 0, .evt_mask = I2O_EVT_IND_EXEC_MODIFIED_LCT };
+    CHECK_EQ(iop_ctl_ioctl(ctl, g2, I2OEVTREG, (uintptr_t)&id, 0, &u.um), 0);
+    CHECK_EQ(iop_controller_remove_device(sys->iop[2], 0x300), 0);
+    CHECK(iop_ctl_file_readable(g2));
+    CHECK(!iop_ctl_file_readable(f));
+    iop_ctl_release(g2); /* frees its registration and queue (ASan checks) */
+    CHECK_EQ(iop_controller_remove_device(sys->iop[2], 0x101), 0);
 }
 
 static void test_names_and_unknown(void) {
@@ -53,8 +223,9 @@ static void test_names_and_unknown(void) {
     iop_umem_space_init(&u);
     CHECK_STREQ(iop_ctl_cmd_name(I2OGETIOPS, 0), "I2OGETIOPS");
     CHECK_STREQ(iop_ctl_cmd_name(I2OVALIDATE, 0), "I2OVALIDATE");
+    CHECK_STREQ(iop_ctl_cmd_name(IOP_I2OLCTGET32, IOP_CTL_COMPAT), "I2OLCTGET");
     CHECK(iop_ctl_cmd_name(0x1234, 0) == NULL);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, 0x1234, 0, 0, &u.um), -EINVAL);
+    CHECK_EQ(ioc(0x1234, 0, &u), -EINVAL);
     CHECK_EQ(iop_ctl_ioctl(ctl, f, 0x1234, 0, IOP_CTL_COMPAT, &u.um), -ENOTTY);
 }
 
@@ -71,6 +242,9 @@ int main(void) {
     setup();
     TEST(test_getiops);
     TEST(test_validate);
+    TEST(test_hrt_lct);
+    TEST(test_hrt_compat);
+    TEST(test_events);
     TEST(test_names_and_unknown);
     TEST(test_files);
     iop_ctl_release(f);

@@ -94,6 +94,62 @@ static void test_validate(void) {
     CHECK_EQ(sys->iop[0]->n_validations, 2);
 }
 
+/* HRTGET through the retry protocol: struct, then *reslen and both outputs at once. */
+static void test_hrt_rounds(void) {
+    struct iop_umem_space user;
+    struct i2o_cmd_hrtlct cmd;
+    unsigned int reslen;
+    uint8_t buf[512];
+    iop_umem_space_init(&user);
+    iop_umem_space_map(&user, 0x1000, &cmd, sizeof(cmd), false);
+    iop_umem_space_map(&user, 0x2000, &reslen, sizeof(reslen), true);
+    iop_umem_space_map(&user, 0x3000, buf, sizeof(buf), true);
+    cmd = (struct i2o_cmd_hrtlct){ .iop = 0, .resbuf = (void *)0x3000, .reslen = (void *)0x2000 };
+    reslen = sizeof(buf);
+    memset(buf, 0xCC, sizeof(buf));
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OLCTGET, 0x1000, false, &user), 0);
+    CHECK_EQ(k.rounds, 3);
+    CHECK_EQ(reslen, 12 + 36); /* header + the executive */
+    CHECK_EQ(buf[0], 3 + 9);
+    CHECK_EQ(buf[reslen], 0xCC); /* nothing written past the table */
+    /* ENOBUFS still stores the needed length (the result travels with data). */
+    reslen = 4;
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OLCTGET, 0x1000, false, &user), -ENOBUFS);
+    CHECK_EQ(reslen, 48);
+    /* No such IOP: ENXIO after the same rounds. */
+    cmd.iop = 1;
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OHRTGET, 0x1000, false, &user), -ENXIO);
+    /* An unmapped reslen faults in the kernel's copy-in. */
+    cmd = (struct i2o_cmd_hrtlct){ .iop = 0, .resbuf = (void *)0x3000, .reslen = (void *)0x9000 };
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OHRTGET, 0x1000, false, &user), -EFAULT);
+}
+
+/* Events through the node: registration, I2OEVTGET's 112 bytes, non-blocking read. */
+static void test_events_node(void) {
+    struct iop_umem_space user;
+    struct i2o_evt_id id = { .iop = 0, .tid = 0, .evt_mask = ~0u };
+    struct i2o_evt_get g;
+    iop_umem_space_init(&user);
+    iop_umem_space_map(&user, 0x1000, &id, sizeof(id), false);
+    iop_umem_space_map(&user, 0x2000, &g, sizeof(g), true);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OEVTGET, 0x2000, false, &user), -ENOENT);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OEVTREG, 0x1000, false, &user), 0);
+    CHECK_EQ(k.rounds, 2);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OVALIDATE, 0, false, &user), 0); /* raises CONFIGURATION_FLAG */
+    memset(&g, 0, sizeof(g));
+    g.lost = -1;
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OEVTGET, 0x2000, false, &user), 0);
+    CHECK_EQ(g.info.id.evt_mask, I2O_EVT_IND_CONFIGURATION_FLAG);
+    CHECK_EQ(g.lost, 0); /* all 112 bytes were written */
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OVALIDATE, 0, false, &user), 0);
+    struct i2o_evt_info e[2];
+    CHECK_EQ(fake_kernel_read(&k, fh, e, sizeof(e)), (long)sizeof(e[0]));
+    CHECK_EQ(e[0].id.evt_mask, I2O_EVT_IND_CONFIGURATION_FLAG);
+    CHECK_EQ(fake_kernel_read(&k, fh, e, 10), -EINVAL);
+    id.evt_mask = 0;
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OEVTREG, 0x1000, false, &user), 0);
+}
+
 static void test_unknown(void) {
     struct iop_umem_space user;
     iop_umem_space_init(&user);
@@ -101,7 +157,7 @@ static void test_unknown(void) {
     CHECK_EQ(fake_kernel_ioctl(&k, fh, _IO('x', 0), 0, false, &user), -EINVAL);
     CHECK_EQ(fake_kernel_ioctl(&k, fh, _IO('i', 99), 0, true, &user), -ENOTTY);
     char buf[16];
-    CHECK_EQ(fake_kernel_read(&k, fh, buf, sizeof(buf)), -EINVAL);
+    CHECK_EQ(fake_kernel_read(&k, fh, buf, sizeof(buf)), -EINVAL); /* shorter than one event */
 }
 
 static void test_release(void) {
@@ -116,6 +172,8 @@ int main(void) {
     TEST(test_getiops);
     TEST(test_getiops_efault);
     TEST(test_validate);
+    TEST(test_hrt_rounds);
+    TEST(test_events_node);
     TEST(test_unknown);
     TEST(test_release);
     iop_ctl_node_free(node);

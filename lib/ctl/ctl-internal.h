@@ -1,0 +1,61 @@
+/* Private to lib/ctl: the device state, open files and the handler signature. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/ctl/ctl.h"
+#include "lib/ctl/evqueue.h"
+#include "lib/ctl/umem.h"
+
+struct iop_system;
+
+/* One I2OEVTREG in force: (iop, tid) -> mask.  The file is the source of truth; on a
+ * configuration reload registrations carry over to the new IOPs of the same unit. */
+struct ctl_evt_reg {
+    unsigned iop, tid;
+    uint32_t mask;
+};
+
+#define CTL_MAX_EVT_REGS 64u /* per open file; more is -ENOSPC (nothing in the ABI needs more) */
+
+struct iop_ctl_file {
+    struct iop_ctl *ctl;         /* borrowed */
+    struct iop_ctl_file *next;   /* in ctl->files */
+    unsigned id;
+    struct iop_evqueue events;
+    struct ctl_evt_reg reg[CTL_MAX_EVT_REGS];
+    unsigned n_reg;
+    void (*notify)(void *ctx);   /* events became available */
+    void *notify_ctx;
+};
+
+struct iop_ctl {
+    struct iop_system *sys;      /* borrowed */
+    struct iop_ctl_file *files;  /* owned list */
+    unsigned n_files;
+    unsigned next_file_id;
+};
+
+struct ctl_call {
+    struct iop_ctl *ctl;
+    struct iop_ctl_file *file;
+    unsigned int cmd;
+    uint64_t arg;
+    bool compat;
+    struct iop_umem *um;
+};
+
+/* Fetch the argument struct at arg (size bytes) into raw: 0, IOP_UMEM_RETRY or -errno. */
+int ctl_fetch_arg(struct ctl_call *c, void *raw, size_t size);
+
+int ctl_getiops(struct ctl_call *c);
+int ctl_hrtget(struct ctl_call *c);
+int ctl_lctget(struct ctl_call *c);
+int ctl_validate(struct ctl_call *c);
+int ctl_evtreg(struct ctl_call *c);
+int ctl_evtget(struct ctl_call *c);
+
+/* The system's event hook lands here (ctl-events.c). */
+void ctl_raise_event(void *ctx, unsigned unit, unsigned tid, uint32_t indicator, const void *data,
+                     size_t len);
