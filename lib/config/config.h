@@ -1,20 +1,64 @@
 /* iopd's configuration: JSON (json-c) parsed into plain C structs; no json-c type
  * escapes this module.  Every error names the file, the JSON path and what was
  * expected ("iopd.json: $.iops[1].unit: expected an integer 0..31, got \"x\"");
- * unknown keys are errors too, so a typo never silently falls back to a default. */
+ * unknown keys are errors too, so a typo never silently falls back to a default.
+ * Integers may also be written as strings in hex ("0x330"). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <linux/i2o-dev.h>
 
 #define IOP_CONFIG_MAX_BYTES (4u << 20) /* refuse absurd files before parsing */
+#define IOP_CONFIG_MAX_ADAPTERS 64u     /* = IOP_MAX_ADAPTERS */
+#define IOP_CONFIG_MAX_DEVICES 1024u    /* = IOP_MAX_DEVICES */
+
+struct iop_config_adapter {
+    uint32_t adapter_id;
+    uint8_t bus_type;   /* I2O_BUS_* */
+    uint8_t bus_num;
+    uint8_t state;
+    uint16_t parent_tid;
+    /* ISA/EISA/local/other: */
+    uint16_t io_port;
+    uint32_t mem_base;
+    uint8_t csn;        /* ISA */
+    uint8_t dma_channel; /* ISA: kept in i2o_isa_bus's reserved byte; 0xFF none */
+    /* PCI: */
+    uint8_t pci_bus, pci_device, pci_function;
+    uint16_t pci_vendor, pci_product;
+};
+
+struct iop_config_device {
+    uint16_t tid;
+    uint16_t class_id;
+    uint8_t class_version;
+    uint32_t sub_class;
+    uint16_t vendor_id;
+    uint16_t parent_tid;
+    uint16_t user_tid;
+    char identity[9];   /* LCT identity_tag, 8 bytes, space-padded on the wire */
+    uint32_t event_capabilities;
+    uint32_t device_flags;
+    /* Device identity strings (parameter group 0xF100). */
+    char vendor_info[17], product_info[17], description[17], revision[9], serial[65];
+    /* Class specifics. */
+    uint32_t adapter_id;  /* bus adapters: the HRT adapter they drive (0: none) */
+    bool usb;             /* bus adapters: the USB bus adapter (USB devices appear below it) */
+    uint32_t blocks;      /* block storage: capacity in blocks */
+    uint32_t block_size;  /* block storage: bytes per block */
+};
 
 struct iop_config_iop {
     unsigned unit;
     char product_id[25];
     bool answers;
+    struct iop_config_adapter adapter[IOP_CONFIG_MAX_ADAPTERS];
+    unsigned n_adapters;
+    struct iop_config_device *device; /* owned array */
+    unsigned n_devices;
 };
 
 struct iop_config {
@@ -22,7 +66,7 @@ struct iop_config {
     unsigned n_iops;
 };
 
-/* The configuration iopd uses when no file is given: one simulated IOP. */
+/* The configuration iopd uses when no file is given: one realistic simulated IOP. */
 extern const char iop_config_default_json[];
 
 /* Parse text (len bytes, need not be NUL-terminated).  origin names the source in
@@ -33,3 +77,6 @@ int iop_config_parse(const char *text, size_t len, const char *origin, struct io
 /* Read and parse a file; -errno from open/read, -EFBIG over IOP_CONFIG_MAX_BYTES. */
 int iop_config_load_file(const char *path, struct iop_config **ret, char **err);
 struct iop_config *iop_config_free(struct iop_config *cfg);
+
+/* Class names accepted in "class" ("block-storage", ...); NULL for unknown ids. */
+const char *iop_config_class_name(unsigned class_id);

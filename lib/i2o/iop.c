@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/config/config.h"
+#include "lib/util/bytes.h"
 #include "lib/util/log.h"
 
 /* I2O 1.5 Executive: the IOP's own device, class 0x000 at TID 0. */
@@ -223,6 +224,71 @@ int iop_controller_validate(struct iop_controller *c) {
     return 0;
 }
 
+/* The 8 bus-specific bytes of an HRT entry, per the unions in <linux/i2o-dev.h>.
+ * i2o_isa_bus has no DMA channel field; iopd reports the channel in its reserved byte
+ * (0xFF: none) as well as in the adapter's parameter group. */
+static void encode_bus_info(const struct iop_config_adapter *a, uint8_t out[8]) {
+    memset(out, 0, 8);
+    switch (a->bus_type) {
+    case I2O_BUS_PCI:
+        out[0] = a->pci_function;
+        out[1] = a->pci_device;
+        out[2] = a->pci_bus;
+        iop_put_le16(out + 4, a->pci_vendor);
+        iop_put_le16(out + 6, a->pci_product);
+        break;
+    case I2O_BUS_ISA:
+        iop_put_le16(out, a->io_port);
+        out[2] = a->csn;
+        out[3] = a->dma_channel;
+        iop_put_le32(out + 4, a->mem_base);
+        break;
+    default: /* local, EISA, MCA and "other" share {u16 io; u16; u32 mem} */
+        iop_put_le16(out, a->io_port);
+        iop_put_le32(out + 4, a->mem_base);
+        break;
+    }
+}
+
+static int controller_from_config(struct iop_system *sys, const struct iop_config_iop *ci) {
+    struct iop_controller *c;
+    int r;
+
+    if ((r = iop_system_add(sys, ci->unit, ci->product_id, &c)) < 0)
+        return r;
+    c->answers = ci->answers;
+    for (unsigned i = 0; i < ci->n_adapters; i++) {
+        const struct iop_config_adapter *a = &ci->adapter[i];
+        struct iop_hrt_adapter h = {
+            .adapter_id = a->adapter_id, .parent_tid = a->parent_tid, .state = a->state,
+            .bus_num = a->bus_num, .bus_type = a->bus_type,
+        };
+        encode_bus_info(a, h.bus_info);
+        if ((r = iop_controller_add_adapter(c, &h)) < 0)
+            return r;
+    }
+    for (unsigned i = 0; i < ci->n_devices; i++) {
+        const struct iop_config_device *cd = &ci->device[i];
+        struct iop_device d = {
+            .tid = cd->tid, .class_id = cd->class_id, .class_version = cd->class_version,
+            .vendor_id = cd->vendor_id, .sub_class = cd->sub_class, .user_tid = cd->user_tid,
+            .parent_tid = cd->parent_tid, .event_capabilities = cd->event_capabilities,
+            .device_flags = cd->device_flags, .adapter_id = cd->adapter_id, .usb_bus = cd->usb,
+            .blocks = cd->blocks, .block_size = cd->block_size,
+        };
+        /* identity_tag: 8 bytes, space padded */
+        memset(d.identity_tag, ' ', sizeof(d.identity_tag));
+        memcpy(d.identity_tag, cd->identity, strnlen(cd->identity, sizeof(d.identity_tag)));
+        if ((r = iop_controller_add_device(c, &d, NULL)) < 0)
+            return r;
+    }
+    /* A configured IOP starts with fresh change indicators, as after its own boot. */
+    c->hrt_change_ind = c->lct_change_ind = 1;
+    for (unsigned i = 0; i < c->n_dev; i++)
+        c->dev[i]->change_ind = 1;
+    return 0;
+}
+
 int iop_system_new_from_config(const struct iop_config *cfg, struct iop_system **ret) {
     struct iop_system *sys;
     int r;
@@ -231,12 +297,11 @@ int iop_system_new_from_config(const struct iop_config *cfg, struct iop_system *
     if ((r = iop_system_new(&sys)) < 0)
         return r;
     for (unsigned i = 0; i < cfg->n_iops; i++) {
-        struct iop_controller *c;
-        if ((r = iop_system_add(sys, cfg->iop[i].unit, cfg->iop[i].product_id, &c)) < 0) {
+        if ((r = controller_from_config(sys, &cfg->iop[i])) < 0) {
+            iop_log(LOG_ERR, "IOP %u: %s", cfg->iop[i].unit, strerror(-r));
             iop_system_free(sys);
             return r;
         }
-        c->answers = cfg->iop[i].answers;
     }
     *ret = sys;
     return 0;

@@ -53,6 +53,10 @@ struct iop_device {
     uint32_t event_capabilities;
     uint32_t device_flags;
     uint32_t change_ind; /* the LCT change indicator when this entry last changed */
+    /* Class specifics from the configuration. */
+    uint32_t adapter_id;   /* bus adapter: the HRT entry it drives, 0 none */
+    bool usb_bus;          /* bus adapter: USB devices appear below it */
+    uint32_t blocks, block_size; /* block storage geometry */
     struct iop_params *params; /* owned, may be NULL */
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
 };

@@ -57,7 +57,9 @@ static void test_errors(void) {
     expect_error("{\"iops\":[],\"ipos\":1}", "unknown key \"ipos\"");
     expect_error("{\"iops\":[{\"unit\":32}]}", "$.iops[0].unit: expected an integer 0..31, got 32");
     expect_error("{\"iops\":[{\"unit\":-1}]}", "got -1");
-    expect_error("{\"iops\":[{\"unit\":\"0\"}]}", "got a string");
+    expect_error("{\"iops\":[{\"unit\":\"zero\"}]}", "got \"zero\"");
+    expect_error("{\"iops\":[{\"unit\":\"0x20\"}]}", "got 0x20");
+    expect_error("{\"iops\":[{\"unit\":1.5}]}", "got a number");
     expect_error("{\"iops\":[{}]}", "$.iops[0]: missing key \"unit\"");
     expect_error("{\"iops\":[{\"unit\":1},{\"unit\":1}]}", "$.iops[1]: unit 1 is already used by $.iops[0]");
     expect_error("{\"iops\":[{\"unit\":1,\"answers\":1}]}", "$.iops[0].answers: expected true or false");
@@ -65,6 +67,63 @@ static void test_errors(void) {
     expect_error("{\"iops\":[{\"unit\":1,\"product_id\":\"a\\u0000b\"}]}", "NUL");
     expect_error("{\"iops\":[]} x", "unexpected data after");
     expect_error("{\"iops\":[1]}", "$.iops[0]: expected an object");
+}
+
+static void test_devices(void) {
+    struct iop_config *cfg;
+    char *err = NULL;
+    const char *ok =
+        "{\"iops\":[{\"unit\":\"0x1\",\"adapters\":[{\"adapter_id\":7,\"bus\":\"isa\",\"io_port\":\"0x330\","
+        "\"dma_channel\":5},{\"adapter_id\":8,\"bus\":\"pci\",\"pci_vendor\":\"0x8086\"}],"
+        "\"devices\":[{\"tid\":16,\"class\":\"ddm\"},{\"tid\":17,\"class\":\"bus-adapter\",\"parent\":16,"
+        "\"adapter\":7},{\"tid\":18,\"class\":\"block-storage\",\"parent\":17,\"blocks\":100,"
+        "\"identity\":\"DISK\",\"serial\":\"S1\"},{\"tid\":19,\"class\":\"0x20\"}]}]}";
+    CHECK_EQ(parse(ok, &cfg, &err), 0);
+    if (err)
+        fprintf(stderr, "%s\n", err);
+    CHECK_EQ(cfg->iop[0].unit, 1);
+    CHECK_EQ(cfg->iop[0].n_adapters, 2);
+    CHECK_EQ(cfg->iop[0].adapter[0].io_port, 0x330);
+    CHECK_EQ(cfg->iop[0].adapter[0].dma_channel, 5);
+    CHECK_EQ(cfg->iop[0].adapter[1].bus_type, I2O_BUS_PCI);
+    CHECK_EQ(cfg->iop[0].adapter[1].pci_vendor, 0x8086);
+    CHECK_EQ(cfg->iop[0].adapter[1].dma_channel, 0xFF);
+    CHECK_EQ(cfg->iop[0].n_devices, 4);
+    CHECK_EQ(cfg->iop[0].device[2].class_id, I2O_CLASS_RANDOM_BLOCK_STORAGE);
+    CHECK_EQ(cfg->iop[0].device[2].block_size, 512);
+    CHECK_STREQ(cfg->iop[0].device[2].serial, "S1");
+    CHECK_EQ(cfg->iop[0].device[3].class_id, I2O_CLASS_LAN);
+    CHECK_EQ(cfg->iop[0].device[1].adapter_id, 7);
+    iop_config_free(cfg);
+
+    expect_error("{\"iops\":[{\"unit\":0,\"adapters\":[{\"adapter_id\":1,\"dma_channel\":4}]}]}", "cascade");
+    expect_error("{\"iops\":[{\"unit\":0,\"adapters\":[{\"adapter_id\":1,\"bus\":\"usb\"}]}]}",
+                 "$.iops[0].adapters[0].bus: expected one of");
+    expect_error("{\"iops\":[{\"unit\":0,\"adapters\":[{\"adapter_id\":1},{\"adapter_id\":1}]}]}",
+                 "adapter_id 1 is already used");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":1,\"class\":\"ddm\"}]}]}", "reserved");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"toaster\"}]}]}",
+                 "$.iops[0].devices[0].class: unknown class \"toaster\"");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5}]}]}", "missing key \"class\"");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\",\"parent\":9}]}]}",
+                 "parent 0x009 is not a device listed before");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\"},{\"tid\":5,\"class\":\"lan\"}]}]}",
+                 "tid 0x005 is already used");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\",\"usb\":true}]}]}",
+                 "belong to bus-adapter");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"bus-adapter\",\"adapter\":3}]}]}",
+                 "adapter 3 is not in $.iops[0].adapters");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"block-storage\",\"block_size\":500}]}]}",
+                 "power of two");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\",\"identity\":\"123456789\"}]}]}",
+                 "$.iops[0].devices[0].identity: string too long");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\",\"colour\":1}]}]}",
+                 "$.iops[0].devices[0]: unknown key \"colour\"");
+    /* Deep nesting is refused by the tokenizer, not by the stack. */
+    char deep[400];
+    memset(deep, '[', sizeof(deep) - 1);
+    deep[sizeof(deep) - 1] = 0;
+    expect_error(deep, "invalid JSON");
 }
 
 static void test_files(void) {
@@ -89,6 +148,7 @@ int main(void) {
     TEST(test_default);
     TEST(test_valid);
     TEST(test_errors);
+    TEST(test_devices);
     TEST(test_files);
     return test_summary();
 }

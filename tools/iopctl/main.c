@@ -4,9 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -15,39 +13,65 @@
 #include <linux/i2o-dev.h>
 
 #include "iopd-config.h"
+#include "tools/iopctl/iopctl.h"
 
-struct iopctl {
-    const char *device;
-    bool json;
-    int fd;
+static const struct iopctl_command commands[] = {
+    { "list", "iops", "", "list the IOPs present (I2OGETIOPS)", iopctl_cmd_list },
+    { "hrt", NULL, "IOP", "show the Hardware Resource Table (I2OHRTGET)", iopctl_cmd_hrt },
+    { "lct", NULL, "IOP", "show the Logical Configuration Table (I2OLCTGET)", iopctl_cmd_lct },
+    { "validate", NULL, "IOP", "accept the IOP's configuration (I2OVALIDATE)", iopctl_cmd_validate },
+    { "events", NULL, "[-f] [-n N] [-t SEC] IOP TID [MASK]",
+      "register for events and print them (I2OEVTREG, poll, read/I2OEVTGET)", iopctl_cmd_events },
 };
 
-static int open_device(struct iopctl *ctl) {
-    ctl->fd = open(ctl->device, O_RDWR | O_CLOEXEC);
-    if (ctl->fd < 0) {
-        int e = errno;
-        fprintf(stderr, "iopctl: %s: %s%s\n", ctl->device, strerror(e),
-                e == ENOENT ? " (is iopd running?)" : "");
-        return -e;
-    }
+int iopctl_fail(const char *what, int e) {
+    fprintf(stderr, "iopctl: %s: %s\n", what, strerror(e));
+    return IOPCTL_FAILED;
+}
+
+int iopctl_usage(const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "usage: iopctl ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    return IOPCTL_USAGE;
+}
+
+int iopctl_parse_u32(const char *s, uint32_t max, uint32_t *out) {
+    char *end;
+    if (!s || !*s || s[0] == '-')
+        return -EINVAL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end || v > max)
+        return -EINVAL;
+    *out = (uint32_t)v;
     return 0;
 }
 
-/* Exit codes: 0 ok, 1 the ioctl failed, 2 usage, 3 the device could not be opened. */
-static int fail_ioctl(const char *what, int e) {
-    fprintf(stderr, "iopctl: %s: %s\n", what, strerror(e));
-    return 1;
+void iopctl_json_str(FILE *out, const char *s, size_t maxlen) {
+    fputc('"', out);
+    for (size_t i = 0; i < maxlen && s[i]; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20 || ch >= 0x7f)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputc(ch, out);
+    }
+    fputc('"', out);
 }
 
-static int cmd_list(struct iopctl *ctl, int argc, char **argv) {
+int iopctl_cmd_list(struct iopctl *ctl, int argc, char **argv) {
     uint8_t tab[MAX_I2O_CONTROLLERS];
     (void)argv;
-    if (argc > 1) {
-        fprintf(stderr, "iopctl list: no arguments expected\n");
-        return 2;
-    }
+    if (argc > 1)
+        return iopctl_usage("list");
     if (ioctl(ctl->fd, I2OGETIOPS, tab) < 0)
-        return fail_ioctl("I2OGETIOPS", errno);
+        return iopctl_fail("I2OGETIOPS", errno);
     unsigned n = 0;
     if (ctl->json) {
         printf("{\"iops\":[");
@@ -55,7 +79,7 @@ static int cmd_list(struct iopctl *ctl, int argc, char **argv) {
             if (tab[i])
                 printf("%s%u", n++ ? "," : "", i);
         printf("]}\n");
-        return 0;
+        return IOPCTL_OK;
     }
     for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)
         if (tab[i]) {
@@ -65,47 +89,22 @@ static int cmd_list(struct iopctl *ctl, int argc, char **argv) {
         }
     if (n == 0)
         printf("no IOPs\n");
-    return 0;
+    return IOPCTL_OK;
 }
 
-static int parse_uint(const char *s, unsigned long max, unsigned long *out) {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 0);
-    if (errno || end == s || *end || v > max || s[0] == '-')
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
-static int cmd_validate(struct iopctl *ctl, int argc, char **argv) {
-    unsigned long iop;
-    if (argc != 2 || parse_uint(argv[1], UINT32_MAX, &iop) < 0) {
-        fprintf(stderr, "usage: iopctl validate IOP\n");
-        return 2;
-    }
+int iopctl_cmd_validate(struct iopctl *ctl, int argc, char **argv) {
+    uint32_t iop;
+    if (argc != 2 || iopctl_parse_u32(argv[1], UINT32_MAX, &iop) < 0)
+        return iopctl_usage("validate IOP");
     /* The IOP number is passed by value, as the kernel's driver read it. */
-    if (ioctl(ctl->fd, I2OVALIDATE, iop) < 0)
-        return fail_ioctl("I2OVALIDATE", errno);
+    if (ioctl(ctl->fd, I2OVALIDATE, (unsigned long)iop) < 0)
+        return iopctl_fail("I2OVALIDATE", errno);
     if (ctl->json)
-        printf("{\"iop\":%lu,\"validated\":true}\n", iop);
+        printf("{\"iop\":%u,\"validated\":true}\n", iop);
     else
-        printf("IOP %lu: configuration validated\n", iop);
-    return 0;
+        printf("IOP %u: configuration validated\n", iop);
+    return IOPCTL_OK;
 }
-
-struct command {
-    const char *name;
-    const char *alias;
-    const char *args;
-    const char *help;
-    int (*fn)(struct iopctl *ctl, int argc, char **argv);
-};
-
-static const struct command commands[] = {
-    { "list", "iops", "", "list the IOPs present (I2OGETIOPS)", cmd_list },
-    { "validate", NULL, "IOP", "accept the IOP's configuration (I2OVALIDATE)", cmd_validate },
-};
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -114,18 +113,19 @@ static void usage(FILE *out) {
             "\n"
             "Options:\n"
             "  -d, --device=PATH   device node (default /dev/i2o/ctl)\n"
-            "  -j, --json          machine-readable output\n"
+            "  -j, --json          machine-readable output (one JSON document per result)\n"
             "  -h, --help          show this help\n"
             "  -V, --version       show the version\n"
             "\n"
             "Commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        char head[64];
+        char head[80];
         snprintf(head, sizeof(head), "%s%s%s %s", commands[i].name, commands[i].alias ? "|" : "",
                  commands[i].alias ? commands[i].alias : "", commands[i].args);
-        fprintf(out, "  %-22s %s\n", head, commands[i].help);
+        fprintf(out, "  %-34s %s\n", head, commands[i].help);
     }
-    fprintf(out, "\nExit status: 0 success, 1 the request failed, 2 usage error, "
+    fprintf(out, "\nNumbers may be decimal or 0x-prefixed hex.\n"
+                 "Exit status: 0 success, 1 the request failed, 2 usage error, "
                  "3 the device could not be opened.\nSee iopctl(1).\n");
 }
 
@@ -144,25 +144,30 @@ int main(int argc, char **argv) {
         switch (c) {
         case 'd': ctl.device = optarg; break;
         case 'j': ctl.json = true; break;
-        case 'h': usage(stdout); return 0;
-        case 'V': printf("iopctl %s\n", IOPD_VERSION); return 0;
-        default: usage(stderr); return 2;
+        case 'h': usage(stdout); return IOPCTL_OK;
+        case 'V': printf("iopctl %s\n", IOPD_VERSION); return IOPCTL_OK;
+        default: usage(stderr); return IOPCTL_USAGE;
         }
     }
     if (optind >= argc) {
         usage(stderr);
-        return 2;
+        return IOPCTL_USAGE;
     }
     const char *name = argv[optind];
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(name, commands[i].name) != 0 && !(commands[i].alias && strcmp(name, commands[i].alias) == 0))
             continue;
-        if (open_device(&ctl) < 0)
-            return 3;
+        ctl.fd = open(ctl.device, O_RDWR | O_CLOEXEC);
+        if (ctl.fd < 0) {
+            int e = errno;
+            fprintf(stderr, "iopctl: %s: %s%s\n", ctl.device, strerror(e),
+                    e == ENOENT ? " (is iopd running?)" : "");
+            return IOPCTL_NODEV;
+        }
         int r = commands[i].fn(&ctl, argc - optind, argv + optind);
         close(ctl.fd);
         return r;
     }
     fprintf(stderr, "iopctl: unknown command '%s' (see iopctl --help)\n", name);
-    return 2;
+    return IOPCTL_USAGE;
 }

@@ -1,0 +1,101 @@
+#include "lib/config/json-get.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cfg_fail(struct cfg_ctx *p, const char *path, const char *fmt, ...) {
+    if (!p->err) {
+        char msg[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (asprintf(&p->err, "%s: %s: %s", p->origin, path, msg) < 0)
+            p->err = NULL;
+    }
+    return -EINVAL;
+}
+
+const char *cfg_describe(json_object *v) {
+    switch (json_object_get_type(v)) {
+    case json_type_null: return "null";
+    case json_type_boolean: return "a boolean";
+    case json_type_double: return "a number";
+    case json_type_int: return "an integer";
+    case json_type_object: return "an object";
+    case json_type_array: return "an array";
+    case json_type_string: return "a string";
+    }
+    return "something else";
+}
+
+int cfg_check_keys(struct cfg_ctx *p, const char *path, json_object *obj, const char *const *allowed) {
+    json_object_object_foreach(obj, key, val) {
+        (void)val;
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++)
+            ok |= strcmp(*a, key) == 0;
+        if (!ok) {
+            char known[512] = "";
+            for (const char *const *a = allowed; *a; a++)
+                snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+                         a == allowed ? "" : ", ", *a);
+            return cfg_fail(p, path, "unknown key \"%s\" (known keys: %s)", key, known);
+        }
+    }
+    return 0;
+}
+
+int cfg_get_uint(struct cfg_ctx *p, const char *path, json_object *v, uint64_t max, uint64_t *out) {
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t x = json_object_get_int64(v);
+        if (x < 0 || (uint64_t)x > max)
+            return cfg_fail(p, path, "expected an integer 0..%llu, got %lld", (unsigned long long)max,
+                            (long long)x);
+        *out = (uint64_t)x;
+        return 0;
+    }
+    if (json_object_is_type(v, json_type_string)) {
+        const char *s = json_object_get_string(v);
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(s, &end, 0);
+        if (!*s || *s == '-' || *end || errno)
+            return cfg_fail(p, path, "expected an integer 0..%llu, got \"%s\"", (unsigned long long)max, s);
+        if (x > max)
+            return cfg_fail(p, path, "expected an integer 0..%llu, got %s", (unsigned long long)max, s);
+        *out = x;
+        return 0;
+    }
+    return cfg_fail(p, path, "expected an integer 0..%llu, got %s", (unsigned long long)max, cfg_describe(v));
+}
+
+int cfg_get_bool(struct cfg_ctx *p, const char *path, json_object *v, bool *out) {
+    if (!json_object_is_type(v, json_type_boolean))
+        return cfg_fail(p, path, "expected true or false, got %s", cfg_describe(v));
+    *out = json_object_get_boolean(v);
+    return 0;
+}
+
+int cfg_get_string(struct cfg_ctx *p, const char *path, json_object *v, char *out, size_t size) {
+    if (!json_object_is_type(v, json_type_string))
+        return cfg_fail(p, path, "expected a string, got %s", cfg_describe(v));
+    size_t len = (size_t)json_object_get_string_len(v);
+    if (len >= size)
+        return cfg_fail(p, path, "string too long (%zu bytes, at most %zu)", len, size - 1);
+    if (memchr(json_object_get_string(v), '\0', len))
+        return cfg_fail(p, path, "string contains a NUL byte");
+    memcpy(out, json_object_get_string(v), len + 1);
+    return 0;
+}
+
+int cfg_member(json_object *obj, const char *key, const char *path, char *subpath, size_t subsize,
+               json_object **v) {
+    if (!json_object_object_get_ex(obj, key, v))
+        return 0;
+    snprintf(subpath, subsize, "%s.%s", path, key);
+    return 1;
+}

@@ -1,0 +1,26 @@
+/* Typed, path-reporting accessors over json-c values, private to lib/config. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+struct cfg_ctx {
+    const char *origin;
+    char *err; /* first error, owned */
+};
+
+int cfg_fail(struct cfg_ctx *p, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *cfg_describe(json_object *v);
+/* Every key of obj must be in allowed (NULL-terminated). */
+int cfg_check_keys(struct cfg_ctx *p, const char *path, json_object *obj, const char *const *allowed);
+/* Integer in [0, max]: a JSON integer or a string "0x..."/decimal. */
+int cfg_get_uint(struct cfg_ctx *p, const char *path, json_object *v, uint64_t max, uint64_t *out);
+int cfg_get_bool(struct cfg_ctx *p, const char *path, json_object *v, bool *out);
+/* String of at most size-1 bytes without NULs. */
+int cfg_get_string(struct cfg_ctx *p, const char *path, json_object *v, char *out, size_t size);
+/* Optional member: 1 found (stored in *v, path set), 0 absent. */
+int cfg_member(json_object *obj, const char *key, const char *path, char *subpath, size_t subsize,
+               json_object **v);

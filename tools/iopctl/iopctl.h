@@ -1,0 +1,47 @@
+/* iopctl internals: the command table and helpers shared by the command files. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct iopctl {
+    const char *device;
+    bool json;
+    int fd;
+};
+
+/* Exit codes. */
+#define IOPCTL_OK 0
+#define IOPCTL_FAILED 1 /* the request failed (errno message printed) */
+#define IOPCTL_USAGE 2
+#define IOPCTL_NODEV 3  /* the device could not be opened */
+
+struct iopctl_command {
+    const char *name;
+    const char *alias;
+    const char *args;
+    const char *help;
+    int (*fn)(struct iopctl *ctl, int argc, char **argv);
+};
+
+int iopctl_fail(const char *what, int e);
+int iopctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Strict number parsing (decimal or 0x hex): 0, or -EINVAL. */
+int iopctl_parse_u32(const char *s, uint32_t max, uint32_t *out);
+/* A JSON string literal (with quotes) for s, into out. */
+void iopctl_json_str(FILE *out, const char *s, size_t maxlen);
+
+/* Fetch an HRT/LCT-style table: I2OHRTGET/I2OLCTGET with the ENOBUFS retry.
+ * Returns 0 and a malloc'ed buffer, or an errno. */
+int iopctl_get_table(struct iopctl *ctl, unsigned long cmd, uint32_t iop, uint8_t **buf, uint32_t *len);
+
+const char *iopctl_class_name(unsigned class_id);
+const char *iopctl_bus_name(unsigned bus_type);
+
+int iopctl_cmd_list(struct iopctl *ctl, int argc, char **argv);
+int iopctl_cmd_validate(struct iopctl *ctl, int argc, char **argv);
+int iopctl_cmd_hrt(struct iopctl *ctl, int argc, char **argv);
+int iopctl_cmd_lct(struct iopctl *ctl, int argc, char **argv);
+int iopctl_cmd_events(struct iopctl *ctl, int argc, char **argv);
