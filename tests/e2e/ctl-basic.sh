@@ -12,7 +12,7 @@ check "I2OGETIOPS from C lists IOP 0" "$E2E/ctl-client" /dev/i2o/ctl getiops 0
 check "I2OVALIDATE 0 succeeds" "$E2E/ctl-client" /dev/i2o/ctl validate 0 0
 check "I2OVALIDATE of a missing IOP is ENXIO" "$E2E/ctl-client" /dev/i2o/ctl validate 5 ENXIO
 check "bad pointers give EFAULT" "$E2E/ctl-client" /dev/i2o/ctl efault
-check "unknown ioctls and read give EINVAL" "$E2E/ctl-client" /dev/i2o/ctl unknown
+check "unknown ioctls give EINVAL, short read EINVAL" "$E2E/ctl-client" /dev/i2o/ctl unknown
 check "I2OGETIOPS from Python" python3 -c '
 import fcntl
 I2OGETIOPS = 0x80206900

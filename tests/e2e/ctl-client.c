@@ -4,7 +4,13 @@
  *   ctl-client DEVICE getiops UNIT...       the IOPs present are exactly these
  *   ctl-client DEVICE validate IOP ERRNO    I2OVALIDATE gives ERRNO (0 or a name)
  *   ctl-client DEVICE efault                NULL/unmapped pointers give EFAULT
- *   ctl-client DEVICE unknown               unknown commands give EINVAL, read EINVAL
+ *   ctl-client DEVICE unknown               unknown commands give EINVAL, short read EINVAL
+ *   ctl-client DEVICE hrt IOP N BUS PORT DMA  HRT has N adapters, the first as given
+ *   ctl-client DEVICE lct IOP TID:CLASS...  LCT lists exactly these (or: lct IOP ERRNO)
+ *   ctl-client DEVICE enobufs IOP           too small a buffer: ENOBUFS and the length
+ *   ctl-client DEVICE evtreg-errors         I2OEVTREG's ENXIO / ENODEV / EFAULT
+ *   ctl-client DEVICE events-select IOP     select() wakes on an event, read()/EVTGET
+ *   ctl-client DEVICE read-nonblock         O_NONBLOCK read with no events: EAGAIN
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +19,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/i2o-dev.h>
@@ -87,10 +95,110 @@ int main(int argc, char **argv) {
         EXPECT(ioctl_errno(fd, _IO('i', 77), 0) == EINVAL, "unknown 'i' ioctl");
         EXPECT(ioctl_errno(fd, _IOR('z', 1, int), 0) == EINVAL, "foreign ioctl");
         char b[8];
-        EXPECT(read(fd, b, sizeof(b)) < 0 && errno == EINVAL, "read gives EINVAL");
+        EXPECT(read(fd, b, sizeof(b)) < 0 && errno == EINVAL, "read shorter than an event gives EINVAL");
         /* The kernel's driver had llseek = no_llseek (ESPIPE).  CUSE devices always get
          * noop_llseek, which succeeds without moving; a daemon cannot change that. */
         EXPECT(lseek(fd, 0, SEEK_SET) == 0, "lseek is a no-op under CUSE");
+    } else if (strcmp(cmd, "hrt") == 0 && argc == 8) {
+        unsigned char buf[4096];
+        unsigned int len = sizeof(buf);
+        struct i2o_cmd_hrtlct c = { .iop = (unsigned)atoi(argv[3]), .resbuf = buf, .reslen = &len };
+        EXPECT(ioctl(fd, I2OHRTGET, &c) == 0, "I2OHRTGET: %s", strerror(errno));
+        i2o_hrt *h = (i2o_hrt *)buf;
+        EXPECT(h->num_entries == atoi(argv[4]), "num_entries %u", h->num_entries);
+        EXPECT(h->entry_len == 4, "entry_len %u", h->entry_len);
+        EXPECT(len == 8u + h->num_entries * 16u, "reslen %u", len);
+        i2o_hrt_entry *e = &h->hrt_entry[0];
+        int bus = strcmp(argv[5], "isa") == 0 ? I2O_BUS_ISA : I2O_BUS_PCI;
+        EXPECT(e->bus_type == bus, "bus_type %u", e->bus_type);
+        EXPECT(e->bus.isa_bus.IsaBaseIOPort == strtoul(argv[6], NULL, 0), "io port 0x%x", e->bus.isa_bus.IsaBaseIOPort);
+        EXPECT(e->bus.isa_bus.reserved == strtoul(argv[7], NULL, 0), "dma channel %u", e->bus.isa_bus.reserved);
+    } else if (strcmp(cmd, "lct") == 0 && argc == 5 && argv[4][0] == 'E') {
+        unsigned char buf[64];
+        unsigned int len = sizeof(buf);
+        struct i2o_cmd_hrtlct c = { .iop = (unsigned)atoi(argv[3]), .resbuf = buf, .reslen = &len };
+        int e = ioctl(fd, I2OLCTGET, &c) < 0 ? errno : 0;
+        EXPECT(e == errno_by_name(argv[4]), "I2OLCTGET: %s", strerror(e));
+    } else if (strcmp(cmd, "lct") == 0 && argc >= 4) {
+        unsigned char buf[8192];
+        unsigned int len = sizeof(buf);
+        struct i2o_cmd_hrtlct c = { .iop = (unsigned)atoi(argv[3]), .resbuf = buf, .reslen = &len };
+        EXPECT(ioctl(fd, I2OLCTGET, &c) == 0, "I2OLCTGET: %s", strerror(errno));
+        i2o_lct *l = (i2o_lct *)buf;
+        int n = (l->table_size - 3) / 9;
+        EXPECT(len == l->table_size * 4u, "reslen %u vs table_size %u", len, l->table_size);
+        EXPECT(n == argc - 4, "%d entries, want %d", n, argc - 4);
+        for (int i = 0; i < n && i < argc - 4; i++) {
+            unsigned tid = (unsigned)strtoul(argv[4 + i], NULL, 0);
+            unsigned cls = (unsigned)strtoul(strchr(argv[4 + i], ':') + 1, NULL, 0);
+            EXPECT(l->lct_entry[i].tid == tid && l->lct_entry[i].class_id == cls, "entry %d: tid 0x%x class 0x%x",
+                   i, l->lct_entry[i].tid, l->lct_entry[i].class_id);
+            EXPECT(l->lct_entry[i].entry_size == 9, "entry_size %u", l->lct_entry[i].entry_size);
+        }
+    } else if (strcmp(cmd, "enobufs") == 0 && argc == 4) {
+        unsigned char buf[4096];
+        memset(buf, 0x5a, sizeof(buf));
+        unsigned int len = 8;
+        struct i2o_cmd_hrtlct c = { .iop = (unsigned)atoi(argv[3]), .resbuf = buf, .reslen = &len };
+        EXPECT(ioctl(fd, I2OLCTGET, &c) < 0 && errno == ENOBUFS, "too small: %s", strerror(errno));
+        EXPECT(len > 8 && len % 4 == 0, "needed length %u", len);
+        EXPECT(buf[0] == 0x5a, "buffer untouched");
+        unsigned int need = len;
+        EXPECT(ioctl(fd, I2OLCTGET, &c) == 0, "retry: %s", strerror(errno));
+        EXPECT(len == need, "length %u then %u", need, len);
+    } else if (strcmp(cmd, "evtreg-errors") == 0) {
+        struct i2o_evt_id id = { .iop = 9, .tid = 0, .evt_mask = ~0u };
+        EXPECT(ioctl_errno(fd, I2OEVTREG, (unsigned long)&id) == ENXIO, "bad IOP");
+        id.iop = 0;
+        id.tid = 0x777;
+        EXPECT(ioctl_errno(fd, I2OEVTREG, (unsigned long)&id) == ENODEV, "bad TID");
+        EXPECT(ioctl_errno(fd, I2OEVTREG, 0) == EFAULT, "NULL");
+        struct i2o_evt_get g;
+        EXPECT(ioctl_errno(fd, I2OEVTGET, (unsigned long)&g) == ENOENT, "empty queue");
+    } else if (strcmp(cmd, "events-select") == 0 && argc == 4) {
+        unsigned iop = (unsigned)atoi(argv[3]);
+        struct i2o_evt_id id = { .iop = iop, .tid = 0, .evt_mask = I2O_EVT_IND_CONFIGURATION_FLAG };
+        EXPECT(ioctl(fd, I2OEVTREG, &id) == 0, "I2OEVTREG: %s", strerror(errno));
+        fd_set rd;
+        struct timeval tv = { 0, 200000 };
+        FD_ZERO(&rd);
+        FD_SET(fd, &rd);
+        EXPECT(select(fd + 1, &rd, NULL, NULL, &tv) == 0, "not readable before the event");
+        pid_t child = fork();
+        if (child == 0) { /* another process changes the IOP */
+            int fd2 = open(argv[1], O_RDWR);
+            usleep(200000);
+            _exit(ioctl(fd2, I2OVALIDATE, (unsigned long)iop) == 0 ? 0 : 1);
+        }
+        tv = (struct timeval){ 10, 0 };
+        FD_ZERO(&rd);
+        FD_SET(fd, &rd);
+        EXPECT(select(fd + 1, &rd, NULL, NULL, &tv) == 1 && FD_ISSET(fd, &rd), "select wakes on the event");
+        int st;
+        waitpid(child, &st, 0);
+        struct i2o_evt_info e[4];
+        ssize_t n = read(fd, e, sizeof(e));
+        EXPECT(n == (ssize_t)sizeof(e[0]), "read %zd bytes", n);
+        EXPECT(e[0].id.iop == iop && e[0].id.tid == 0 && e[0].id.evt_mask == I2O_EVT_IND_CONFIGURATION_FLAG,
+               "event %u/%u/0x%x", e[0].id.iop, e[0].id.tid, e[0].id.evt_mask);
+        /* Two more; I2OEVTGET then reports pending and takes them one by one. */
+        ioctl(fd, I2OVALIDATE, (unsigned long)iop);
+        ioctl(fd, I2OVALIDATE, (unsigned long)iop);
+        struct i2o_evt_get g;
+        EXPECT(ioctl(fd, I2OEVTGET, &g) == 0 && g.pending == 1 && g.lost == 0, "EVTGET pending %d lost %d", g.pending, g.lost);
+        EXPECT(ioctl(fd, I2OEVTGET, &g) == 0 && g.pending == 0, "EVTGET pending %d", g.pending);
+        EXPECT(ioctl_errno(fd, I2OEVTGET, (unsigned long)&g) == ENOENT, "then ENOENT");
+        /* 40 events into the 32-entry queue: 8 lost, the oldest dropped. */
+        for (int i = 0; i < 40; i++)
+            ioctl(fd, I2OVALIDATE, (unsigned long)iop);
+        EXPECT(ioctl(fd, I2OEVTGET, &g) == 0 && g.pending == 31 && g.lost == 8, "overflow: pending %d lost %d",
+               g.pending, g.lost);
+    } else if (strcmp(cmd, "read-nonblock") == 0) {
+        int nb = open(argv[1], O_RDWR | O_NONBLOCK);
+        struct i2o_evt_info e;
+        EXPECT(read(nb, &e, sizeof(e)) < 0 && errno == EAGAIN, "EAGAIN: %s", strerror(errno));
+        EXPECT(read(nb, &e, 10) < 0 && errno == EINVAL, "short buffer: EINVAL");
+        close(nb);
     } else {
         fprintf(stderr, "ctl-client: bad command\n");
         return 2;
