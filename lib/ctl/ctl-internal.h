@@ -55,6 +55,7 @@ int ctl_lctget(struct ctl_call *c);
 int ctl_validate(struct ctl_call *c);
 int ctl_evtreg(struct ctl_call *c);
 int ctl_evtget(struct ctl_call *c);
+int ctl_passthru(struct ctl_call *c);
 
 /* The system's event hook lands here (ctl-events.c). */
 void ctl_raise_event(void *ctx, unsigned unit, unsigned tid, uint32_t indicator, const void *data,

@@ -35,6 +35,8 @@ static const struct ctl_cmd ctl_cmds[] = {
     { I2OVALIDATE, I2OVALIDATE, "I2OVALIDATE", ctl_validate },
     { I2OEVTREG, I2OEVTREG, "I2OEVTREG", ctl_evtreg },
     { I2OEVTGET, I2OEVTGET, "I2OEVTGET", ctl_evtget },
+    /* A 32-bit caller's I2OPASSTHRU is the I2OPASSTHRU32 number. */
+    { I2OPASSTHRU, I2OPASSTHRU32, "I2OPASSTHRU", ctl_passthru },
 };
 
 static const struct ctl_cmd *ctl_cmd_lookup(unsigned int cmd, unsigned flags) {

@@ -8,6 +8,7 @@
 #include "lib/ctl/ctl.h"
 #include "lib/ctl/umem-space.h"
 #include "lib/i2o/iop.h"
+#include "lib/i2o/msg.h"
 #include "lib/util/bytes.h"
 #include "testutil.h"
 
@@ -218,6 +219,105 @@ static void test_events(void) {
     CHECK_EQ(iop_controller_remove_device(sys->iop[2], 0x101), 0);
 }
 
+/* I2OPASSTHRU: frame + reply area in one buffer, SG elements by 32-bit address. */
+static void test_passthru(void) {
+    struct iop_umem_space u;
+    uint32_t buf[64];
+    uint8_t table[256];
+    struct i2o_cmd_passthru pt = { .iop = 2, .msg = buf };
+    iop_umem_space_init(&u);
+    iop_umem_space_map_self(&u, &pt, sizeof(pt), false);
+    iop_umem_space_map_self(&u, buf, sizeof(buf), true);
+    iop_umem_space_map(&u, 0x10000, table, sizeof(table), true);
+
+    /* UtilNOP to the executive: 4-word frame, 8-word reply area. */
+    memset(buf, 0, sizeof(buf));
+    buf[0] = 4u << 16 | 0x01;
+    buf[1] = (uint32_t)IOP_FN_UTIL_NOP << 24 | 1u << 12 | 0;
+    buf[2] = 0x11111111;
+    buf[3] = 0x22222222;
+    buf[4] = 8u << 16;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), 0);
+    CHECK_EQ(buf[4] >> 16, 5);              /* reply frame size */
+    CHECK_EQ(buf[4] & IOP_MSG_REPLY_FLAG, IOP_MSG_REPLY_FLAG);
+    CHECK_EQ(buf[6], 0x11111111);           /* contexts restored */
+    CHECK_EQ(buf[7], 0x22222222);
+    CHECK_EQ(buf[8] >> 24, 0);              /* ReqStatus */
+
+    /* ExecHrtGet with a simple IOP->host element at 0x10000. */
+    memset(buf, 0, sizeof(buf));
+    buf[0] = 6u << 16 | 4u << 4 | 0x01;
+    buf[1] = (uint32_t)IOP_FN_EXEC_HRT_GET << 24 | 1u << 12 | 0;
+    buf[4] = IOP_SGL_LAST | IOP_SGL_END_OF_BUFFER | IOP_SGL_SIMPLE | sizeof(table);
+    buf[5] = 0x10000;
+    buf[6] = 8u << 16;
+    memset(table, 0xEE, sizeof(table));
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), 0);
+    CHECK_EQ(iop_get_le16(table), 1);
+    CHECK_EQ(iop_get_le32(table + 8), 0x10);
+    CHECK_EQ(buf[6 + 5], 24);                /* transfer count in the reply */
+
+    /* An unknown function: the ReqStatus comes back as a positive ioctl result. */
+    buf[0] = 4u << 16 | 0x01;
+    buf[1] = 0x77u << 24 | 1u << 12 | 0;
+    buf[4] = 8u << 16;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), IOP_REPLY_ERROR_NO_DATA_TRANSFER);
+    CHECK_EQ(buf[8] >> 24, IOP_REPLY_ERROR_NO_DATA_TRANSFER);
+    CHECK_EQ(buf[8] & 0xFFFF, IOP_DSC_UNKNOWN_FUNCTION);
+    /* A TID that does not exist. */
+    buf[1] = (uint32_t)IOP_FN_UTIL_NOP << 24 | 1u << 12 | 0x555;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), IOP_REPLY_ERROR_NO_DATA_TRANSFER);
+    CHECK_EQ(buf[8] & 0xFFFF, IOP_DSC_INVALID_TARGET_ADDRESS);
+
+    /* The kernel's error cases. */
+    pt.iop = 3;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -ENXIO);
+    pt.iop = 2;
+    buf[0] = 129u << 16 | 0x01;          /* over the inbound frame size: EFAULT (sic) */
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -EFAULT);
+    buf[0] = 6u << 16 | 6u << 4 | 0x01;  /* SGL offset at the end of the frame */
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -EFAULT);
+    buf[0] = 6u << 16 | 4u << 4 | 0x01;
+    buf[1] = (uint32_t)IOP_FN_UTIL_NOP << 24 | 1u << 12 | 0;
+    buf[4] = 0x20000000u | 16;           /* a page-list element: not simple */
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -EINVAL);
+    /* The kernel tested only the simple bit, so a chain element (0x30) passes it. */
+    buf[4] = 0x30000000u | 16;
+    buf[5] = 0x10000;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), 0);
+    buf[4] = IOP_SGL_SIMPLE | 16;
+    buf[5] = 0xdead0000;                 /* unmapped output, written on success */
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -EFAULT);
+    buf[4] = IOP_SGL_SIMPLE | IOP_SGL_DIR_TO_IOP | 16; /* unmapped input */
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -EFAULT);
+    pt.msg = NULL;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -EFAULT);
+    /* A frame that reaches the end of the buffer has no reply word: EFAULT. */
+    pt.msg = &buf[60];
+    buf[60] = 4u << 16 | 0x01;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -EFAULT);
+
+    /* A silent IOP: ETIMEDOUT, and word 4 carries it as the kernel wrote it. */
+    struct i2o_cmd_passthru pt7 = { .iop = 7, .msg = buf };
+    iop_umem_space_map_self(&u, &pt7, sizeof(pt7), false);
+    memset(buf, 0, sizeof(buf));
+    buf[0] = 4u << 16 | 0x01;
+    buf[1] = (uint32_t)IOP_FN_UTIL_NOP << 24 | 1u << 12;
+    buf[4] = 8u << 16;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt7, &u), -ETIMEDOUT);
+    CHECK_EQ(buf[8] >> 24, (uint8_t)(-ETIMEDOUT));
+
+    /* 32-bit caller: {u32 iop; u32 msg}, number I2OPASSTHRU32. */
+    uint32_t pt32[2] = { 2, 0x20000 };
+    uint32_t msg32[16] = { 4u << 16 | 0x01, (uint32_t)IOP_FN_UTIL_NOP << 24 | 1u << 12, 7, 9, 6u << 16 };
+    iop_umem_space_map(&u, 0x30000, pt32, sizeof(pt32), false);
+    iop_umem_space_map(&u, 0x20000, msg32, sizeof(msg32), true);
+    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OPASSTHRU32, 0x30000, IOP_CTL_COMPAT, &u.um), 0);
+    CHECK_EQ(msg32[4 + 2], 7);
+    /* From a native caller the 32-bit number is unknown: EINVAL as the kernel. */
+    CHECK_EQ(ioc(I2OPASSTHRU32, 0x30000, &u), -EINVAL);
+}
+
 static void test_names_and_unknown(void) {
     struct iop_umem_space u;
     iop_umem_space_init(&u);
@@ -245,6 +345,7 @@ int main(void) {
     TEST(test_hrt_lct);
     TEST(test_hrt_compat);
     TEST(test_events);
+    TEST(test_passthru);
     TEST(test_names_and_unknown);
     TEST(test_files);
     iop_ctl_release(f);

@@ -1,0 +1,105 @@
+#include "lib/i2o/msg.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+#include "lib/i2o/iop.h"
+
+void iop_msg_reply(struct iop_msg *m, unsigned words, uint8_t req_status, uint16_t dsc) {
+    if (words < 5)
+        words = 5;
+    if (m->reply_words == 0)
+        return;
+    uint32_t head[5] = {
+        /* size, MSG_REPLY flag, I2O 1.5 version/offset */
+        (uint32_t)words << 16 | IOP_MSG_REPLY_FLAG | 0x01,
+        m->words > 1 ? m->frame[1] : 0,         /* function, initiator, target as posted */
+        m->words > 2 ? m->frame[2] : 0,         /* initiator context */
+        m->words > 3 ? m->frame[3] : 0,         /* transaction context */
+        (uint32_t)req_status << 24 | dsc,
+    };
+    unsigned n = m->reply_words < 5 ? m->reply_words : 5;
+    memcpy(m->reply, head, n * 4);
+}
+
+/* The first output element, for functions that return one buffer. */
+static struct iop_msg_sg *first_out(struct iop_msg *m) {
+    for (unsigned i = 0; i < m->n_sg; i++)
+        if (!m->sg[i].to_iop)
+            return &m->sg[i];
+    return NULL;
+}
+
+/* Copy a table into the first output element: the whole table or what fits. */
+static int reply_table(struct iop_msg *m, const void *table, size_t len) {
+    struct iop_msg_sg *out = first_out(m);
+    if (!out) {
+        iop_msg_reply(m, 5, IOP_REPLY_ERROR_NO_DATA_TRANSFER, IOP_DSC_INVALID_PARAMETER);
+        return IOP_REPLY_ERROR_NO_DATA_TRANSFER;
+    }
+    size_t n = len < out->len ? len : out->len;
+    memcpy(out->data, table, n);
+    out->done = (uint32_t)n;
+    if (n < len) {
+        iop_msg_reply(m, 6, IOP_REPLY_ABORT_PARTIAL_TRANSFER, IOP_DSC_REPLY_BUFFER_FULL);
+        if (m->reply_words > 5)
+            m->reply[5] = (uint32_t)n;
+        return IOP_REPLY_ABORT_PARTIAL_TRANSFER;
+    }
+    iop_msg_reply(m, 6, IOP_REPLY_SUCCESS, IOP_DSC_SUCCESS);
+    if (m->reply_words > 5)
+        m->reply[5] = (uint32_t)n; /* transfer count */
+    return IOP_REPLY_SUCCESS;
+}
+
+static int post_exec(struct iop_controller *c, struct iop_msg *m, unsigned fn) {
+    uint8_t buf[(3 + 9 * IOP_MAX_DEVICES) * 4];
+    switch (fn) {
+    case IOP_FN_EXEC_HRT_GET: {
+        size_t len = iop_controller_hrt(c, buf, sizeof(buf));
+        return reply_table(m, buf, len);
+    }
+    case IOP_FN_EXEC_LCT_NOTIFY: {
+        /* The real IOP answers when its LCT changes past LastReportedChangeIndicator
+         * (word 5); a passthrough caller cannot wait on it here, so the current
+         * table is returned at once.  ClassIdentifier (word 4) filters entries in
+         * the spec; iopd returns them all. */
+        size_t len = iop_controller_lct(c, buf, sizeof(buf));
+        return reply_table(m, buf, len);
+    }
+    case IOP_FN_EXEC_CONFIG_VALIDATE:
+        iop_controller_validate(c);
+        iop_msg_reply(m, 5, IOP_REPLY_SUCCESS, IOP_DSC_SUCCESS);
+        return IOP_REPLY_SUCCESS;
+    }
+    return -ENOSYS;
+}
+
+int iop_controller_post(struct iop_controller *c, struct iop_msg *m) {
+    assert(c && m && m->frame);
+    if (!c->answers)
+        return -ETIMEDOUT;
+    if (m->words < IOP_MSG_HEADER_WORDS) {
+        iop_msg_reply(m, 5, IOP_REPLY_ERROR_NO_DATA_TRANSFER, IOP_DSC_MESSAGE_TOO_SMALL);
+        return IOP_REPLY_ERROR_NO_DATA_TRANSFER;
+    }
+    unsigned fn = m->frame[1] >> 24, tid = m->frame[1] & 0xFFF;
+    struct iop_device *d = iop_controller_find_device(c, tid);
+    if (!d) {
+        iop_msg_reply(m, 5, IOP_REPLY_ERROR_NO_DATA_TRANSFER, IOP_DSC_INVALID_TARGET_ADDRESS);
+        return IOP_REPLY_ERROR_NO_DATA_TRANSFER;
+    }
+    int r = -ENOSYS;
+    if (fn == IOP_FN_UTIL_NOP) {
+        iop_msg_reply(m, 5, IOP_REPLY_SUCCESS, IOP_DSC_SUCCESS);
+        r = IOP_REPLY_SUCCESS;
+    } else if (tid == IOP_TID_EXECUTIVE) {
+        r = post_exec(c, m, fn);
+    }
+    if (r == -ENOSYS) {
+        iop_msg_reply(m, 5, IOP_REPLY_ERROR_NO_DATA_TRANSFER, IOP_DSC_UNKNOWN_FUNCTION);
+        r = IOP_REPLY_ERROR_NO_DATA_TRANSFER;
+    }
+    return r;
+}
