@@ -1,0 +1,153 @@
+#include "lib/usbmon/reader.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/usbmon/capture.h"
+
+struct iop_mon_reader {
+    enum iop_mon_fmt fmt;
+    bool hung_up;
+    unsigned head;  /* oldest queued event */
+    unsigned count; /* queued events */
+    uint32_t lost;
+
+    iop_mon_reader_notify_fn notify;
+    void *notify_ctx;   /* borrowed */
+    iop_mon_reader_detach_fn detach;
+    void *detach_ctx;   /* borrowed */
+
+    /* The line being read: line[off, off + togo) is still unread (printf_togo). */
+    unsigned off, togo;
+    char line[IOP_MON_PRINTF_DFL];
+
+    struct iop_mon_event ring[IOP_MON_EVENT_MAX];
+};
+
+int iop_mon_reader_new(enum iop_mon_fmt fmt, struct iop_mon_reader **ret) {
+    assert(ret);
+    if (fmt != IOP_MON_FMT_U && fmt != IOP_MON_FMT_T)
+        return -EINVAL;
+    struct iop_mon_reader *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    r->fmt = fmt;
+    *ret = r;
+    return 0;
+}
+
+struct iop_mon_reader *iop_mon_reader_free(struct iop_mon_reader *r) {
+    if (!r)
+        return NULL;
+    /* Unlink first so nothing is pushed into a reader being freed (mon_text_release). */
+    if (r->detach)
+        r->detach(r->detach_ctx, r);
+    free(r);
+    return NULL;
+}
+
+void iop_mon_reader_set_notify(struct iop_mon_reader *r, iop_mon_reader_notify_fn fn, void *ctx) {
+    assert(r);
+    r->notify = fn;
+    r->notify_ctx = ctx;
+}
+
+void iop_mon_reader_set_detach(struct iop_mon_reader *r, iop_mon_reader_detach_fn fn, void *ctx) {
+    assert(r);
+    r->detach = fn;
+    r->detach_ctx = ctx;
+}
+
+int iop_mon_reader_push(struct iop_mon_reader *r, const struct iop_mon_event *ev) {
+    assert(r && ev);
+    if (r->hung_up)
+        return -EPIPE;
+    if (r->count >= IOP_MON_EVENT_MAX) {
+        r->lost++;
+        return -ENOBUFS;
+    }
+    unsigned slot = (r->head + r->count) % IOP_MON_EVENT_MAX;
+    memcpy(&r->ring[slot], ev, sizeof(*ev));
+    /* Only the empty -> non-empty edge needs a wakeup: whoever waits re-checks after
+     * each line it takes, so later events are found without one. */
+    if (r->count++ == 0 && r->notify)
+        r->notify(r->notify_ctx);
+    return 0;
+}
+
+int iop_mon_reader_peek(struct iop_mon_reader *r, const char **data) {
+    assert(r && data);
+    if (r->togo == 0) {
+        if (r->count == 0)
+            return r->hung_up ? 0 : -EAGAIN;
+        int n = iop_mon_format(r->fmt, &r->ring[r->head], r->line, sizeof(r->line));
+        r->head = (r->head + 1) % IOP_MON_EVENT_MAX;
+        r->count--;
+        /* Cannot fail: the buffer is PRINTF_DFL bytes and the format was checked at
+         * new.  Never let it pass as a 0-byte line, which would read as end of file. */
+        if (n <= 0)
+            return -EIO;
+        r->off = 0;
+        r->togo = (unsigned)n;
+    }
+    *data = r->line + r->off;
+    return (int)r->togo;
+}
+
+void iop_mon_reader_consume(struct iop_mon_reader *r, size_t n) {
+    assert(r);
+    if (n > r->togo)
+        n = r->togo;
+    r->off += (unsigned)n;
+    r->togo -= (unsigned)n;
+}
+
+int iop_mon_reader_read(struct iop_mon_reader *r, char *buf, size_t n) {
+    const char *data;
+    int avail = iop_mon_reader_peek(r, &data);
+    if (avail <= 0)
+        return avail;
+    size_t c = n < (size_t)avail ? n : (size_t)avail;
+    if (c)
+        memcpy(buf, data, c);
+    iop_mon_reader_consume(r, c);
+    return (int)c;
+}
+
+bool iop_mon_reader_readable(const struct iop_mon_reader *r) {
+    assert(r);
+    return r->togo > 0 || r->count > 0;
+}
+
+bool iop_mon_reader_hung_up(const struct iop_mon_reader *r) {
+    assert(r);
+    return r->hung_up;
+}
+
+void iop_mon_reader_hangup(struct iop_mon_reader *r) {
+    assert(r);
+    if (r->hung_up)
+        return;
+    r->hung_up = true;
+    r->detach = NULL;
+    r->detach_ctx = NULL;
+    if (r->notify)
+        r->notify(r->notify_ctx);
+}
+
+enum iop_mon_fmt iop_mon_reader_fmt(const struct iop_mon_reader *r) {
+    assert(r);
+    return r->fmt;
+}
+
+unsigned iop_mon_reader_queued(const struct iop_mon_reader *r) {
+    assert(r);
+    return r->count;
+}
+
+uint32_t iop_mon_reader_lost(const struct iop_mon_reader *r) {
+    assert(r);
+    return r->lost;
+}
