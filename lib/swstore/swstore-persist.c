@@ -1,0 +1,363 @@
+/* The store's files: the index, the module data files, and loading them at open
+ * (including cleanup of crash leftovers and rebuilding a lost index). */
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/state/state.h"
+#include "lib/swstore/swstore-private.h"
+#include "lib/util/bytes.h"
+#include "lib/util/cleanup.h"
+#include "lib/util/log.h"
+
+/* Index payload:
+ *   0 4 magic "SWIX"  4 2 version (1)  6 2 entry size (16)  8 4 count  12 4 next generation
+ *   then count entries of 16 bytes:
+ *   0 1 sw_type  1 1 DownloadFlags  2 1 valid (0/1)  3 1 reserved (0)
+ *   4 4 sw_id    8 4 size          12 4 generation                          */
+#define IDX_HEADER_SIZE 16u
+#define IDX_ENTRY_SIZE 16u
+#define IDX_VERSION 1u
+#define IDX_MAX_BYTES (IDX_HEADER_SIZE + IOP_SWSTORE_MODULES_MAX * IDX_ENTRY_SIZE)
+
+static const char idx_magic[4] = { 'S', 'W', 'I', 'X' };
+static const char mod_magic[4] = { 'S', 'W', 'M', 'D' };
+
+void sw_data_name(char buf[SW_DATA_NAME_SIZE], uint8_t sw_type, uint32_t sw_id, uint32_t gen) {
+    snprintf(buf, SW_DATA_NAME_SIZE, SW_DATA_PREFIX "%02x-%08x-%08x.img", sw_type, sw_id, gen);
+}
+
+void sw_module_header(uint8_t h[SW_MODULE_HEADER_SIZE], uint8_t sw_type, uint8_t flags,
+                      uint32_t sw_id, uint32_t size) {
+    memcpy(h, mod_magic, 4);
+    h[4] = sw_type;
+    h[5] = flags;
+    iop_put_le16(h + 6, 0);
+    iop_put_le32(h + 8, sw_id);
+    iop_put_le32(h + 12, size);
+}
+
+static int key_cmp(uint8_t ta, uint32_t ia, uint8_t tb, uint32_t ib) {
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    return ia < ib ? -1 : ia > ib;
+}
+
+int sw_find(const struct iop_swstore *s, uint8_t sw_type, uint32_t sw_id, unsigned *ins) {
+    unsigned lo = 0, hi = s->n_mod;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        int c = key_cmp(s->mod[mid].sw_type, s->mod[mid].sw_id, sw_type, sw_id);
+        if (c == 0) {
+            if (ins)
+                *ins = mid;
+            return (int)mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (ins)
+        *ins = lo;
+    return -1;
+}
+
+void sw_insert(struct iop_swstore *s, const struct sw_module *m) {
+    unsigned at;
+    int found = sw_find(s, m->sw_type, m->sw_id, &at);
+    assert(found < 0 && s->n_mod < IOP_SWSTORE_MODULES_MAX);
+    (void)found;
+    memmove(&s->mod[at + 1], &s->mod[at], (s->n_mod - at) * sizeof(s->mod[0]));
+    s->mod[at] = *m;
+    s->n_mod++;
+}
+
+void sw_erase(struct iop_swstore *s, unsigned pos) {
+    assert(pos < s->n_mod);
+    memmove(&s->mod[pos], &s->mod[pos + 1], (s->n_mod - pos - 1) * sizeof(s->mod[0]));
+    s->n_mod--;
+}
+
+int sw_index_write(struct iop_swstore *s) {
+    size_t len = IDX_HEADER_SIZE + (size_t)s->n_mod * IDX_ENTRY_SIZE;
+    _cleanup_free_ uint8_t *buf = calloc(1, len);
+    if (!buf)
+        return -ENOMEM;
+    memcpy(buf, idx_magic, 4);
+    iop_put_le16(buf + 4, IDX_VERSION);
+    iop_put_le16(buf + 6, IDX_ENTRY_SIZE);
+    iop_put_le32(buf + 8, s->n_mod);
+    iop_put_le32(buf + 12, s->next_gen);
+    for (unsigned i = 0; i < s->n_mod; i++) {
+        uint8_t *e = buf + IDX_HEADER_SIZE + i * IDX_ENTRY_SIZE;
+        const struct sw_module *m = &s->mod[i];
+        e[0] = m->sw_type;
+        e[1] = m->flags;
+        e[2] = m->valid;
+        iop_put_le32(e + 4, m->sw_id);
+        iop_put_le32(e + 8, m->size);
+        iop_put_le32(e + 12, m->gen);
+    }
+    return iop_state_write_atomic(s->dir, SW_INDEX_NAME, buf, len);
+}
+
+/* One data file found in the directory. */
+struct sw_file {
+    const char *name; /* borrowed from the listing */
+    uint8_t sw_type;
+    uint32_t sw_id;
+    uint32_t gen;
+    bool used;        /* holds a loaded module */
+    bool reported;    /* found damaged and reported already */
+};
+
+static bool parse_hex(const char *p, unsigned digits, uint32_t *ret) {
+    uint32_t v = 0;
+    for (unsigned i = 0; i < digits; i++) {
+        char c = p[i];
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else
+            return false;
+        v = v << 4 | d;
+    }
+    *ret = v;
+    return true;
+}
+
+/* "sw-TT-IIIIIIII-GGGGGGGG.img", exactly as sw_data_name() writes it. */
+static bool parse_data_name(const char *name, struct sw_file *f) {
+    uint32_t t;
+    if (strlen(name) != SW_DATA_NAME_SIZE - 1 || strncmp(name, SW_DATA_PREFIX, 3) != 0 ||
+        name[5] != '-' || name[14] != '-' || strcmp(name + 23, ".img") != 0 ||
+        !parse_hex(name + 3, 2, &t) || !parse_hex(name + 6, 8, &f->sw_id) ||
+        !parse_hex(name + 15, 8, &f->gen))
+        return false;
+    f->sw_type = (uint8_t)t;
+    f->name = name;
+    return true;
+}
+
+/* Open and verify a data file for a module of the given key, generation and (unless 0:
+ * unknown, recovering) size.  On success the module, suspect; -EBADMSG if the file is
+ * intact as a state file but not the module expected. */
+static int module_open(struct iop_swstore *s, uint8_t sw_type, uint32_t sw_id, uint32_t gen,
+                       uint32_t size, struct sw_module *ret) {
+    char name[SW_DATA_NAME_SIZE];
+    sw_data_name(name, sw_type, sw_id, gen);
+    struct iop_state_reader *rd = NULL;
+    uint64_t max = SW_MODULE_HEADER_SIZE + (uint64_t)(size ? size : IOP_SWSTORE_MODULE_SIZE_MAX);
+    int r = iop_state_reader_open(s->dir, name, max, &rd);
+    if (r < 0)
+        return r;
+    uint8_t h[SW_MODULE_HEADER_SIZE];
+    uint64_t len = iop_state_reader_length(rd);
+    r = iop_state_reader_pread(rd, 0, h, sizeof(h));
+    if (r < 0) {
+        iop_state_reader_free(rd);
+        return r;
+    }
+    uint32_t hsize = iop_get_le32(h + 12);
+    if (r != (int)sizeof(h) || memcmp(h, mod_magic, 4) != 0 || h[4] != sw_type ||
+        iop_get_le16(h + 6) != 0 || iop_get_le32(h + 8) != sw_id || hsize == 0 ||
+        hsize > IOP_SWSTORE_MODULE_SIZE_MAX || len != SW_MODULE_HEADER_SIZE + (uint64_t)hsize ||
+        (size && hsize != size)) {
+        iop_state_reader_free(rd);
+        return iop_log_errno(LOG_WARNING, -EBADMSG,
+                             "swstore: %s does not hold the module its name and the index say",
+                             name);
+    }
+    *ret = (struct sw_module){ .sw_type = sw_type, .flags = h[5], .sw_id = sw_id,
+                               .size = hsize, .gen = gen, .data = rd };
+    return 0;
+}
+
+/* Parse the index into the table.  -EBADMSG: not a usable index (logged). */
+static int index_load(struct iop_swstore *s, const uint8_t *buf, size_t len,
+                      struct sw_file *files, size_t n_files) {
+    if (len < IDX_HEADER_SIZE || memcmp(buf, idx_magic, 4) != 0)
+        return iop_log_errno(LOG_WARNING, -EBADMSG, "swstore: " SW_INDEX_NAME " is not an index");
+    unsigned version = iop_get_le16(buf + 4);
+    if (version > IDX_VERSION)
+        return iop_log_errno(LOG_ERR, -EPROTONOSUPPORT,
+                             "swstore: " SW_INDEX_NAME " has version %u, newer than %u; "
+                             "refusing to touch a newer iopd's store", version, IDX_VERSION);
+    uint32_t count = iop_get_le32(buf + 8);
+    if (version == 0 || iop_get_le16(buf + 6) != IDX_ENTRY_SIZE ||
+        count > IOP_SWSTORE_MODULES_MAX || len != IDX_HEADER_SIZE + (size_t)count * IDX_ENTRY_SIZE)
+        return iop_log_errno(LOG_WARNING, -EBADMSG, "swstore: " SW_INDEX_NAME " is malformed");
+    /* Check every entry before loading any. */
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *e = buf + IDX_HEADER_SIZE + i * IDX_ENTRY_SIZE;
+        uint32_t size = iop_get_le32(e + 8);
+        bool dup = false;
+        for (uint32_t j = 0; j < i; j++) {
+            const uint8_t *o = buf + IDX_HEADER_SIZE + j * IDX_ENTRY_SIZE;
+            dup = dup || (o[0] == e[0] && iop_get_le32(o + 4) == iop_get_le32(e + 4));
+        }
+        if (!iop_sw_type_known(e[0]) || e[2] > 1 || e[3] != 0 || size == 0 ||
+            size > IOP_SWSTORE_MODULE_SIZE_MAX || dup)
+            return iop_log_errno(LOG_WARNING, -EBADMSG,
+                                 "swstore: " SW_INDEX_NAME " entry %u is invalid", i);
+    }
+    s->next_gen = IOP_MAX(s->next_gen, iop_get_le32(buf + 12));
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *e = buf + IDX_HEADER_SIZE + i * IDX_ENTRY_SIZE;
+        uint8_t type = e[0];
+        uint32_t id = iop_get_le32(e + 4), size = iop_get_le32(e + 8), gen = iop_get_le32(e + 12);
+        char name[SW_DATA_NAME_SIZE];
+        sw_data_name(name, type, id, gen);
+        struct sw_module m;
+        int r = module_open(s, type, id, gen, size, &m);
+        for (size_t k = 0; k < n_files; k++)
+            if (strcmp(files[k].name, name) == 0) {
+                files[k].used = r == 0;
+                files[k].reported = r < 0;
+            }
+        if (r == -ENOMEM || r == -ECANCELED)
+            return r;
+        if (r < 0) {
+            iop_warn("swstore: module %02x/%08x (%u bytes) skipped: data file %s %s", type, id,
+                     size, name, r == -ENOENT ? "is missing" : "is damaged");
+            continue;
+        }
+        m.flags = e[1];
+        m.valid = e[2];
+        sw_insert(s, &m);
+        s->next_gen = IOP_MAX(s->next_gen, gen + 1);
+    }
+    return 0;
+}
+
+static int file_cmp(const void *a, const void *b) {
+    const struct sw_file *x = a, *y = b;
+    int c = key_cmp(x->sw_type, x->sw_id, y->sw_type, y->sw_id);
+    if (c)
+        return c;
+    return x->gen > y->gen ? -1 : x->gen < y->gen; /* newest first */
+}
+
+/* No usable index: adopt the newest intact data file of every module, as suspect. */
+static int rebuild(struct iop_swstore *s, struct sw_file *files, size_t n_files) {
+    iop_notice("swstore: rebuilding " SW_INDEX_NAME " from %zu data files; every module "
+               "found is suspect until validated", n_files);
+    qsort(files, n_files, sizeof(files[0]), file_cmp);
+    for (size_t i = 0; i < n_files; i++) {
+        struct sw_file *f = &files[i];
+        if (sw_find(s, f->sw_type, f->sw_id, NULL) >= 0 || !iop_sw_type_known(f->sw_type))
+            continue;
+        if (s->n_mod >= IOP_SWSTORE_MODULES_MAX) {
+            iop_warn("swstore: more than %u modules on disk; %s ignored",
+                     IOP_SWSTORE_MODULES_MAX, f->name);
+            continue;
+        }
+        struct sw_module m;
+        int r = module_open(s, f->sw_type, f->sw_id, f->gen, 0, &m);
+        if (r == -ENOMEM || r == -ECANCELED)
+            return r;
+        if (r < 0) {
+            f->reported = true;
+            iop_warn("swstore: data file %s is damaged; skipped", f->name);
+            continue;
+        }
+        f->used = true;
+        sw_insert(s, &m);
+    }
+    return 0;
+}
+
+/* Files no module uses: intact ones are leftovers of an interrupted download, removal or
+ * replacement and go; damaged ones are never deleted by iopd, only reported. */
+static int remove_leftovers(struct iop_swstore *s, struct sw_file *files, size_t n_files) {
+    for (size_t i = 0; i < n_files; i++) {
+        struct sw_file *f = &files[i];
+        if (f->used)
+            continue;
+        if (!f->reported) {
+            struct sw_module m;
+            int r = module_open(s, f->sw_type, f->sw_id, f->gen, 0, &m);
+            if (r == -ENOMEM || r == -ECANCELED)
+                return r;
+            if (r == 0) {
+                iop_state_reader_free(m.data);
+                r = iop_state_remove(s->dir, f->name);
+                if (r == -ECANCELED)
+                    return r;
+                if (r < 0)
+                    iop_warn("swstore: cannot remove leftover %s: %s", f->name, strerror(-r));
+                else
+                    iop_notice("swstore: removed leftover data file %s", f->name);
+                continue;
+            }
+        }
+        iop_warn("swstore: damaged data file %s left in place; remove it by hand", f->name);
+    }
+    return 0;
+}
+
+int sw_load(struct iop_swstore *s) {
+    char **names = NULL;
+    int r = iop_state_list(s->dir, SW_DATA_PREFIX, &names);
+    if (r == -E2BIG) {
+        iop_warn("swstore: too many files in the state directory; leftovers are not cleaned up");
+        names = NULL;
+    } else if (r < 0) {
+        return iop_log_errno(LOG_ERR, r, "swstore: cannot list the state directory: %s",
+                             strerror(-r));
+    }
+    size_t n_names = 0;
+    while (names && names[n_names])
+        n_names++;
+    struct sw_file *files = calloc(n_names + 1, sizeof(*files));
+    if (!files) {
+        iop_state_names_free(names);
+        return -ENOMEM;
+    }
+    size_t n_files = 0;
+    s->next_gen = 1;
+    for (size_t i = 0; i < n_names; i++) {
+        if (!parse_data_name(names[i], &files[n_files]))
+            continue;
+        s->next_gen = IOP_MAX(s->next_gen, files[n_files].gen + 1);
+        n_files++;
+    }
+
+    _cleanup_free_ uint8_t *buf = NULL;
+    size_t len = 0;
+    bool rebuilt = false;
+    r = iop_state_read(s->dir, SW_INDEX_NAME, (void **)&buf, &len, IDX_MAX_BYTES);
+    if (r == 0)
+        r = index_load(s, buf, len, files, n_files);
+    if (r == -EPROTONOSUPPORT || r == -ENOMEM || r == -ECANCELED)
+        goto out;
+    if (r == -ENOENT && n_files == 0) {
+        r = 0; /* a new store */
+    } else if (r == -ENOENT || r == -EBADMSG || r == -EFBIG) {
+        if (r != -ENOENT)
+            iop_warn("swstore: " SW_INDEX_NAME " is damaged");
+        if ((r = rebuild(s, files, n_files)) < 0)
+            goto out;
+        rebuilt = true;
+    } else if (r < 0) {
+        iop_err("swstore: cannot read " SW_INDEX_NAME ": %s", strerror(-r));
+        goto out;
+    }
+    if ((r = remove_leftovers(s, files, n_files)) < 0)
+        goto out;
+    if (rebuilt && (r = sw_index_write(s)) < 0) {
+        if (r == -ECANCELED)
+            goto out;
+        iop_warn("swstore: cannot write the rebuilt index: %s", strerror(-r));
+        r = 0;
+    }
+out:
+    free(files);
+    iop_state_names_free(names);
+    return r;
+}
