@@ -254,3 +254,100 @@ long fake_kernel_ioctl(struct fake_kernel *k, uint64_t fh, unsigned int cmd, uin
         return out.result;
     }
 }
+
+/* ---- Asynchronous requests and notifications ---- */
+
+int fake_kernel_cuse_init_any(struct fake_kernel *k, uint32_t *flags) {
+    struct cuse_init_in in = { .major = FUSE_KERNEL_VERSION, .minor = FUSE_KERNEL_MINOR_VERSION,
+                               .flags = CUSE_UNRESTRICTED_IOCTL };
+    uint8_t *rep;
+    size_t len;
+    int r = transact(k, CUSE_INIT, 0, &in, sizeof(in), NULL, 0, &rep, &len);
+    if (r < 0)
+        return r;
+    size_t off = sizeof(struct fuse_out_header) + sizeof(struct cuse_init_out);
+    if (len < off) {
+        free(rep);
+        return -EPROTO;
+    }
+    struct cuse_init_out *out = (void *)(rep + sizeof(struct fuse_out_header));
+    if (flags)
+        *flags = out->flags;
+    size_t n = len - off < sizeof(k->devinfo) - 1 ? len - off : sizeof(k->devinfo) - 1;
+    memcpy(k->devinfo, rep + off, n);
+    k->devinfo[n] = 0;
+    free(rep);
+    return 0;
+}
+
+int fake_kernel_send(struct fake_kernel *k, uint32_t opcode, const void *arg, size_t arglen, uint64_t *unique) {
+    struct fuse_in_header ih = {
+        .len = (uint32_t)(sizeof(ih) + arglen),
+        .opcode = opcode,
+        .unique = k->next_unique++,
+        .pid = (uint32_t)getpid(),
+    };
+    struct iovec iov[2] = { { &ih, sizeof(ih) }, { (void *)arg, arglen } };
+    if (writev(k->fd, iov, 2) != (ssize_t)ih.len)
+        return -EIO;
+    if (unique)
+        *unique = ih.unique;
+    return 0;
+}
+
+int fake_kernel_send_read(struct fake_kernel *k, uint64_t fh, size_t size, int flags, uint64_t *unique) {
+    struct fuse_read_in in = { .fh = fh, .size = (uint32_t)size, .flags = (uint32_t)flags };
+    return fake_kernel_send(k, FUSE_READ, &in, sizeof(in), unique);
+}
+
+int fake_kernel_send_poll(struct fake_kernel *k, uint64_t fh, uint64_t kh, uint32_t events, bool notify,
+                          uint64_t *unique) {
+    struct fuse_poll_in in = { .fh = fh, .kh = kh, .flags = notify ? FUSE_POLL_SCHEDULE_NOTIFY : 0,
+                               .events = events };
+    return fake_kernel_send(k, FUSE_POLL, &in, sizeof(in), unique);
+}
+
+int fake_kernel_send_interrupt(struct fake_kernel *k, uint64_t target) {
+    struct fuse_interrupt_in in = { .unique = target };
+    return fake_kernel_send(k, FUSE_INTERRUPT, &in, sizeof(in), NULL);
+}
+
+int fake_kernel_next_msg(struct fake_kernel *k, struct fake_kernel_msg *m) {
+    uint8_t *buf = malloc(FK_MAX_MSG);
+    if (!buf)
+        return -ENOMEM;
+    ssize_t n = recv(k->fd, buf, FK_MAX_MSG, MSG_DONTWAIT);
+    if (n < 0) {
+        int e = errno;
+        free(buf);
+        return e == EWOULDBLOCK ? -EAGAIN : -e;
+    }
+    struct fuse_out_header *oh = (void *)buf;
+    if (n < (ssize_t)sizeof(*oh) || oh->len != (uint32_t)n ||
+        (size_t)n - sizeof(*oh) > sizeof(m->data)) {
+        free(buf);
+        return -EPROTO;
+    }
+    m->unique = oh->unique;
+    m->error = oh->error;
+    m->len = (uint32_t)((size_t)n - sizeof(*oh));
+    memcpy(m->data, buf + sizeof(*oh), m->len);
+    free(buf);
+    return 0;
+}
+
+long fake_kernel_write(struct fake_kernel *k, uint64_t fh, const void *buf, size_t size) {
+    struct fuse_write_in in = { .fh = fh, .size = (uint32_t)size };
+    uint8_t *rep;
+    size_t len;
+    int r = transact(k, FUSE_WRITE, 0, &in, sizeof(in), buf, size, &rep, &len);
+    if (r < 0)
+        return r;
+    if (len < sizeof(struct fuse_out_header) + sizeof(struct fuse_write_out)) {
+        free(rep);
+        return -EPROTO;
+    }
+    long n = ((struct fuse_write_out *)(rep + sizeof(struct fuse_out_header)))->size;
+    free(rep);
+    return n;
+}

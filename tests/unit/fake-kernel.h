@@ -40,3 +40,35 @@ long fake_kernel_read(struct fake_kernel *k, uint64_t fh, void *buf, size_t size
  * compat: a 32-bit caller (FUSE_IOCTL_COMPAT).  Returns the result or -errno. */
 long fake_kernel_ioctl(struct fake_kernel *k, uint64_t fh, unsigned int cmd, uint64_t arg, bool compat,
                        struct iop_umem_space *user);
+
+/* ---- Asynchronous requests and notifications (added for the usbmon node tests) ----
+ * The functions above wait for one reply per request.  These send a request without
+ * running the daemon (call your pump, or let events happen), and read whatever the
+ * daemon sent next, in order: replies to parked requests and FUSE notifications. */
+
+#define FAKE_KERNEL_MSG_MAX 8192
+
+struct fake_kernel_msg {
+    uint64_t unique;   /* 0 for a notification */
+    int32_t error;     /* reply: 0 or -errno; notification: the FUSE_NOTIFY_* code */
+    uint32_t len;      /* payload bytes after the out header */
+    uint8_t data[FAKE_KERNEL_MSG_MAX];
+};
+
+/* CUSE_INIT that accepts a daemon which does not ask for unrestricted ioctls; fills
+ * devinfo and, if flags is not NULL, the reply's flags. */
+int fake_kernel_cuse_init_any(struct fake_kernel *k, uint32_t *flags);
+/* Write one request; *unique (may be NULL) gets its id.  Does not run the daemon. */
+int fake_kernel_send(struct fake_kernel *k, uint32_t opcode, const void *arg, size_t arglen, uint64_t *unique);
+/* FUSE_READ as the kernel sends it for read(2) on a file with these f_flags
+ * (O_NONBLOCK matters). */
+int fake_kernel_send_read(struct fake_kernel *k, uint64_t fh, size_t size, int flags, uint64_t *unique);
+/* FUSE_POLL; notify: FUSE_POLL_SCHEDULE_NOTIFY (someone waits), kh the kernel's handle. */
+int fake_kernel_send_poll(struct fake_kernel *k, uint64_t fh, uint64_t kh, uint32_t events, bool notify,
+                          uint64_t *unique);
+/* FUSE_INTERRUPT of the request with id target (a signal hit the caller). */
+int fake_kernel_send_interrupt(struct fake_kernel *k, uint64_t target);
+/* The next message from the daemon, without waiting: 0, or -EAGAIN when there is none. */
+int fake_kernel_next_msg(struct fake_kernel *k, struct fake_kernel_msg *m);
+/* FUSE_WRITE of size bytes: the count written or -errno. */
+long fake_kernel_write(struct fake_kernel *k, uint64_t fh, const void *buf, size_t size);

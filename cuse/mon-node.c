@@ -1,0 +1,293 @@
+#include "cuse/mon-node.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cuse/cuse-dev.h"
+#include "cuse/fuse-compat.h"
+#include "lib/usbmon/bus.h"
+#include "lib/usbmon/reader.h"
+#include "lib/util/log.h"
+
+struct mon_file;
+
+/* A read() waiting for a line: the request is kept, not the thread. */
+struct parked_read {
+    struct parked_read *next;
+    fuse_req_t req;
+    size_t size;
+    struct mon_file *mf;         /* borrowed: the file it waits on */
+};
+
+/* What the adapter keeps per open file, behind fi->fh. */
+struct mon_file {
+    struct iop_mon_node *node;   /* borrowed */
+    struct mon_file *next;       /* in node->files */
+    struct iop_mon_reader *reader; /* owned */
+    struct parked_read *reads;   /* owned, FIFO: the kernel served readers in turn */
+    struct fuse_pollhandle *ph;  /* owned: the latest poll that asked to be woken */
+};
+
+struct iop_mon_node {
+    struct iop_mon *mon;         /* borrowed */
+    unsigned busnum;
+    enum iop_mon_fmt fmt;
+    struct iop_cuse_dev *dev;    /* owned */
+    struct mon_file *files;      /* owned list */
+    unsigned n_files;
+};
+
+static void mon_init_done(void *userdata) {
+    struct iop_mon_node *n = userdata;
+    iop_cuse_dev_set_ready(n->dev);
+    iop_info("/dev/%s ready", iop_cuse_dev_name(n->dev));
+}
+
+/* Answer one read from the reader if it can be answered now: the rest of the pending
+ * line (at most size bytes), or end of file after hangup.  False: nothing yet.  The
+ * bytes count as read only once the reply went out, so a reply the kernel refuses
+ * (its request was interrupted meanwhile) loses nothing. */
+static bool serve_read(struct mon_file *mf, fuse_req_t req, size_t size) {
+    const char *data = NULL;
+    int n = iop_mon_reader_peek(mf->reader, &data);
+    if (n == -EAGAIN)
+        return false;
+    if (n < 0) {
+        fuse_reply_err(req, -n);
+        return true;
+    }
+    size_t c = size < (size_t)n ? size : (size_t)n;
+    if (fuse_reply_buf(req, data, c) == 0)
+        iop_mon_reader_consume(mf->reader, c);
+    return true;
+}
+
+static void wake_poll(struct mon_file *mf) {
+    if (mf->ph && (iop_mon_reader_readable(mf->reader) || iop_mon_reader_hung_up(mf->reader))) {
+        fuse_lowlevel_notify_poll(mf->ph);
+        fuse_pollhandle_destroy(mf->ph);
+        mf->ph = NULL;
+    }
+}
+
+/* The reader's hook: a line became available or the bus went away.  Runs inside the
+ * URB path; it only answers requests, which never blocks. */
+static void on_reader_ready(void *ctx) {
+    struct mon_file *mf = ctx;
+    while (mf->reads && serve_read(mf, mf->reads->req, mf->reads->size)) {
+        struct parked_read *p = mf->reads;
+        mf->reads = p->next;
+        free(p);
+    }
+    wake_poll(mf);
+}
+
+static unsigned count_parked(const struct mon_file *mf) {
+    unsigned c = 0;
+    for (const struct parked_read *p = mf->reads; p; p = p->next)
+        c++;
+    return c;
+}
+
+static void mon_file_free(struct mon_file *mf, int parked_err) {
+    struct iop_mon_node *n = mf->node;
+    while (mf->reads) {
+        struct parked_read *p = mf->reads;
+        mf->reads = p->next;
+        fuse_reply_err(p->req, parked_err);
+        free(p);
+    }
+    if (mf->ph)
+        fuse_pollhandle_destroy(mf->ph);
+    iop_mon_reader_free(mf->reader);
+    for (struct mon_file **pp = &n->files; *pp; pp = &(*pp)->next) {
+        if (*pp == mf) {
+            *pp = mf->next;
+            n->n_files--;
+            break;
+        }
+    }
+    free(mf);
+}
+
+static void mon_open(fuse_req_t req, struct fuse_file_info *fi) {
+    struct iop_mon_node *n = fuse_req_userdata(req);
+    struct mon_file *mf = calloc(1, sizeof(*mf));
+    int r = mf ? iop_mon_open(n->mon, n->busnum, n->fmt, &mf->reader) : -ENOMEM;
+    if (r < 0) {
+        free(mf);
+        fuse_reply_err(req, -r);
+        return;
+    }
+    mf->node = n;
+    mf->next = n->files;
+    n->files = mf;
+    n->n_files++;
+    iop_mon_reader_set_notify(mf->reader, on_reader_ready, mf);
+    fi->fh = (uintptr_t)mf;
+    fi->nonseekable = 1;
+    fi->direct_io = 1;
+    if (fuse_reply_open(req, fi) != 0) /* the opener is gone already (interrupted) */
+        mon_file_free(mf, EBADF);
+}
+
+/* The kernel sends RELEASE only when no read is in flight on the file, so parked reads
+ * here would be a kernel bug; they are answered EBADF rather than leaked. */
+static void mon_release(fuse_req_t req, struct fuse_file_info *fi) {
+    mon_file_free((struct mon_file *)(uintptr_t)fi->fh, EBADF);
+    fuse_reply_err(req, 0);
+}
+
+/* FUSE_INTERRUPT for a parked read: the caller got a signal.  The kernel's reader
+ * returned -EINTR (not -ERESTARTSYS), so the read is not restarted either. */
+static void read_interrupted(fuse_req_t req, void *data) {
+    struct parked_read *target = data;
+    struct mon_file *mf = target->mf;
+    for (struct parked_read **p = &mf->reads; *p; p = &(*p)->next) {
+        if (*p == target) {
+            *p = target->next;
+            fuse_reply_err(req, EINTR);
+            free(target);
+            return;
+        }
+    }
+}
+
+static void mon_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi) {
+    struct mon_file *mf = (struct mon_file *)(uintptr_t)fi->fh;
+    (void)off; /* no seek: the kernel's reader ignored the offset too */
+
+    /* Reads already waiting go first, as they held the kernel's printf_lock. */
+    if (!mf->reads && serve_read(mf, req, size))
+        return;
+    if (fi->flags & O_NONBLOCK) {
+        fuse_reply_err(req, EAGAIN);
+        return;
+    }
+    /* The session is single-threaded, so the interrupt flag cannot change between this
+     * test and the registration below; registering on an already interrupted request
+     * would run read_interrupted from inside fuse_req_interrupt_func(), and replying
+     * there frees the request while libfuse still holds its lock. */
+    if (fuse_req_interrupted(req)) {
+        fuse_reply_err(req, EINTR);
+        return;
+    }
+    struct parked_read *p = calloc(1, sizeof(*p));
+    if (!p) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    p->req = req;
+    p->size = size;
+    p->mf = mf;
+    struct parked_read **tail = &mf->reads;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = p;
+    fuse_req_interrupt_func(req, read_interrupted, p);
+}
+
+/* No write method on the debugfs files: the VFS answered EINVAL. */
+static void mon_write(fuse_req_t req, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
+    (void)buf, (void)size, (void)off, (void)fi;
+    fuse_reply_err(req, EINVAL);
+}
+
+/* No ioctl method either: ENOTTY. */
+static void mon_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi, unsigned flags,
+                      const void *in_buf, size_t in_bufsz, size_t out_bufsz) {
+    (void)cmd, (void)arg, (void)fi, (void)flags, (void)in_buf, (void)in_bufsz, (void)out_bufsz;
+    fuse_reply_err(req, ENOTTY);
+}
+
+/* POLLIN while a line is ready; POLLHUP once the bus is gone.  The latest handle is
+ * kept even when already ready, so a poller that does not drain is still woken by the
+ * next line. */
+static void mon_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph) {
+    struct mon_file *mf = (struct mon_file *)(uintptr_t)fi->fh;
+    unsigned revents = 0;
+    if (iop_mon_reader_readable(mf->reader))
+        revents |= POLLIN | POLLRDNORM;
+    if (iop_mon_reader_hung_up(mf->reader))
+        revents |= POLLHUP;
+    if (ph) {
+        if (mf->ph)
+            fuse_pollhandle_destroy(mf->ph);
+        mf->ph = ph;
+    }
+    fuse_reply_poll(req, revents);
+}
+
+static const struct cuse_lowlevel_ops mon_ops = {
+    .init_done = mon_init_done,
+    .open = mon_open,
+    .read = mon_read,
+    .write = mon_write,
+    .release = mon_release,
+    .ioctl = mon_ioctl,
+    .poll = mon_poll,
+};
+
+int iop_mon_node_new(struct iop_mon *mon, unsigned busnum, enum iop_mon_fmt fmt, const char *devname, int fd,
+                     struct iop_mon_node **ret) {
+    assert(mon && devname && ret);
+    if ((fmt != IOP_MON_FMT_U && fmt != IOP_MON_FMT_T) || (busnum == 0 && fmt == IOP_MON_FMT_T) ||
+        busnum > IOP_MON_BUS_MAX) {
+        close(fd);
+        return -EINVAL;
+    }
+    struct iop_mon_node *n = calloc(1, sizeof(*n));
+    if (!n) {
+        close(fd);
+        return -ENOMEM;
+    }
+    n->mon = mon;
+    n->busnum = busnum;
+    n->fmt = fmt;
+    struct iop_cuse_dev_params p = {
+        .devname = devname,
+        .ops = &mon_ops,
+        .userdata = n,
+    };
+    int r = iop_cuse_dev_new(&p, fd, &n->dev);
+    if (r < 0) {
+        free(n);
+        return r;
+    }
+    *ret = n;
+    return 0;
+}
+
+struct iop_mon_node *iop_mon_node_free(struct iop_mon_node *n) {
+    if (!n)
+        return NULL;
+    /* Answer what waits while the session can still send, then close it. */
+    while (n->files)
+        mon_file_free(n->files, ENODEV);
+    iop_cuse_dev_free(n->dev);
+    free(n);
+    return NULL;
+}
+
+struct iop_cuse_dev *iop_mon_node_dev(struct iop_mon_node *n) {
+    assert(n);
+    return n->dev;
+}
+
+unsigned iop_mon_node_open_count(const struct iop_mon_node *n) {
+    assert(n);
+    return n->n_files;
+}
+
+unsigned iop_mon_node_parked_reads(const struct iop_mon_node *n) {
+    assert(n);
+    unsigned c = 0;
+    for (const struct mon_file *mf = n->files; mf; mf = mf->next)
+        c += count_parked(mf);
+    return c;
+}
