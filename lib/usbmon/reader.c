@@ -106,6 +106,8 @@ void iop_mon_reader_consume(struct iop_mon_reader *r, size_t n) {
 
 int iop_mon_reader_read(struct iop_mon_reader *r, char *buf, size_t n) {
     const char *data;
+    if (!buf && n)
+        return -EFAULT;
     int avail = iop_mon_reader_peek(r, &data);
     if (avail <= 0)
         return avail;

@@ -66,7 +66,7 @@ int iop_mon_reader_push(struct iop_mon_reader *r, const struct iop_mon_event *ev
 int iop_mon_reader_peek(struct iop_mon_reader *r, const char **data);
 void iop_mon_reader_consume(struct iop_mon_reader *r, size_t n);
 /* peek + copy min(n, pending) bytes + consume: bytes read, 0 (end of file, or n == 0),
- * -EAGAIN when nothing is there yet. */
+ * -EAGAIN when nothing is there yet, -EFAULT for a NULL buf with n > 0 (nothing taken). */
 int iop_mon_reader_read(struct iop_mon_reader *r, char *buf, size_t n);
 
 /* A read would not return -EAGAIN: a line is pending or an event queued (POLLIN). */

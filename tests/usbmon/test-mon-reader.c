@@ -352,6 +352,8 @@ static void test_zero_read_and_peek(void) {
     ev.tag = 0xcd;
     CHECK_EQ(iop_mon_reader_push(r, &ev), 0);
     CHECK_EQ(iop_mon_reader_queued(r), 2);
+    CHECK_EQ(iop_mon_reader_read(r, NULL, 5), -EFAULT);
+    CHECK_EQ(iop_mon_reader_queued(r), 2); /* nothing taken */
     CHECK_EQ(iop_mon_reader_read(r, NULL, 0), 0);
     CHECK_EQ(iop_mon_reader_queued(r), 1);
     CHECK(iop_mon_reader_readable(r));
