@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/config/config.h"
+#include "lib/swstore/swstore.h"
 #include "lib/util/bytes.h"
 #include "lib/util/log.h"
 
@@ -219,6 +220,11 @@ int iop_controller_validate(struct iop_controller *c) {
     assert(c);
     if (!c->answers)
         return -ETIMEDOUT;
+    if (c->sw) {
+        int r = iop_swstore_validate(c->sw);
+        if (r < 0)
+            return iop_log_errno(LOG_ERR, -ETIMEDOUT, "IOP %u: validate: %s", c->unit, strerror(-r));
+    }
     c->n_validations++;
     iop_controller_raise(c, IOP_TID_EXECUTIVE, I2O_EVT_IND_CONFIGURATION_FLAG, NULL, 0);
     return 0;

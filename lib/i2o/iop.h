@@ -25,7 +25,8 @@
 /* Inbound message frame size in 32-bit words (status block); limits I2OPASSTHRU. */
 #define IOP_INBOUND_FRAME_WORDS 128u
 
-struct iop_params; /* lib/params: a device's parameter groups */
+struct iop_params;  /* lib/params: a device's parameter groups */
+struct iop_swstore; /* lib/swstore: the IOP's software store */
 struct iop_controller;
 
 /* One HRT entry: a bus adapter of the IOP. */
@@ -87,6 +88,9 @@ struct iop_controller {
     struct iop_device **dev;  /* owned array of owned devices, sorted by TID */
     unsigned n_dev, cap_dev;
     unsigned n_validations;   /* ExecConfigValidate messages accepted */
+    /* Persistent runtime state, owned by whoever keeps it across configuration
+     * reloads (the daemon, per unit); NULL when there is none. */
+    struct iop_swstore *sw;   /* borrowed */
 };
 
 struct iop_system {

@@ -9,6 +9,8 @@
 #include "lib/ctl/umem-space.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/msg.h"
+#include "lib/state/state.h"
+#include "lib/swstore/swstore.h"
 #include "lib/util/bytes.h"
 #include "testutil.h"
 
@@ -318,6 +320,112 @@ static void test_passthru(void) {
     CHECK_EQ(ioc(I2OPASSTHRU32, 0x30000, &u), -EINVAL);
 }
 
+/* The software store through I2OSWDL / I2OSWUL / I2OSWDEL (native layout). */
+static void test_sw(void) {
+    char dir[] = "/tmp/iopd-test-sw-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct iop_state_dir *sd;
+    struct iop_swstore *store;
+    CHECK_EQ(iop_state_dir_open(dir, &sd), 0);
+    CHECK_EQ(iop_swstore_new(sd, NULL, &store), 0);
+    sys->iop[2]->sw = store;
+
+    struct iop_umem_space u;
+    static uint8_t image[20000], back[20000];
+    uint8_t frag[8192];
+    unsigned int swlen, maxfrag, curfrag;
+    struct i2o_sw_xfer sw = { .iop = 2, .flags = 0, .sw_type = I2O_SOFTWARE_MODULE_IOP_PRIVATE, .sw_id = 7,
+                              .buf = frag, .swlen = &swlen, .maxfrag = &maxfrag, .curfrag = &curfrag };
+    iop_umem_space_init(&u);
+    iop_umem_space_map_self(&u, &sw, sizeof(sw), false);
+    iop_umem_space_map_self(&u, frag, sizeof(frag), true);
+    iop_umem_space_map_self(&u, &swlen, 4, true);
+    iop_umem_space_map_self(&u, &maxfrag, 4, false);
+    iop_umem_space_map_self(&u, &curfrag, 4, false);
+    for (size_t i = 0; i < sizeof(image); i++)
+        image[i] = (uint8_t)(i * 7 + 3);
+
+    struct i2o_evt_id id = { .iop = 2, .tid = 0, .evt_mask = I2O_EVT_IND_EXEC_DDM_AVAILABILITY };
+    iop_umem_space_map_self(&u, &id, sizeof(id), false);
+    CHECK_EQ(ioc(I2OEVTREG, (uintptr_t)&id, &u), 0);
+
+    swlen = sizeof(image);
+    maxfrag = 3;
+    for (curfrag = 1; curfrag <= 3; curfrag++) {
+        size_t n = curfrag < 3 ? 8192 : sizeof(image) - 2 * 8192;
+        memcpy(frag, image + (curfrag - 1) * 8192, n);
+        CHECK_EQ(ioc(I2OSWDL, (uintptr_t)&sw, &u), 0);
+        CHECK_EQ(iop_ctl_file_readable(f), curfrag == 3); /* the module appears with the last */
+    }
+    struct i2o_evt_get g;
+    iop_umem_space_map_self(&u, &g, sizeof(g), true);
+    CHECK_EQ(ioc(I2OEVTGET, (uintptr_t)&g, &u), 0);
+    CHECK_EQ(iop_get_le32(g.info.evt_data + 8), sizeof(image));
+    struct iop_sw_module_info info;
+    CHECK_EQ(iop_swstore_find(store, I2O_SOFTWARE_MODULE_IOP_PRIVATE, 7, &info), 0);
+    CHECK(!info.valid); /* suspect until validated */
+
+    /* Upload it back. */
+    for (curfrag = 1; curfrag <= 3; curfrag++) {
+        memset(frag, 0, sizeof(frag));
+        size_t n = curfrag < 3 ? 8192 : sizeof(image) - 2 * 8192;
+        CHECK_EQ(ioc(I2OSWUL, (uintptr_t)&sw, &u), 0);
+        memcpy(back + (curfrag - 1) * 8192, frag, n);
+    }
+    CHECK_MEMEQ(back, image, sizeof(image));
+
+    /* Refusals come back as the positive ReqStatus. */
+    curfrag = 2; /* no download in progress */
+    CHECK_EQ(ioc(I2OSWDL, (uintptr_t)&sw, &u), IOP_SW_STATUS_ERROR_NO_DATA_TRANSFER);
+    maxfrag = 9; /* inconsistent with swlen */
+    CHECK_EQ(ioc(I2OSWDL, (uintptr_t)&sw, &u), IOP_SW_STATUS_TRANSACTION_ERROR);
+    maxfrag = 3;
+    sw.buf = NULL;
+    CHECK_EQ(ioc(I2OSWDL, (uintptr_t)&sw, &u), -EFAULT);
+    CHECK_EQ(ioc(I2OSWUL, (uintptr_t)&sw, &u), -EFAULT);
+    sw.buf = frag;
+    sw.iop = 4;
+    CHECK_EQ(ioc(I2OSWDL, (uintptr_t)&sw, &u), -ENXIO);
+    CHECK_EQ(ioc(I2OSWUL, (uintptr_t)&sw, &u), -ENXIO);
+    CHECK_EQ(ioc(I2OSWDEL, (uintptr_t)&sw, &u), -ENXIO);
+    sw.iop = 7; /* the silent IOP */
+    CHECK_EQ(ioc(I2OSWDL, (uintptr_t)&sw, &u), -ETIMEDOUT);
+    sw.iop = 2;
+    sw.curfrag = (void *)0x10; /* unmapped counter */
+    CHECK_EQ(ioc(I2OSWDL, (uintptr_t)&sw, &u), -EFAULT);
+    sw.curfrag = &curfrag;
+
+    /* I2OVALIDATE: suspect becomes valid. */
+    CHECK_EQ(ioc(I2OVALIDATE, 2, &u), 0);
+    CHECK_EQ(iop_swstore_find(store, I2O_SOFTWARE_MODULE_IOP_PRIVATE, 7, &info), 0);
+    CHECK(info.valid);
+
+    /* I2OSWDEL: a wrong size is refused (ETIMEDOUT, as the kernel mapped every
+     * failure) but the real size is written back; then 0 (unknown) removes it. */
+    swlen = 5;
+    CHECK_EQ(ioc(I2OSWDEL, (uintptr_t)&sw, &u), -ETIMEDOUT);
+    CHECK_EQ(swlen, sizeof(image));
+    swlen = 0;
+    CHECK_EQ(ioc(I2OSWDEL, (uintptr_t)&sw, &u), 0);
+    CHECK_EQ(swlen, sizeof(image));
+    CHECK_EQ(iop_swstore_find(store, I2O_SOFTWARE_MODULE_IOP_PRIVATE, 7, &info), -ENOENT);
+    swlen = 0;
+    CHECK_EQ(ioc(I2OSWDEL, (uintptr_t)&sw, &u), -ETIMEDOUT); /* gone: nothing written */
+    CHECK_EQ(swlen, 0);
+    /* Drain the events of this test. */
+    while (ioc(I2OEVTGET, (uintptr_t)&g, &u) == 0)
+        ;
+    id.evt_mask = 0;
+    CHECK_EQ(ioc(I2OEVTREG, (uintptr_t)&id, &u), 0);
+
+    sys->iop[2]->sw = NULL;
+    iop_swstore_free(store);
+    iop_state_dir_free(sd);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_EQ(system(cmd), 0);
+}
+
 static void test_names_and_unknown(void) {
     struct iop_umem_space u;
     iop_umem_space_init(&u);
@@ -346,6 +454,7 @@ int main(void) {
     TEST(test_hrt_compat);
     TEST(test_events);
     TEST(test_passthru);
+    TEST(test_sw);
     TEST(test_names_and_unknown);
     TEST(test_files);
     iop_ctl_release(f);

@@ -9,6 +9,8 @@
 #include "fake-kernel.h"
 #include "lib/ctl/ctl.h"
 #include "lib/i2o/iop.h"
+#include "lib/state/state.h"
+#include "lib/swstore/swstore.h"
 #include "lib/util/log.h"
 #include "testutil.h"
 
@@ -150,6 +152,61 @@ static void test_events_node(void) {
     CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OEVTREG, 0x1000, false, &user), 0);
 }
 
+/* The software ioctls' rounds: SWDL 4, SWUL 3, SWDEL 3. */
+static void test_sw_rounds(void) {
+    char dir[] = "/tmp/iopd-test-cuse-sw-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct iop_state_dir *sd;
+    struct iop_swstore *store;
+    CHECK_EQ(iop_state_dir_open(dir, &sd), 0);
+    CHECK_EQ(iop_swstore_new(sd, NULL, &store), 0);
+    sys->iop[0]->sw = store;
+
+    struct iop_umem_space user;
+    static uint8_t frag[8192];
+    uint32_t swlen = 8192 + 100, maxfrag = 2, curfrag = 1;
+    struct i2o_sw_xfer sw = { .iop = 0, .sw_type = I2O_SOFTWARE_MODULE_IRTOS, .sw_id = 1, .buf = (void *)0x5000,
+                              .swlen = (void *)0x2000, .maxfrag = (void *)0x2004, .curfrag = (void *)0x2008 };
+    uint32_t counters[3];
+    iop_umem_space_init(&user);
+    iop_umem_space_map(&user, 0x1000, &sw, sizeof(sw), false);
+    iop_umem_space_map(&user, 0x2000, counters, sizeof(counters), true);
+    iop_umem_space_map(&user, 0x5000, frag, sizeof(frag), true);
+    counters[0] = swlen;
+    counters[1] = maxfrag;
+    for (curfrag = 1; curfrag <= 2; curfrag++) {
+        counters[2] = curfrag;
+        memset(frag, (int)curfrag, sizeof(frag));
+        CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OSWDL, 0x1000, false, &user), 0);
+        CHECK_EQ(k.rounds, 4);
+    }
+    /* Upload the short last fragment into a buffer just big enough for it: the
+     * full-size out range named early must not make the copy fault. */
+    struct iop_umem_space user2;
+    uint8_t small[100];
+    iop_umem_space_init(&user2);
+    iop_umem_space_map(&user2, 0x1000, &sw, sizeof(sw), false);
+    iop_umem_space_map(&user2, 0x2000, counters, sizeof(counters), true);
+    iop_umem_space_map(&user2, 0x5000, small, sizeof(small), true);
+    counters[2] = 2;
+    memset(small, 0, sizeof(small));
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OSWUL, 0x1000, false, &user2), 0);
+    CHECK_EQ(k.rounds, 3);
+    CHECK_EQ(small[0], 2);
+    CHECK_EQ(small[99], 2);
+    counters[0] = 0;
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OSWDEL, 0x1000, false, &user), 0);
+    CHECK_EQ(k.rounds, 3);
+    CHECK_EQ(counters[0], 8192 + 100);
+
+    sys->iop[0]->sw = NULL;
+    iop_swstore_free(store);
+    iop_state_dir_free(sd);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_EQ(system(cmd), 0);
+}
+
 static void test_unknown(void) {
     struct iop_umem_space user;
     iop_umem_space_init(&user);
@@ -174,6 +231,7 @@ int main(void) {
     TEST(test_validate);
     TEST(test_hrt_rounds);
     TEST(test_events_node);
+    TEST(test_sw_rounds);
     TEST(test_unknown);
     TEST(test_release);
     iop_ctl_node_free(node);
