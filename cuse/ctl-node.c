@@ -145,6 +145,13 @@ static void ctl_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_in
         fuse_reply_err(req, EAGAIN);
         return;
     }
+    /* Registering an interrupt callback on a request that is already interrupted
+     * runs the callback inside fuse_req_interrupt_func(), which would reply (and free
+     * the request) under libfuse's lock; answer such a request here instead. */
+    if (fuse_req_interrupted(req)) {
+        fuse_reply_err(req, EINTR);
+        return;
+    }
     struct parked_read *p = calloc(1, sizeof(*p));
     if (!p) {
         fuse_reply_err(req, ENOMEM);
