@@ -1,0 +1,459 @@
+/* The URB lifecycle: allocation and references, submission checks, unlink, kill and
+ * the one completion path.  The rules are Documentation/usb/URB.txt's; where the
+ * 2.6.18 text and today's drivers/usb/core/{urb,hcd}.c differ, the kernel wins and
+ * the comment says so. */
+#include "lib/usb/urb.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "lib/usb/internal.h"
+#include "lib/util/bytes.h"
+#include "lib/util/log.h"
+#include "lib/util/loop.h"
+
+/* ---- Allocation and references ---- */
+
+static size_t priv_offset(int iso_packets) {
+    size_t off = sizeof(struct iop_urb) +
+                 (size_t)iso_packets * sizeof(struct iop_iso_packet_descriptor);
+    size_t a = alignof(max_align_t);
+    return (off + a - 1) / a * a;
+}
+
+int iop_urb_alloc(int iso_packets, struct iop_urb **ret) {
+    assert(ret);
+    if (iso_packets < 0)
+        return -EINVAL;
+    if (iso_packets > IOP_URB_ISO_ALLOC_MAX)
+        return -EFBIG;
+    size_t off = priv_offset(iso_packets);
+    struct iop_urb *urb = calloc(1, off + sizeof(struct iop_urb_private));
+    if (!urb)
+        return -ENOMEM;
+    struct iop_urb_private *p = (struct iop_urb_private *)((char *)urb + off);
+    p->urb = urb;
+    p->refcount = 1;
+    p->iso_alloc = iso_packets;
+    urb->priv = p;
+    *ret = urb;
+    return 0;
+}
+
+struct iop_urb *iop_urb_get(struct iop_urb *urb) {
+    if (urb) {
+        assert(urb->priv->refcount > 0);
+        urb->priv->refcount++;
+    }
+    return urb;
+}
+
+static void bound_unlink(struct iop_usb_engine *e, struct iop_urb_private *p) {
+    if (p->bound_prev)
+        p->bound_prev->bound_next = p->bound_next;
+    else
+        e->bound = p->bound_next;
+    if (p->bound_next)
+        p->bound_next->bound_prev = p->bound_prev;
+    p->bound_prev = p->bound_next = NULL;
+    free(p->backend_area);
+    p->backend_area = NULL;
+    p->bound = NULL;
+}
+
+void iop_urb_unbind(struct iop_urb *urb) {
+    struct iop_urb_private *p = urb->priv;
+    struct iop_usb_engine *e = p->bound;
+    if (!e)
+        return;
+    assert(!p->linked);
+    if (e->backend->urb_release)
+        e->backend->urb_release(e, urb);
+    bound_unlink(e, p);
+}
+
+struct iop_urb *iop_urb_free(struct iop_urb *urb) {
+    if (!urb)
+        return NULL;
+    struct iop_urb_private *p = urb->priv;
+    assert(p->refcount > 0);
+    if (--p->refcount > 0)
+        return NULL;
+    /* Submission holds a reference, so the last one cannot go while linked. */
+    assert(!p->linked && p->use_count == 0);
+    iop_urb_unbind(urb);
+    free(urb);
+    return NULL;
+}
+
+/* Give the URB the backend area of engine e (once; kept across resubmissions). */
+static int bind(struct iop_usb_engine *e, struct iop_urb *urb) {
+    struct iop_urb_private *p = urb->priv;
+    if (p->bound == e)
+        return 0;
+    iop_urb_unbind(urb);
+    p->backend_area = calloc(1, e->backend->urb_priv_size ? e->backend->urb_priv_size : 1);
+    if (!p->backend_area)
+        return -ENOMEM;
+    p->bound = e;
+    p->bound_next = e->bound;
+    if (e->bound)
+        e->bound->bound_prev = p;
+    e->bound = p;
+    if (e->backend->urb_init) {
+        int r = e->backend->urb_init(e, urb, p->iso_alloc);
+        if (r < 0) {
+            bound_unlink(e, p); /* urb_init made nothing that urb_release must undo */
+            return r;
+        }
+    }
+    return 0;
+}
+
+void *iop_urb_backend_priv(struct iop_urb *urb) {
+    assert(urb);
+    return urb->priv->backend_area;
+}
+
+const struct iop_usb_ep_info *iop_urb_endpoint(const struct iop_urb *urb) {
+    assert(urb);
+    return &urb->priv->ep;
+}
+
+int iop_urb_set_timeout(struct iop_urb *urb, uint32_t timeout_ms) {
+    if (!urb)
+        return -EINVAL;
+    if (urb->priv->linked)
+        return -EBUSY;
+    urb->priv->timeout_ms = timeout_ms;
+    return 0;
+}
+
+uint32_t iop_urb_timeout(const struct iop_urb *urb) {
+    assert(urb);
+    return urb->priv->timeout_ms;
+}
+
+/* ---- Submission ---- */
+
+static int ilog2_floor(int v) {
+    int r = 0;
+    while (v >>= 1)
+        r++;
+    return r;
+}
+
+int iop_urb_round_interval(enum iop_usb_speed speed, int xfer, int interval) {
+    if (xfer != IOP_XFER_ISOC && xfer != IOP_XFER_INT)
+        return interval;
+    if (interval <= 0)
+        return -EINVAL;
+    int max;
+    switch (speed) {
+    case IOP_USB_SPEED_SUPER:
+    case IOP_USB_SPEED_SUPER_PLUS:
+        /* Units are 125 us; up to 2^(16-1) microframes. */
+        if (interval > (1 << 15))
+            return -EINVAL;
+        max = 1 << 15;
+        break;
+    case IOP_USB_SPEED_HIGH:
+        /* Microframes; the kernel clamps (does not refuse) above 1024 frames. */
+        if (interval > 1024 * 8)
+            interval = 1024 * 8;
+        max = 1024 * 8;
+        break;
+    case IOP_USB_SPEED_FULL:
+    case IOP_USB_SPEED_LOW:
+        /* Frames.  INT: bInterval is 1..255 at these speeds; OHCI handles 32, the
+         * kernel allows 128.  ISO: clamped to 1024. */
+        if (xfer == IOP_XFER_INT) {
+            if (interval > 255)
+                return -EINVAL;
+            max = 128;
+        } else {
+            if (interval > 1024)
+                interval = 1024;
+            max = 1024;
+        }
+        break;
+    default:
+        return -EINVAL;
+    }
+    int p2 = 1 << ilog2_floor(interval);
+    return p2 < max ? p2 : max;
+}
+
+/* The checks usb_submit_urb() makes before the URB reaches the HCD (and usbmon):
+ * none of these failures is seen by the monitor. */
+static int validate(struct iop_urb *urb, struct iop_usb_dev *dev, const struct dev_ep **ret_ep) {
+    struct iop_urb_private *p = urb->priv;
+
+    if (urb->xfer > IOP_XFER_BULK)
+        return -EINVAL;
+    if (urb->transfer_buffer_length > 0 && !urb->transfer_buffer)
+        return -EINVAL;
+
+    /* Control endpoints are bidirectional; the table holds them in both halves. */
+    if (urb->endpoint >= IOP_USB_ENDPOINTS)
+        return -ENOENT;
+    const struct dev_ep *ep = iop_usb_dev_endpoint(dev, urb->endpoint,
+                                                   urb->xfer == IOP_XFER_CONTROL ? false
+                                                                                 : urb->dir_in);
+    if (!ep)
+        return -ENOENT;
+    /* The kernel takes the type from the endpoint and only warns on a mismatch; here
+     * the URB's type drives the backend, so a mismatch is refused. */
+    if (iop_usb_ep_xfer(&ep->info) != urb->xfer)
+        return -ENOEXEC;
+
+    const uint8_t *setup = urb->setup_packet;
+    if (urb->xfer == IOP_XFER_CONTROL) {
+        if (!setup)
+            return -ENOEXEC;
+        if (iop_get_le16(setup + 6) != urb->transfer_buffer_length)
+            return -EBADR;
+    }
+    if (iop_usb_ep_maxp(&ep->info) == 0)
+        return -EMSGSIZE;
+
+    if (urb->xfer == IOP_XFER_ISOC) {
+        if (urb->number_of_packets <= 0 || urb->number_of_packets > p->iso_alloc)
+            return -EINVAL;
+        if (urb->number_of_packets > IOP_URB_ISO_PACKETS_MAX)
+            return -EFBIG;
+        uint32_t max = iop_usb_ep_iso_max(&ep->info, dev->info.speed);
+        for (int n = 0; n < urb->number_of_packets; n++) {
+            const struct iop_iso_packet_descriptor *d = &urb->iso_frame_desc[n];
+            if (d->length > max)
+                return -EMSGSIZE;
+            /* The kernel trusts offsets (they are DMA addresses it maps); here they
+             * index a caller's buffer, so they must lie inside it. */
+            if (d->offset > urb->transfer_buffer_length ||
+                d->length > urb->transfer_buffer_length - d->offset)
+                return -EINVAL;
+        }
+    }
+    if (urb->transfer_buffer_length > IOP_URB_TRANSFER_MAX)
+        return -EMSGSIZE;
+
+    if (urb->endpoint == 0) {
+        if ((setup[0] & IOP_USB_TYPE_MASK) != IOP_USB_TYPE_STANDARD && !dev->claimed)
+            return -EACCES;
+    } else if (ep->info.interface >= IOP_USB_MAX_INTERFACES ||
+               !(dev->claimed & (1u << ep->info.interface))) {
+        return -EACCES;
+    }
+
+    if (urb->xfer == IOP_XFER_INT || urb->xfer == IOP_XFER_ISOC) {
+        int r = iop_urb_round_interval(dev->info.speed, urb->xfer, urb->interval);
+        if (r < 0)
+            return r;
+        urb->interval = r;
+    }
+    if (urb->xfer == IOP_XFER_ISOC &&
+        dev->iso_queued[urb->endpoint + (urb->dir_in ? IOP_USB_ENDPOINTS : 0)] >=
+            IOP_URB_ISO_QUEUE_MAX)
+        return -EAGAIN;
+
+    *ret_ep = ep;
+    return 0;
+}
+
+static unsigned iso_slot(const struct iop_urb *urb) {
+    return urb->endpoint + (urb->dir_in ? IOP_USB_ENDPOINTS : 0);
+}
+
+int iop_urb_submit(struct iop_urb *urb) {
+    if (!urb || !urb->complete)
+        return -EINVAL;
+    struct iop_urb_private *p = urb->priv;
+    /* Kernel: -EBUSY ("URB submitted while active"); URB.txt said -EINVAL. */
+    if (p->linked)
+        return -EBUSY;
+    struct iop_usb_dev *dev = urb->dev;
+    if (!dev || !dev->engine || dev->state == DEV_GONE || dev->state == DEV_NEW)
+        return -ENODEV;
+    struct iop_usb_engine *e = dev->engine;
+
+    const struct dev_ep *ep = NULL;
+    int r = validate(urb, dev, &ep);
+    if (r < 0)
+        return r;
+
+    urb->status = -EINPROGRESS;
+    urb->actual_length = 0;
+    urb->error_count = 0;
+    if (urb->xfer == IOP_XFER_CONTROL)
+        urb->dir_in = (urb->setup_packet[0] & IOP_USB_DIR_IN) != 0;
+    urb->busnum = dev->info.busnum;
+    urb->devnum = dev->info.devnum;
+    if (urb->xfer == IOP_XFER_ISOC)
+        for (int n = 0; n < urb->number_of_packets; n++) {
+            urb->iso_frame_desc[n].status = -EXDEV;
+            urb->iso_frame_desc[n].actual_length = 0;
+        }
+    p->ep = ep->info;
+    p->unlinked = 0;
+
+    /* From here the URB is the engine's (usb_hcd_submit_urb): it holds a reference on
+     * the URB and on the device until the handler has returned, and the monitor sees
+     * it, so errors from here on are reported to it. */
+    iop_urb_get(urb);
+    iop_usb_dev_ref(dev);
+    p->use_count++;
+    p->sub_dev = dev;
+    if (e->monitor && e->monitor->submit)
+        e->monitor->submit(e->monitor->ctx, urb);
+
+    if (p->reject)
+        r = -EPERM; /* usb_hcd_link_urb_to_ep: the URB is being killed */
+    else if (e->dying)
+        r = -ESHUTDOWN; /* the host controller is not running */
+    else
+        r = bind(e, urb);
+    if (r == 0) {
+        p->linked = true;
+        iop_usb_dev_inflight_add(dev, urb);
+        if (urb->xfer == IOP_XFER_ISOC)
+            dev->iso_queued[iso_slot(urb)]++;
+        r = e->backend->submit(urb);
+        if (r < 0) {
+            p->linked = false;
+            iop_usb_dev_inflight_remove(dev, urb);
+            if (urb->xfer == IOP_XFER_ISOC)
+                dev->iso_queued[iso_slot(urb)]--;
+        }
+    }
+    if (r < 0) {
+        if (e->monitor && e->monitor->submit_error)
+            e->monitor->submit_error(e->monitor->ctx, urb, r);
+        p->use_count--;
+        p->sub_dev = NULL;
+        iop_usb_dev_unref(dev);
+        iop_urb_free(urb); /* the engine's reference; the caller still holds one */
+        return r;
+    }
+    return 0;
+}
+
+/* ---- Cancellation ---- */
+
+int iop_urb_unlink(struct iop_urb *urb) {
+    if (!urb)
+        return -EINVAL;
+    struct iop_urb_private *p = urb->priv;
+    /* usb_hcd_check_unlink_urb: not on the endpoint queue -EIDRM, already -EBUSY. */
+    if (!p->linked)
+        return -EIDRM;
+    if (p->unlinked)
+        return -EBUSY;
+    p->unlinked = -ECONNRESET;
+    struct iop_usb_engine *e = p->sub_dev->engine;
+    int r = e->backend->cancel(urb);
+    if (r < 0)
+        iop_debug("usb %u-%u: cancel of ep %u: %d; the URB completes anyway", urb->busnum,
+                  urb->devnum, urb->endpoint, r);
+    return 0;
+}
+
+int iop_urb_kill(struct iop_urb *urb) {
+    if (!urb)
+        return 0;
+    struct iop_urb_private *p = urb->priv;
+    if (p->use_count == 0)
+        return 0;
+    /* use_count > 0 and not linked only happens while the handler runs, i.e. we are
+     * inside a completion handler; and from any handler the backend's event
+     * processing cannot be re-entered. */
+    struct iop_usb_dev *dev = p->sub_dev;
+    if (!dev || dev->engine->giveback_depth > 0)
+        return -EDEADLK;
+    struct iop_usb_engine *e = dev->engine;
+
+    iop_urb_get(urb);
+    p->reject++;
+    if (p->linked && !p->unlinked) {
+        p->unlinked = -ENOENT;
+        (void)e->backend->cancel(urb);
+    }
+    uint64_t deadline = iop_loop_now_usec() + (uint64_t)IOP_URB_KILL_TIMEOUT_MS * 1000u;
+    int r = 0;
+    while (p->use_count > 0) {
+        uint64_t now = iop_loop_now_usec();
+        if (now >= deadline) {
+            r = -ETIMEDOUT;
+            iop_err("usb %u-%u: ep %u URB not given back %d ms after kill", urb->busnum,
+                    urb->devnum, urb->endpoint, IOP_URB_KILL_TIMEOUT_MS);
+            break;
+        }
+        int wait_ms = (int)((deadline - now + 999) / 1000);
+        int rr = e->backend->handle_events(e, wait_ms < 100 ? wait_ms : 100);
+        if (rr < 0 && rr != -EINTR) {
+            r = rr;
+            break;
+        }
+    }
+    p->reject--;
+    iop_urb_free(urb);
+    return r;
+}
+
+/* ---- Completion ---- */
+
+void iop_urb_giveback(struct iop_urb *urb, int status) {
+    assert(urb);
+    struct iop_urb_private *p = urb->priv;
+    assert(p->linked);
+    struct iop_usb_dev *dev = p->sub_dev;
+    struct iop_usb_engine *e = dev->engine;
+
+    p->linked = false;
+    iop_usb_dev_inflight_remove(dev, urb);
+
+    /* usb_hcd_giveback_urb: an unlink's status wins over what the hardware did. */
+    if (p->unlinked)
+        status = p->unlinked;
+    if (urb->xfer == IOP_XFER_ISOC) {
+        dev->iso_queued[iso_slot(urb)]--;
+        uint32_t total = 0;
+        int errors = 0;
+        for (int n = 0; n < urb->number_of_packets; n++) {
+            struct iop_iso_packet_descriptor *d = &urb->iso_frame_desc[n];
+            if (d->actual_length > d->length)
+                d->actual_length = d->length; /* a backend never reports more */
+            total += d->actual_length;
+            if (d->status != 0)
+                errors++;
+        }
+        urb->actual_length = total;
+        urb->error_count = errors;
+    } else {
+        if (urb->actual_length > urb->transfer_buffer_length)
+            urb->actual_length = urb->transfer_buffer_length;
+        if (status == 0 && (urb->transfer_flags & IOP_URB_SHORT_NOT_OK) &&
+            urb->actual_length < urb->transfer_buffer_length)
+            status = -EREMOTEIO;
+    }
+    urb->status = status;
+    if (status == 0 && urb->xfer == IOP_XFER_CONTROL)
+        iop_usb_dev_note_control(dev, urb);
+
+    if (e->monitor && e->monitor->complete)
+        e->monitor->complete(e->monitor->ctx, urb, status);
+
+    /* Pass ownership to the handler.  It may free (our reference keeps the memory),
+     * modify or resubmit the URB, so past this point only our own references are
+     * touched: the device's, the use count and the URB's refcount. */
+    p->sub_dev = NULL;
+    e->giveback_depth++;
+    urb->complete(urb);
+    e->giveback_depth--;
+    p->use_count--;
+    iop_usb_dev_unref(dev);
+    iop_urb_free(urb);
+}
