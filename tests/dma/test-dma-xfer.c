@@ -95,7 +95,6 @@ static void test_host_to_device_8bit(void) {
     CHECK_EQ(iop_dma_xfer(&g.d, &req), (int)len);
     CHECK_EQ(g.v.rx_len, len);
     CHECK_MEMEQ(g.v.rx, src, len);
-    CHECK_EQ(g.v.max_piece, 65536);
 
     struct iop_dma_chan_status st;
     iop_dma_get_status(&g.d, 1, &st);
@@ -126,13 +125,43 @@ static void test_device_to_host_16bit(void) {
     for (size_t i = 0; i < len; i++)
         ok &= dst[i] == pattern(i);
     CHECK(ok);
-    CHECK_EQ(g.v.max_piece, 131072); /* 16-bit blocks are 128 KiB */
     struct iop_dma_chan_status st;
     iop_dma_get_status(&g.d, 5, &st);
     CHECK_EQ(st.totals.chunks, 3);
     CHECK_EQ(st.totals.bounces, 3);
     CHECK_EQ(st.totals.bytes, len);
     CHECK_EQ(iop_isamem_allocated(g.m), 0);
+    rig_done(&g);
+}
+
+/* The channel is programmed with whole boundary-sized blocks (the device may be fed
+ * them in smaller pieces). */
+static void test_block_sizes(void) {
+    struct rig g;
+    rig_init(&g);
+    size_t len = 300000;
+    _cleanup_free_ uint8_t *src = host_buf(len, 4);
+    struct iop_dma_chan_status st;
+
+    static const unsigned chans[] = { 1, 5 };
+    for (size_t i = 0; i < 2; i++) {
+        unsigned c = chans[i];
+        uint32_t block = c >= 4 ? 131072 : 65536;
+        iop_dma_request(&g.d, c, "blocks");
+        struct iop_dma_xfer_req req = { .chan = c, .dir = IOP_DMA_TO_DEVICE, .host = src, .len = len };
+        CHECK_EQ(iop_dma_xfer_begin(&g.d, &req), 0);
+        CHECK_EQ(iop_dma_xfer_step(&g.d, 1000), 1000);
+        iop_dma_get_status(&g.d, c, &st);
+        CHECK_EQ(st.count, block);
+        CHECK_EQ(st.base_addr % block, 0); /* a full block is a whole aligned page (pair) */
+        CHECK_EQ(st.residue, block - 1000);
+        CHECK(g.v.max_piece <= block);
+        CHECK_EQ(iop_dma_xfer_step(&g.d, block), (int)block); /* rest of block 1, 1000 of block 2 */
+        iop_dma_get_status(&g.d, c, &st);
+        CHECK_EQ(st.residue, block - 1000);
+        CHECK_EQ(st.totals.chunks, 2);
+        CHECK_EQ(iop_dma_xfer_abort(&g.d), (int)(len - 1000 - block));
+    }
     rig_done(&g);
 }
 
@@ -400,6 +429,7 @@ int main(void) {
     iop_log_set_sink(log_quiet, NULL);
     TEST(test_host_to_device_8bit);
     TEST(test_device_to_host_16bit);
+    TEST(test_block_sizes);
     TEST(test_isa_resident_split);
     TEST(test_verify_helper);
     TEST(test_begin_rules);
