@@ -323,54 +323,63 @@ static int handler_result(int r, size_t len, unsigned shift) {
     return r;
 }
 
-/* One contiguous piece of n units in increment mode starting at unit address a. */
-static int piece_inc(struct iop_dma8237 *d, unsigned chan, enum iop_dma_dir dir, uint32_t n, uint32_t *done) {
-    struct iop_dma_chan *ch = &d->chan[chan];
-    unsigned shift = chan_shift(chan);
-    size_t len = (size_t)n << shift;
-    uint8_t *p = NULL;
+/* What a piece of the run loop needs to know about its channel. */
+struct run_ctx {
+    struct iop_dma8237 *d;
+    struct iop_dma_chan *ch;
+    unsigned chan;
+    unsigned shift;  /* 0: bytes, 1: words */
+    uint32_t base;   /* page base: bus address of unit 0 */
+    enum iop_dma_dir dir;
+};
+
+static int map_units(const struct run_ctx *rc, uint32_t first, uint32_t n, uint8_t **p) {
+    *p = NULL;
+    if (rc->dir == IOP_DMA_VERIFY)
+        return 0;
+    return iop_isamem_map(rc->d->mem, rc->base + (first << rc->shift), (size_t)n << rc->shift, p);
+}
+
+/* One contiguous piece of n units in increment mode, from the current address. */
+static int piece_inc(const struct run_ctx *rc, uint32_t n, uint32_t *done) {
+    size_t len = (size_t)n << rc->shift;
+    uint8_t *p;
     int r;
 
-    if (dir != IOP_DMA_VERIFY) {
-        r = iop_isamem_map(d->mem, bus_addr(d, chan, ch->cur_addr), len, &p);
-        if (r < 0)
-            return r;
-    }
-    r = handler_result(ch->handler(ch->opaque, chan, dir, p, len), len, shift);
+    if ((r = map_units(rc, rc->ch->cur_addr, n, &p)) < 0)
+        return r;
+    r = handler_result(rc->ch->handler(rc->ch->opaque, rc->chan, rc->dir, p, len), len, rc->shift);
     if (r < 0)
         return r;
-    *done = (uint32_t)r >> shift;
+    *done = (uint32_t)r >> rc->shift;
     return 0;
 }
 
 /* The same in decrement mode: the device sees units in descending address order
  * (bytes inside a 16-bit word keep their order: the bus moves whole words). */
-static int piece_dec(struct iop_dma8237 *d, unsigned chan, enum iop_dma_dir dir, uint32_t n, uint32_t *done) {
-    struct iop_dma_chan *ch = &d->chan[chan];
-    unsigned shift = chan_shift(chan), unit = 1u << shift;
+static int piece_dec(const struct run_ctx *rc, uint32_t n, uint32_t *done) {
+    unsigned unit = 1u << rc->shift;
     uint8_t tmp[DECREMENT_SCRATCH];
 
     *done = 0;
     while (*done < n) {
-        uint32_t k = IOP_MIN(n - *done, (uint32_t)(sizeof(tmp) >> shift));
-        uint32_t top = (uint32_t)ch->cur_addr - *done; /* highest unit of this piece */
-        uint8_t *p = NULL;
+        uint32_t k = IOP_MIN(n - *done, (uint32_t)(sizeof(tmp) >> rc->shift));
+        uint32_t top = (uint32_t)rc->ch->cur_addr - *done; /* highest unit of this piece */
+        size_t len = (size_t)k << rc->shift;
+        uint8_t *p;
         int r;
 
-        if (dir != IOP_DMA_VERIFY) {
-            r = iop_isamem_map(d->mem, bus_addr(d, chan, (uint16_t)(top - k + 1)), (size_t)k << shift, &p);
-            if (r < 0)
-                return r;
-        }
-        if (dir == IOP_DMA_TO_DEVICE)
+        if ((r = map_units(rc, top - k + 1, k, &p)) < 0)
+            return r;
+        if (rc->dir == IOP_DMA_TO_DEVICE)
             for (uint32_t i = 0; i < k; i++)
                 memcpy(tmp + i * unit, p + (k - 1 - i) * unit, unit);
-        r = handler_result(ch->handler(ch->opaque, chan, dir, dir == IOP_DMA_VERIFY ? NULL : tmp,
-                                       (size_t)k << shift), (size_t)k << shift, shift);
+        r = handler_result(rc->ch->handler(rc->ch->opaque, rc->chan, rc->dir, p ? tmp : NULL, len), len,
+                           rc->shift);
         if (r < 0)
             return r;
-        uint32_t got = (uint32_t)r >> shift;
-        if (dir == IOP_DMA_FROM_DEVICE)
+        uint32_t got = (uint32_t)r >> rc->shift;
+        if (rc->dir == IOP_DMA_FROM_DEVICE)
             for (uint32_t i = 0; i < got; i++)
                 memcpy(p + (k - 1 - i) * unit, tmp + i * unit, unit);
         *done += got;
@@ -382,49 +391,48 @@ static int piece_dec(struct iop_dma8237 *d, unsigned chan, enum iop_dma_dir dir,
 
 int iop_dma_channel_run(struct iop_dma8237 *d, unsigned chan, size_t budget) {
     assert(d);
-    assert(chan_valid(chan));
+    if (!chan_valid(chan))
+        return -EINVAL;
     struct iop_dma_chan *ch = &d->chan[chan];
-    unsigned shift = chan_shift(chan);
-    uint8_t type = ch->mode & IOP_DMA_MODE_XFER_MASK;
+    struct run_ctx rc = { .d = d, .ch = ch, .chan = chan, .shift = chan_shift(chan), .base = page_base(d, chan) };
     bool dec = ch->mode & IOP_DMA_MODE_DECREMENT;
-    enum iop_dma_dir dir;
     size_t moved = 0;
 
-    switch (type) {
+    switch (ch->mode & IOP_DMA_MODE_XFER_MASK) {
     case IOP_DMA_MODE_READ:
-        dir = IOP_DMA_TO_DEVICE;
+        rc.dir = IOP_DMA_TO_DEVICE;
         break;
     case IOP_DMA_MODE_WRITE:
-        dir = IOP_DMA_FROM_DEVICE;
+        rc.dir = IOP_DMA_FROM_DEVICE;
         break;
     case IOP_DMA_MODE_VERIFY:
-        dir = IOP_DMA_VERIFY;
+        rc.dir = IOP_DMA_VERIFY;
         break;
     default:
         chan_fault(d, chan, "illegal transfer type in mode register");
         return 0;
     }
-    if (dir != IOP_DMA_VERIFY && !d->mem) {
+    if (rc.dir != IOP_DMA_VERIFY && !d->mem) {
         chan_fault(d, chan, "no ISA memory attached");
         return 0;
     }
 
     budget = IOP_MIN(budget, RUN_BUDGET_MAX);
-    while ((budget - moved) >> shift > 0) {
+    while ((budget - moved) >> rc.shift > 0) {
         uint32_t left = (uint32_t)ch->cur_count + 1;
         /* Units before the 16-bit address register would wrap inside the page. */
         uint32_t contig = dec ? (uint32_t)ch->cur_addr + 1 : 0x10000u - ch->cur_addr;
-        uint32_t n = IOP_MIN(IOP_MIN(left, contig), (uint32_t)((budget - moved) >> shift));
+        uint32_t n = IOP_MIN(IOP_MIN(left, contig), (uint32_t)((budget - moved) >> rc.shift));
         uint32_t got = 0;
-        int r = dec ? piece_dec(d, chan, dir, n, &got) : piece_inc(d, chan, dir, n, &got);
+        int r = dec ? piece_dec(&rc, n, &got) : piece_inc(&rc, n, &got);
 
         ch->cur_addr = (uint16_t)(dec ? ch->cur_addr - got : ch->cur_addr + got);
         ch->cur_count = (uint16_t)(ch->cur_count - got);
-        moved += (size_t)got << shift;
-        if (dir == IOP_DMA_VERIFY)
-            ch->totals.verified += (uint64_t)got << shift;
+        moved += (size_t)got << rc.shift;
+        if (rc.dir == IOP_DMA_VERIFY)
+            ch->totals.verified += (uint64_t)got << rc.shift;
         else
-            ch->totals.bytes += (uint64_t)got << shift;
+            ch->totals.bytes += (uint64_t)got << rc.shift;
         if (r < 0) {
             chan_fault(d, chan, r == -EIO ? "device returned an impossible count" : "device error");
             return r;

@@ -244,7 +244,8 @@ struct iop_isa_dma_ops {
 extern const struct iop_isa_dma_ops iop_dma8237_isa_ops;
 
 /* Internal to lib/dma (dma-xfer.c): run one channel regardless of its mask, request
- * and the other channels, at most budget bytes; bytes moved or a handler error. */
+ * and the other channels, at most budget bytes; bytes moved or a handler error
+ * (-EINVAL for chan > 7). */
 int iop_dma_channel_run(struct iop_dma8237 *d, unsigned chan, size_t budget);
 /* True if the channel's path to the bus is closed: its controller is disabled, or (0-3)
  * the cascade on channel 4 is not set up (cascade mode, unmasked, master enabled). */
