@@ -3,6 +3,8 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cuse/ctl-node.h"
-#include "cuse/cuse-dev.h"
+#include "daemon/nodes.h"
 #include "daemon/notify.h"
 #include "iopd-config.h"
 #include "lib/config/config.h"
@@ -21,6 +22,7 @@
 #include "lib/i2o/iop.h"
 #include "lib/state/state.h"
 #include "lib/swstore/swstore.h"
+#include "lib/usbmon/bus.h"
 #include "lib/util/cleanup.h"
 #include "lib/util/log.h"
 #include "lib/util/loop.h"
@@ -40,7 +42,9 @@ struct iopd {
     struct iop_loop *loop;        /* owned */
     struct iop_system *sys;       /* owned */
     struct iop_ctl *ctl;          /* owned */
-    struct iop_ctl_node *ctl_node; /* owned */
+    struct iop_mon *mon;          /* owned: usbmon buses and readers */
+    struct iopd_nodes *nodes;     /* owned: the CUSE nodes */
+    struct iop_config_nodes node_cfg;
     int signal_fd;
     bool announced_ready;
 };
@@ -118,17 +122,19 @@ static int open_state_dir(struct iopd *d) {
     return 0;
 }
 
-static void announce_ready(struct iopd *d) {
-    if (d->announced_ready || !iop_cuse_dev_ready(iop_ctl_node_dev(d->ctl_node)))
+static void on_all_ready(void *ctx) {
+    struct iopd *d = ctx;
+    if (d->announced_ready)
         return;
     d->announced_ready = true;
     unsigned n = 0;
     for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)
         n += d->sys->iop[i] != NULL;
-    iop_notice("ready: /dev/%s serving %u IOP%s (configuration %s)", d->opt.ctl_name, n,
-               n == 1 ? "" : "s", d->config_origin);
-    iopd_notifyf("READY=1\nSTATUS=Serving /dev/%s with %u IOP%s", d->opt.ctl_name, n,
-                 n == 1 ? "" : "s");
+    const char *mon = d->node_cfg.usbmon_enabled ? " and the usbmon nodes" : "";
+    iop_notice("ready: /dev/%s serving %u IOP%s%s (configuration %s)", d->node_cfg.ctl, n,
+               n == 1 ? "" : "s", mon, d->config_origin);
+    iopd_notifyf("READY=1\nSTATUS=Serving /dev/%s with %u IOP%s%s", d->node_cfg.ctl, n, n == 1 ? "" : "s",
+                 mon);
     if (d->opt.ready_fd >= 0) {
         (void)!write(d->opt.ready_fd, "R", 1);
         close(d->opt.ready_fd);
@@ -136,16 +142,22 @@ static void announce_ready(struct iopd *d) {
     }
 }
 
-static void on_ctl_fd(void *data, int fd, uint32_t revents) {
-    struct iopd *d = data;
-    (void)fd, (void)revents;
-    int r = iop_cuse_dev_process(iop_ctl_node_dev(d->ctl_node));
-    if (r < 0) {
-        iop_err("/dev/%s: CUSE session ended: %s", d->opt.ctl_name, strerror(-r));
-        iop_loop_quit(d->loop, r);
-        return;
-    }
-    announce_ready(d);
+static void on_node_died(void *ctx, const char *name, int error) {
+    struct iopd *d = ctx;
+    (void)name;
+    iop_loop_quit(d->loop, error);
+}
+
+/* Owner and mode of the nodes, resolved from the configured names. */
+static int resolve_perms(const struct iop_config_nodes *nc, struct iopd_node_perms *p) {
+    struct passwd *pw = getpwnam(nc->user);
+    struct group *gr = getgrnam(nc->group);
+    if (!pw)
+        return iop_log_errno(LOG_ERR, -EINVAL, "nodes.user: no such user \"%s\"", nc->user);
+    if (!gr)
+        return iop_log_errno(LOG_ERR, -EINVAL, "nodes.group: no such group \"%s\"", nc->group);
+    *p = (struct iopd_node_perms){ .uid = pw->pw_uid, .gid = gr->gr_gid, .mode = nc->mode };
+    return 0;
 }
 
 static void reload(struct iopd *d) {
@@ -155,8 +167,9 @@ static void reload(struct iopd *d) {
 
     iop_notice("SIGHUP: reloading the configuration");
     iopd_notify("RELOADING=1");
-    if (load_config(&d->opt, &cfg, &origin) < 0 || iop_system_new_from_config(cfg, &sys) < 0 ||
-        attach_state(d, sys) < 0) {
+    struct iopd_node_perms perms;
+    if (load_config(&d->opt, &cfg, &origin) < 0 || resolve_perms(&cfg->nodes, &perms) < 0 ||
+        iop_system_new_from_config(cfg, &sys) < 0 || attach_state(d, sys) < 0) {
         iop_err("reload refused: keeping the running configuration (%s)", d->config_origin);
         sys = iop_system_free(sys);
         close_unused_state(d, d->sys); /* what the attempt opened for new units */
@@ -165,6 +178,13 @@ static void reload(struct iopd *d) {
         iop_system_free(d->sys);
         d->sys = sys;
         close_unused_state(d, sys);
+        /* Owner and mode change in place; names would need new nodes, which would
+         * drop the open descriptors, so they wait for a restart. */
+        iopd_nodes_set_perms(d->nodes, &perms);
+        if (strcmp(cfg->nodes.usbmon, d->node_cfg.usbmon) != 0 ||
+            cfg->nodes.usbmon_enabled != d->node_cfg.usbmon_enabled ||
+            (!d->opt.ctl_name && strcmp(cfg->nodes.ctl, d->node_cfg.ctl) != 0))
+            iop_warn("node names changed in %s: they take effect when iopd restarts", origin);
         free(d->config_origin);
         d->config_origin = TAKE_PTR(origin);
         iop_notice("configuration %s applied", d->config_origin);
@@ -204,6 +224,11 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
     r = load_config(opt, &cfg, &d->config_origin);
     if (r < 0)
         goto fail;
+    d->node_cfg = cfg->nodes;
+    if (opt->ctl_name)
+        snprintf(d->node_cfg.ctl, sizeof(d->node_cfg.ctl), "%s", opt->ctl_name);
+    if (opt->no_usbmon)
+        d->node_cfg.usbmon_enabled = false;
     r = iop_system_new_from_config(cfg, &d->sys);
     cfg = iop_config_free(cfg);
     if (r < 0 || (r = open_state_dir(d)) < 0 || (r = attach_state(d, d->sys)) < 0)
@@ -226,16 +251,18 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
     if ((r = iop_loop_add_io(d->loop, d->signal_fd, EPOLLIN, on_signal, d, NULL)) < 0)
         goto fail;
 
-    int fd = iop_cuse_open_control(opt->cuse_path);
-    if (fd < 0) {
-        r = fd;
+    struct iopd_node_perms perms;
+    struct iopd_nodes_hooks hooks = { .all_ready = on_all_ready, .died = on_node_died, .ctx = d };
+    if ((r = resolve_perms(&d->node_cfg, &perms)) < 0 || (r = iop_mon_new(&d->mon)) < 0 ||
+        (r = iopd_nodes_new(d->loop, opt->cuse_path, &perms, &hooks, &d->nodes)) < 0 ||
+        (r = iopd_nodes_add_ctl(d->nodes, d->ctl, d->node_cfg.ctl)) < 0)
         goto fail;
+    if (d->node_cfg.usbmon_enabled) {
+        char name[96];
+        snprintf(name, sizeof(name), "%s/0u", d->node_cfg.usbmon);
+        if ((r = iopd_nodes_add_mon(d->nodes, d->mon, 0, IOP_MON_FMT_U, name)) < 0)
+            goto fail;
     }
-    if ((r = iop_ctl_node_new(d->ctl, opt->ctl_name, fd, &d->ctl_node)) < 0)
-        goto fail;
-    r = iop_loop_add_io(d->loop, iop_cuse_dev_fd(iop_ctl_node_dev(d->ctl_node)), EPOLLIN, on_ctl_fd, d, NULL);
-    if (r < 0)
-        goto fail;
     *ret = d;
     return 0;
 fail:
@@ -247,8 +274,9 @@ fail:
 struct iopd *iopd_free(struct iopd *d) {
     if (!d)
         return NULL;
-    /* Nodes first: closing their CUSE fds removes /dev/i2o/ctl. */
-    iop_ctl_node_free(d->ctl_node);
+    /* Nodes first: closing their CUSE fds removes them from /dev. */
+    iopd_nodes_free(d->nodes);
+    iop_mon_free(d->mon);
     iop_ctl_free(d->ctl);
     iop_system_free(d->sys);
     for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)

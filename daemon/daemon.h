@@ -7,7 +7,8 @@ struct iopd_options {
     const char *config_path;   /* NULL: IOPD_CONFIG_FILE if it exists, else built-in */
     const char *state_dir;
     const char *cuse_path;     /* the CUSE control device, "/dev/cuse" */
-    const char *ctl_name;      /* DEVNAME of the control node, "i2o/ctl" */
+    const char *ctl_name;      /* DEVNAME of the control node; NULL: the configuration's */
+    bool no_usbmon;            /* no usbmon nodes */
     int ready_fd;              /* -1, or a pipe to report readiness on (detach mode) */
 };
 

@@ -26,7 +26,9 @@ static void usage(FILE *out) {
             "      --dump-default-config  print the built-in configuration and exit\n"
             "  -s, --state-dir=DIR    where changes made through ioctls persist (default %s)\n"
             "      --cuse=PATH        CUSE control device (default /dev/cuse)\n"
-            "      --ctl-name=NAME    node name below /dev (default i2o/ctl)\n"
+            "      --ctl-name=NAME    control node name below /dev (default: the configuration's,\n"
+            "                         i2o/ctl)\n"
+            "      --no-usbmon        do not create the usbmon trace nodes\n"
             "  -v, --verbose          more log output (repeat for debug)\n"
             "  -q, --quiet            only warnings and errors\n"
             "  -h, --help             show this help and exit\n"
@@ -96,7 +98,7 @@ static int detach(int *ready_fd) {
 }
 
 int main(int argc, char **argv) {
-    enum { OPT_CHECK = 0x100, OPT_DUMP, OPT_CUSE, OPT_CTL_NAME };
+    enum { OPT_CHECK = 0x100, OPT_DUMP, OPT_CUSE, OPT_CTL_NAME, OPT_NO_USBMON };
     static const struct option longopts[] = {
         { "foreground", no_argument, NULL, 'f' },
         { "config", required_argument, NULL, 'c' },
@@ -105,6 +107,7 @@ int main(int argc, char **argv) {
         { "state-dir", required_argument, NULL, 's' },
         { "cuse", required_argument, NULL, OPT_CUSE },
         { "ctl-name", required_argument, NULL, OPT_CTL_NAME },
+        { "no-usbmon", no_argument, NULL, OPT_NO_USBMON },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -114,7 +117,6 @@ int main(int argc, char **argv) {
     struct iopd_options opt = {
         .state_dir = IOPD_STATE_DIR,
         .cuse_path = "/dev/cuse",
-        .ctl_name = "i2o/ctl",
         .ready_fd = -1,
     };
     bool foreground = false, check = false;
@@ -129,6 +131,7 @@ int main(int argc, char **argv) {
         case OPT_DUMP: fputs(iop_config_default_json, stdout); return 0;
         case OPT_CUSE: opt.cuse_path = optarg; break;
         case OPT_CTL_NAME: opt.ctl_name = optarg; break;
+        case OPT_NO_USBMON: opt.no_usbmon = true; break;
         case 'v': level = level < LOG_INFO ? LOG_INFO : LOG_DEBUG; break;
         case 'q': level = LOG_WARNING; break;
         case 'h': usage(stdout); return 0;

@@ -347,14 +347,67 @@ static int parse_iop(struct cfg_ctx *p, const char *path, json_object *o, struct
     return 0;
 }
 
-static int parse_root(struct cfg_ctx *p, json_object *root, struct iop_config *cfg) {
-    static const char *const keys[] = { "iops", NULL };
-    json_object *iops;
+/* A node name below /dev: relative, no "..", no empty components. */
+static int check_node_name(struct cfg_ctx *p, const char *path, const char *name) {
+    if (!*name || name[0] == '/' || strstr(name, "//") || name[strlen(name) - 1] == '/')
+        return cfg_fail(p, path, "expected a relative name below /dev such as \"i2o/ctl\"");
+    for (const char *c = name; *c; c++)
+        if (!(*c == '/' || *c == '-' || *c == '_' || *c == '.' || (*c >= '0' && *c <= '9') ||
+              (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
+            return cfg_fail(p, path, "character '%c' is not allowed in a node name", *c);
+    if (strstr(name, "..") || strncmp(name, "./", 2) == 0)
+        return cfg_fail(p, path, "\".\" and \"..\" are not allowed in a node name");
+    return 0;
+}
+
+static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_nodes *n) {
+    static const char *const keys[] = { "ctl", "usbmon", "usbmon_enabled", "user", "group", "mode", NULL };
+    static const struct string_member sms[] = {
+        SM(struct iop_config_nodes, "ctl", ctl),
+        SM(struct iop_config_nodes, "usbmon", usbmon),
+        SM(struct iop_config_nodes, "user", user),
+        SM(struct iop_config_nodes, "group", group),
+    };
+    static const struct uint_member ums[] = {
+        UM(struct iop_config_nodes, "mode", mode, 0777), /* "0660" is octal, as chmod reads it */
+    };
+    char sub[160];
+    json_object *v;
     int r;
+
+    if (!json_object_is_type(o, json_type_object))
+        return cfg_fail(p, path, "expected an object, got %s", cfg_describe(o));
+    if ((r = cfg_check_keys(p, path, o, keys)) < 0 ||
+        (r = get_string_members(p, path, o, n, sms, IOP_ARRAY_SIZE(sms))) < 0 ||
+        (r = get_uint_members(p, path, o, n, ums, IOP_ARRAY_SIZE(ums))) < 0)
+        return r;
+    if (cfg_member(o, "usbmon_enabled", path, sub, sizeof(sub), &v) &&
+        (r = cfg_get_bool(p, sub, v, &n->usbmon_enabled)) < 0)
+        return r;
+    snprintf(sub, sizeof(sub), "%s.ctl", path);
+    if ((r = check_node_name(p, sub, n->ctl)) < 0)
+        return r;
+    snprintf(sub, sizeof(sub), "%s.usbmon", path);
+    if ((r = check_node_name(p, sub, n->usbmon)) < 0)
+        return r;
+    if (!n->user[0] || !n->group[0])
+        return cfg_fail(p, path, "user and group must not be empty");
+    return 0;
+}
+
+static int parse_root(struct cfg_ctx *p, json_object *root, struct iop_config *cfg) {
+    static const char *const keys[] = { "iops", "nodes", NULL };
+    json_object *iops, *v;
+    int r;
+
+    cfg->nodes = (struct iop_config_nodes){ .ctl = "i2o/ctl", .usbmon = "usbmon", .usbmon_enabled = true,
+                                            .user = "root", .group = "root", .mode = 0600 };
 
     if (!json_object_is_type(root, json_type_object))
         return cfg_fail(p, "$", "expected an object, got %s", cfg_describe(root));
     if ((r = cfg_check_keys(p, "$", root, keys)) < 0)
+        return r;
+    if (json_object_object_get_ex(root, "nodes", &v) && (r = parse_nodes(p, "$.nodes", v, &cfg->nodes)) < 0)
         return r;
     if (!json_object_object_get_ex(root, "iops", &iops))
         return cfg_fail(p, "$", "missing key \"iops\"");

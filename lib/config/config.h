@@ -61,9 +61,19 @@ struct iop_config_iop {
     unsigned n_devices;
 };
 
+/* The device nodes: names below /dev, and who may open them. */
+struct iop_config_nodes {
+    char ctl[64];        /* "i2o/ctl" */
+    char usbmon[64];     /* "usbmon": /dev/usbmon/0u, /dev/usbmon/1u, 1t ... */
+    bool usbmon_enabled;
+    char user[33], group[33]; /* owner of every node; "root" */
+    uint32_t mode;       /* 0600 */
+};
+
 struct iop_config {
     struct iop_config_iop iop[MAX_I2O_CONTROLLERS];
     unsigned n_iops;
+    struct iop_config_nodes nodes;
 };
 
 /* The configuration iopd uses when no file is given: one realistic simulated IOP. */

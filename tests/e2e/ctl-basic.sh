@@ -23,8 +23,31 @@ assert list(tab) == [1] + [0] * 31, list(tab)
 '
 check "iopctl list" sh -c "'$IOPCTL' list | grep -qx 0"
 check "iopctl list --json" sh -c "[ \"\$('$IOPCTL' --json list)\" = '{\"iops\":[0]}' ]"
+check "/dev/usbmon/0u exists too, 0600 root:root" sh -c '[ "$(stat -c %a:%U:%G /dev/usbmon/0u)" = 600:root:root ]'
+# Permissions are the kernel's business: a user without access gets EACCES from open().
+check "a non-root user gets EACCES" sh -c "setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    python3 -c 'import os
+try:
+    os.open(\"/dev/i2o/ctl\", os.O_RDWR)
+except PermissionError:
+    raise SystemExit(0)
+raise SystemExit(1)'"
 check "SIGTERM stops iopd with status 0" stop_iopd
 check "the node is gone after SIGTERM" wait_gone /dev/i2o/ctl
+check "so is /dev/usbmon/0u" test ! -e /dev/usbmon/0u
+
+# Owner, group and mode from the configuration; a member of the group may open it.
+cat >/tmp/perm.json <<'JSON'
+{ "iops": [ { "unit": 0 } ], "nodes": { "group": "nogroup", "mode": "0660", "ctl": "i2octl" } }
+JSON
+"$IOPD" --foreground --config /tmp/perm.json --state-dir "$STATE" >/tmp/perm.log 2>&1 &
+IOPD_PID=$!
+check "the control node has the configured name" wait_for /dev/i2octl 150
+check "mode 0660 root:nogroup" sh -c '[ "$(stat -c %a:%U:%G /dev/i2octl)" = 660:root:nogroup ]'
+check "a member of the group may use it" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$IOPCTL" -d /dev/i2octl list
+check "the usbmon node gets the same owner and mode" sh -c '[ "$(stat -c %a:%G /dev/usbmon/0u)" = 660:nogroup ]'
+check "SIGTERM stops it" stop_iopd
 
 # Several IOPs from a configuration file; one that never answers.
 cfg=/tmp/iops.json

@@ -21,8 +21,9 @@ cat /tmp/verify.txt
 check "systemctl start iopd" systemctl start iopd
 # Type=notify: start returns only after READY=1, i.e. after the node exists.
 check "the node exists as soon as start returns" test -c /dev/i2o/ctl
+check "so does /dev/usbmon/0u" test -c /dev/usbmon/0u
 check "the service is active" sh -c '[ "$(systemctl is-active iopd)" = active ]'
-check "STATUS= says what it serves" sh -c "systemctl show -p StatusText --value iopd | grep -q 'Serving /dev/i2o/ctl with 1 IOP'"
+check "STATUS= says what it serves" sh -c "systemctl show -p StatusText --value iopd | grep -q 'Serving /dev/i2o/ctl with 1 IOP and the usbmon nodes'"
 check "iopctl talks to it" sh -c "'$IOPCTL' list | grep -qx 0"
 check "state directory created 0700" sh -c '[ "$(stat -c %a /var/lib/iopd)" = 700 ]'
 
@@ -61,6 +62,7 @@ check "an fd opened before the reloads still receives events" sh -c 'grep -qx "0
 
 check "systemctl stop iopd" systemctl stop iopd
 check "the node is removed on stop" wait_gone /dev/i2o/ctl 50
+check "and /dev/usbmon/0u" test ! -e /dev/usbmon/0u
 check "stopped cleanly (no failure recorded)" sh -c '[ "$(systemctl show -p Result --value iopd)" = success ]'
 echo "--- systemd-analyze security iopd"
 systemd-analyze security --no-pager iopd 2>&1 | tail -n 3

@@ -126,6 +126,30 @@ static void test_devices(void) {
     expect_error(deep, "invalid JSON");
 }
 
+static void test_nodes(void) {
+    struct iop_config *cfg;
+    CHECK_EQ(parse("{\"iops\":[]}", &cfg, NULL), 0);
+    CHECK_STREQ(cfg->nodes.ctl, "i2o/ctl");
+    CHECK_STREQ(cfg->nodes.usbmon, "usbmon");
+    CHECK(cfg->nodes.usbmon_enabled);
+    CHECK_STREQ(cfg->nodes.user, "root");
+    CHECK_EQ(cfg->nodes.mode, 0600);
+    iop_config_free(cfg);
+    CHECK_EQ(parse("{\"iops\":[],\"nodes\":{\"ctl\":\"i2octl\",\"mode\":\"0660\",\"group\":\"disk\","
+                   "\"usbmon_enabled\":false}}", &cfg, NULL), 0);
+    CHECK_STREQ(cfg->nodes.ctl, "i2octl");
+    CHECK_EQ(cfg->nodes.mode, 0660);
+    CHECK_STREQ(cfg->nodes.group, "disk");
+    CHECK(!cfg->nodes.usbmon_enabled);
+    iop_config_free(cfg);
+    expect_error("{\"iops\":[],\"nodes\":{\"mode\":\"0777\",\"ctl\":\"/dev/x\"}}", "$.nodes.ctl: expected a relative name");
+    expect_error("{\"iops\":[],\"nodes\":{\"ctl\":\"../etc/passwd\"}}", "not allowed");
+    expect_error("{\"iops\":[],\"nodes\":{\"usbmon\":\"a b\"}}", "$.nodes.usbmon: character ' '");
+    expect_error("{\"iops\":[],\"nodes\":{\"mode\":\"01777\"}}", "$.nodes.mode: expected an integer 0..511");
+    expect_error("{\"iops\":[],\"nodes\":{\"user\":\"\"}}", "must not be empty");
+    expect_error("{\"iops\":[],\"nodes\":{\"owner\":\"x\"}}", "$.nodes: unknown key \"owner\"");
+}
+
 static void test_files(void) {
     struct iop_config *cfg;
     char *err = NULL;
@@ -149,6 +173,7 @@ int main(void) {
     TEST(test_valid);
     TEST(test_errors);
     TEST(test_devices);
+    TEST(test_nodes);
     TEST(test_files);
     return test_summary();
 }
