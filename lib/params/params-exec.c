@@ -94,9 +94,10 @@ static int parse_op(const struct iop_params *p, const uint8_t *list, size_t len,
                     struct op *op) {
     size_t at = *pos;
     *op = (struct op){ 0 };
+    /* at may lie past len: the pad after the previous operation can run off a cut list. */
 #define NEED(n)                                                                            \
     do {                                                                                   \
-        if ((uint64_t)(n) > len - at)                                                      \
+        if (at > len || (uint64_t)(n) > len - at)                                          \
             return -EBADMSG;                                                               \
     } while (0)
     NEED(4);

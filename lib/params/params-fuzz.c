@@ -123,8 +123,12 @@ int iop_params_fuzz_one(const uint8_t *data, size_t len) {
 
     enum iop_params_msg msg = (data[0] & 1) ? IOP_PARAMS_MSG_SET : IOP_PARAMS_MSG_GET;
     size_t cap = caps[(data[0] >> 1) & 7];
-    const uint8_t *list = data + 1;
     size_t oplen = len - 1;
+    /* An exactly-sized copy, so AddressSanitizer sees any read past the list. */
+    _cleanup_free_ uint8_t *list = malloc(IOP_MAX(oplen, (size_t)1));
+    if (!list)
+        return -ENOMEM;
+    memcpy(list, data + 1, oplen);
 
     _cleanup_free_ uint8_t *before = NULL, *after = NULL;
     size_t nbefore, nafter;

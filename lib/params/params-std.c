@@ -133,7 +133,7 @@ static const struct fdef e0000[] = {
     { "ProcessorType", IOP_PARAMS_U8, 0, RO },
     { "ProcessorVersion", IOP_PARAMS_U8, 0, RO },
 };
-/* 0001 Executive Message Interface: I2O_EXEC_IOP_MESSAGE_IF_SCALAR, 61 bytes.  The units
+/* 0001 Executive Message Interface: I2O_EXEC_IOP_MESSAGE_IF_SCALAR, 57 bytes.  The units
  * of the frame sizes are not in the header: we give them in 32-bit words like the status
  * block's inbound_frame_size (UNVERIFIED).  *Target fields writable, as in F103. */
 static const struct fdef e0001[] = {
@@ -184,7 +184,7 @@ static const struct fdef e0004[] = {
     { "CurrentSpace", IOP_PARAMS_U32, 0, RO },
     { "FreeSpace", IOP_PARAMS_U32, 0, RO },
 };
-/* 0005 Driver Store Table: I2O_EXEC_DRIVER_STORE_TABLE, 60-byte rows.  i2o_proc.c reads
+/* 0005 Driver Store Table: I2O_EXEC_DRIVER_STORE_TABLE, 56-byte rows.  i2o_proc.c reads
  * DateDay/DateMonth/DateYear as 8 characters; i2oexec.h gives u16, u16, u32. */
 static const struct fdef e0005[] = {
     { "StoredDdmIndex", IOP_PARAMS_U16, 0, KEY },
