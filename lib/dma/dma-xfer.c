@@ -271,8 +271,13 @@ int iop_dma_xfer(struct iop_dma8237 *d, const struct iop_dma_xfer_req *req) {
         return r;
     for (;;) {
         r = iop_dma_xfer_step(d, IOP_DMA_XFER_LEN_MAX);
-        if (r < 0)
+        if (r < 0) {
+            /* Errors that leave it running (a handler that took the DMA lock against
+             * its contract): this call owns the transfer, so end it here. */
+            if (d->xfer.active)
+                iop_dma_xfer_abort(d);
             return r;
+        }
         total += (size_t)r;
         if (!d->xfer.active)
             return (int)total;

@@ -371,6 +371,14 @@ static void test_small_steps(void) {
     rig_done(&g);
 }
 
+static int lock_grabber(void *opaque, unsigned chan, enum iop_dma_dir dir, uint8_t *buf, size_t len) {
+    (void)chan;
+    (void)dir;
+    (void)buf;
+    iop_dma_claim_lock(opaque);
+    return (int)IOP_MIN(len, (size_t)100);
+}
+
 static void test_stall_and_errors(void) {
     struct rig g;
     rig_init(&g);
@@ -416,6 +424,15 @@ static void test_stall_and_errors(void) {
     iop_dma_io_write(&g.d, 0x00, 0x00);
     CHECK_EQ(iop_dma_xfer_step(&g.d, 1000), -EIO);
     CHECK_EQ(iop_dma_xfer_info(&g.d, &info), -ENOENT);
+
+    /* A handler that claims the DMA lock against its contract: the one-shot call
+     * returns the error and does not leave the transfer (and its bounce) behind. */
+    iop_dma_register_channel(&g.d, 0, lock_grabber, &g.d);
+    CHECK_EQ(iop_dma_xfer(&g.d, &req), -EDEADLK);
+    CHECK_EQ(iop_dma_xfer_info(&g.d, &info), -ENOENT);
+    CHECK_EQ(iop_isamem_allocated(g.m), 0);
+    iop_dma_release_lock(&g.d);
+    iop_dma_register_channel(&g.d, 0, dev_fn, &g.v);
 
     /* No room for a bounce buffer. */
     uint32_t a;
