@@ -11,6 +11,8 @@
  *   ctl-client DEVICE evtreg-errors         I2OEVTREG's ENXIO / ENODEV / EFAULT
  *   ctl-client DEVICE events-select IOP     select() wakes on an event, read()/EVTGET
  *   ctl-client DEVICE read-nonblock         O_NONBLOCK read with no events: EAGAIN
+ *   ctl-client DEVICE sw-errors IOP         I2OSWDL/SWUL/SWDEL error paths
+ *   ctl-client DEVICE swdl-partial IOP TYPE ID SIZE N   send only the first N fragments
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -199,6 +201,51 @@ int main(int argc, char **argv) {
         EXPECT(read(nb, &e, sizeof(e)) < 0 && errno == EAGAIN, "EAGAIN: %s", strerror(errno));
         EXPECT(read(nb, &e, 10) < 0 && errno == EINVAL, "short buffer: EINVAL");
         close(nb);
+    } else if (strcmp(cmd, "sw-errors") == 0 && argc == 4) {
+        static unsigned char buf[8192];
+        unsigned int swlen = 100, maxfrag = 1, curfrag = 1;
+        struct i2o_sw_xfer x = { .iop = (unsigned)atoi(argv[3]), .sw_type = I2O_SOFTWARE_MODULE_IOP_CONFIG,
+                                 .sw_id = 99, .buf = NULL, .swlen = &swlen, .maxfrag = &maxfrag, .curfrag = &curfrag };
+        EXPECT(ioctl_errno(fd, I2OSWDL, (unsigned long)&x) == EFAULT, "SWDL NULL buf");
+        EXPECT(ioctl_errno(fd, I2OSWUL, (unsigned long)&x) == EFAULT, "SWUL NULL buf");
+        x.buf = buf;
+        x.curfrag = NULL;
+        EXPECT(ioctl_errno(fd, I2OSWDL, (unsigned long)&x) == EFAULT, "SWDL NULL curfrag");
+        x.curfrag = &curfrag;
+        EXPECT(ioctl_errno(fd, I2OSWDL, 0) == EFAULT, "SWDL NULL arg");
+        /* A buffer shorter than the fragment: the copy-in faults. */
+        char *two = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        munmap(two + 4096, 4096);
+        swlen = 8192;
+        x.buf = two + 4096 - 100;
+        EXPECT(ioctl_errno(fd, I2OSWDL, (unsigned long)&x) == EFAULT, "SWDL short buffer");
+        x.buf = buf;
+        swlen = 100;
+        x.iop = 17;
+        EXPECT(ioctl_errno(fd, I2OSWDL, (unsigned long)&x) == ENXIO, "SWDL bad IOP");
+        EXPECT(ioctl_errno(fd, I2OSWDEL, (unsigned long)&x) == ENXIO, "SWDEL bad IOP");
+        x.iop = (unsigned)atoi(argv[3]);
+        maxfrag = 7; /* inconsistent with swlen: refused with a positive ReqStatus */
+        int r = ioctl(fd, I2OSWDL, &x);
+        EXPECT(r == 0x0B, "inconsistent fragment counts: ioctl returned %d (want ReqStatus 0x0b)", r);
+        maxfrag = 2;
+        curfrag = 2;
+        swlen = 9000;
+        r = ioctl(fd, I2OSWDL, &x); /* a fragment 2 with no download in progress */
+        EXPECT(r == 0x05, "fragment 2 first: ioctl returned %d (want 0x05)", r);
+        swlen = 0;
+        EXPECT(ioctl_errno(fd, I2OSWDEL, (unsigned long)&x) == ETIMEDOUT, "SWDEL of a missing module");
+        EXPECT(swlen == 0, "nothing written back for a missing module");
+    } else if (strcmp(cmd, "swdl-partial") == 0 && argc == 8) {
+        static unsigned char buf[8192];
+        unsigned int swlen = (unsigned)strtoul(argv[6], NULL, 0), maxfrag = (swlen + 8191) / 8192, curfrag;
+        struct i2o_sw_xfer x = { .iop = (unsigned)atoi(argv[3]), .sw_type = (unsigned char)strtoul(argv[4], NULL, 0),
+                                 .sw_id = (unsigned)strtoul(argv[5], NULL, 0), .buf = buf, .swlen = &swlen,
+                                 .maxfrag = &maxfrag, .curfrag = &curfrag };
+        unsigned n = (unsigned)atoi(argv[7]);
+        memset(buf, 0x77, sizeof(buf));
+        for (curfrag = 1; curfrag <= n && curfrag < maxfrag; curfrag++)
+            EXPECT(ioctl(fd, I2OSWDL, &x) == 0, "fragment %u: %s", curfrag, strerror(errno));
     } else {
         fprintf(stderr, "ctl-client: bad command\n");
         return 2;

@@ -100,7 +100,7 @@ int iopctl_cmd_events(struct iopctl *ctl, int argc, char **argv) {
     bool follow = false;
     uint32_t count = 1, timeout_s = 0, iop, tid, mask = 0xffffffffu;
     int c;
-    optind = 1;
+    optind = 0; /* 0: glibc re-initialises its scanner (argv permutation state) */
     while ((c = getopt_long(argc, argv, "+fn:t:", opts, NULL)) != -1) {
         switch (c) {
         case 'f': follow = true; break;

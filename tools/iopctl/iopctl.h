@@ -45,3 +45,4 @@ int iopctl_cmd_validate(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_hrt(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_lct(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_events(struct iopctl *ctl, int argc, char **argv);
+int iopctl_cmd_sw(struct iopctl *ctl, int argc, char **argv);

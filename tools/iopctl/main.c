@@ -20,6 +20,8 @@ static const struct iopctl_command commands[] = {
     { "hrt", NULL, "IOP", "show the Hardware Resource Table (I2OHRTGET)", iopctl_cmd_hrt },
     { "lct", NULL, "IOP", "show the Logical Configuration Table (I2OLCTGET)", iopctl_cmd_lct },
     { "validate", NULL, "IOP", "accept the IOP's configuration (I2OVALIDATE)", iopctl_cmd_validate },
+    { "sw", NULL, "download|upload|delete IOP TYPE ID ...",
+      "software store (I2OSWDL/I2OSWUL/I2OSWDEL); see iopctl(1)", iopctl_cmd_sw },
     { "events", NULL, "[-f] [-n N] [-t SEC] IOP TID [MASK]",
       "register for events and print them (I2OEVTREG, poll, read/I2OEVTGET)", iopctl_cmd_events },
 };
