@@ -252,7 +252,6 @@ static void record_out(struct sim_ep *ep, const struct iop_urb *urb) {
     ep->stats.last_len = n < IOP_USB_SIM_RECORD_MAX ? n : IOP_USB_SIM_RECORD_MAX;
     if (ep->stats.last_len)
         memcpy(ep->stats.last, urb->transfer_buffer, ep->stats.last_len);
-    ep->stats.bytes += n;
 }
 
 /* Whether a bulk/interrupt OUT transfer ends with a zero-length packet on the wire. */
@@ -325,6 +324,7 @@ static int serve_data(struct iop_usb_sim_dev *sd, struct sim_ep *ep, struct iop_
     if (sends_zlp(urb))
         ep->stats.zlps++;
     record_out(ep, urb);
+    ep->stats.bytes += urb->transfer_buffer_length;
     urb->actual_length = urb->transfer_buffer_length;
     return 1;
 }
