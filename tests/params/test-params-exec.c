@@ -1015,6 +1015,61 @@ static void test_result_len(void) {
     iop_params_free(p);
 }
 
+/* Key lookups in a big table (the sorted key index): keys inserted out of order, asked
+ * for in another order, some missing. */
+static void test_many_keys(void) {
+    struct iop_params *p;
+    struct iop_params_group *g;
+    CHECK_EQ(iop_params_new(&p), 0);
+    CHECK_EQ(iop_params_add_group(p, 0x10, "big", IOP_PARAMS_TABLE, 0, &g), 0);
+    CHECK_EQ(iop_params_add_field(g, "K", IOP_PARAMS_U32, 0, IOP_PARAMS_FIELD_KEY), 0);
+    CHECK_EQ(iop_params_add_field(g, "V", IOP_PARAMS_U16, 0, IOP_PARAMS_FIELD_RW), 1);
+    for (uint32_t i = 0; i < 1000; i++) {
+        uint32_t k = (i * 7919u) % 1000u * 3u; /* a permutation of 0, 3, ..., 2997 */
+        uint8_t kb[4] = { (uint8_t)k, (uint8_t)(k >> 8), 0, 0 };
+        CHECK_EQ(iop_params_row_add(g, kb, 4), (int)i);
+        CHECK_EQ(iop_params_set_uint(p, 0x10, "V", kb, 4, k / 3), 0);
+    }
+    struct oplist o;
+    ol_init(&o);
+    ol_op(&o, OP_LIST_GET, 0x10);
+    ol_fields(&o, 1, (uint16_t[]){ 1 });
+    ol_u16(&o, 600);
+    for (uint32_t i = 0; i < 600; i++)
+        ol_u32(&o, 2999 - i * 5); /* 3 divides 1 key in 3 of these */
+    CHECK_EQ(run_blocks(p, GET, &o, BIG), 1);
+    CHECK_EQ(bl[0].status, IOP_PARAMS_STATUS_BAD_KEY_CONTINUE);
+    unsigned want = 0, ok = 1;
+    const uint8_t *v = bl[0].data + 4;
+    for (uint32_t i = 0; i < 600; i++) {
+        uint32_t k = 2999 - i * 5;
+        if (k % 3)
+            continue;
+        ok &= le16(v + 2 * want) == k / 3;
+        want++;
+    }
+    CHECK_EQ(le16(bl[0].data), want);
+    CHECK(ok);
+    CHECK_EQ(le32(bl[0].err + 8), 2999); /* the first missing key */
+
+    /* LIST_SET through the same index: every key, new values. */
+    ol_init(&o);
+    ol_op(&o, OP_LIST_SET, 0x10);
+    ol_fields(&o, 1, (uint16_t[]){ 1 });
+    ol_u16(&o, 1000);
+    for (uint32_t k = 0; k < 3000; k += 3) {
+        ol_u32(&o, k);
+        ol_u16(&o, (uint16_t)(k + 1));
+    }
+    CHECK_EQ(run_blocks(p, SET, &o, BIG), 1);
+    CHECK_EQ(bl[0].status, 0);
+    CHECK_EQ(chg.n, 64); /* the log keeps 64 of the 1000 reports */
+    uint64_t x;
+    CHECK_EQ(iop_params_get_uint(p, 0x10, "V", (uint8_t[]){ 0xB5, 0x0B, 0, 0 }, 4, &x), 0);
+    CHECK_EQ(x, 3000 - 3 + 1); /* key 2997 */
+    iop_params_free(p);
+}
+
 int main(void) {
     TEST(test_field_get);
     TEST(test_field_get_all);
@@ -1035,5 +1090,6 @@ int main(void) {
     TEST(test_buffer_limits);
     TEST(test_result_max);
     TEST(test_result_len);
+    TEST(test_many_keys);
     return test_summary();
 }
