@@ -20,6 +20,7 @@
 #include "lib/config/config.h"
 #include "lib/ctl/ctl.h"
 #include "lib/i2o/iop.h"
+#include "lib/i2o/isa-path.h"
 #include "lib/state/state.h"
 #include "lib/swstore/swstore.h"
 #include "lib/usbmon/bus.h"
@@ -30,9 +31,19 @@
 /* What persists for an IOP unit across configuration reloads and restarts: its state
  * directory (<state-dir>/iop<unit>) and what lives in it. */
 struct unit_state {
+    struct iopd *d;             /* back pointer, for the save timer */
+    unsigned unit;
     struct iop_state_dir *dir;  /* owned */
     struct iop_swstore *sw;     /* owned */
+    struct iop_isa_path *isa;   /* owned: the DMA data path, NULL without a channel */
+    bool isa_dirty;             /* channel state changed since it was last saved */
 };
+
+/* The DMA controller's state is saved this long after activity (and at stop): often
+ * enough that a restart after a crash finds recent registers and totals, rarely enough
+ * that an 8 MiB download does not fsync 1024 times. */
+#define DMA_SAVE_DELAY_USEC 1000000u
+#define DMA_STATE_FILE "dma.state"
 
 struct iopd {
     struct iopd_options opt;
@@ -47,6 +58,7 @@ struct iopd {
     struct iop_config_nodes node_cfg;
     int signal_fd;
     bool announced_ready;
+    struct iop_loop_source *dma_save_timer; /* armed while some unit is dirty */
 };
 
 static int load_config(const struct iopd_options *opt, struct iop_config **cfg, char **origin) {
@@ -75,7 +87,74 @@ static int load_config(const struct iopd_options *opt, struct iop_config **cfg, 
     return *origin ? 0 : -ENOMEM;
 }
 
+static void save_dma(struct unit_state *u) {
+    if (!u->isa || !u->dir || !u->isa_dirty)
+        return;
+    uint8_t blob[1024];
+    int n = iop_isa_path_save(u->isa, blob, sizeof(blob));
+    int r = n < 0 ? n : iop_state_write_atomic(u->dir, DMA_STATE_FILE, blob, (size_t)n);
+    if (r < 0)
+        iop_warn("IOP %u: saving the DMA controller state: %s", u->unit, strerror(-r));
+    else
+        u->isa_dirty = false;
+}
+
+static void on_dma_save_timer(void *data) {
+    struct iopd *d = data;
+    d->dma_save_timer = NULL; /* one-shot: the loop frees it */
+    for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)
+        save_dma(&d->unit[i]);
+}
+
+/* The software store's data mover: every fragment crosses the ISA DMA channel. */
+static int unit_move(void *opaque, bool to_iop, void *dst, const void *src, size_t n) {
+    struct unit_state *u = opaque;
+    if (!u->isa) {
+        memcpy(dst, src, n);
+        return (int)n;
+    }
+    int r = iop_isa_path_move(u->isa, to_iop, dst, src, n);
+    u->isa_dirty = true;
+    if (!u->d->dma_save_timer)
+        iop_loop_add_timer(u->d->loop, DMA_SAVE_DELAY_USEC, on_dma_save_timer, u->d, &u->d->dma_save_timer);
+    return r;
+}
+
+/* The data path for the controller's DMA channel: kept while the channel stays the
+ * same, rebuilt (state carried over) when a reload changes it. */
+static int unit_isa_path(struct unit_state *u, const struct iop_controller *c) {
+    int chan = iop_controller_dma_channel(c);
+    if (u->isa && (chan < 0 || (unsigned)chan != u->isa->chan)) {
+        u->isa_dirty = true;
+        save_dma(u);
+        u->isa = iop_isa_path_free(u->isa);
+    }
+    if (u->isa || chan < 0)
+        return 0;
+    int r = iop_isa_path_new((unsigned)chan, &u->isa);
+    if (r < 0)
+        return iop_log_errno(LOG_ERR, r, "IOP %u: DMA channel %d: %s", u->unit, chan, strerror(-r));
+    void *blob = NULL;
+    size_t len = 0;
+    r = iop_state_read(u->dir, DMA_STATE_FILE, &blob, &len, 64 * 1024);
+    if (r == 0) {
+        uint64_t residue = 0;
+        r = iop_isa_path_load(u->isa, blob, len, &residue);
+        if (r < 0)
+            iop_warn("IOP %u: %s/iop%u/%s: not a usable DMA state (%s); starting from reset", u->unit,
+                     u->d->opt.state_dir, u->unit, DMA_STATE_FILE, strerror(-r));
+        else
+            iop_info("IOP %u: DMA channel %d state restored", u->unit, chan);
+    } else if (r != -ENOENT) {
+        iop_warn("IOP %u: %s: %s; starting from reset", u->unit, DMA_STATE_FILE, strerror(-r));
+    }
+    free(blob);
+    return 0;
+}
+
 static void unit_state_close(struct unit_state *u) {
+    save_dma(u);
+    u->isa = iop_isa_path_free(u->isa);
     u->sw = iop_swstore_free(u->sw);
     u->dir = iop_state_dir_free(u->dir);
 }
@@ -96,12 +175,19 @@ static int attach_state(struct iopd *d, struct iop_system *sys) {
             if (r < 0)
                 return iop_log_errno(LOG_ERR, r, "%s/%s: %s", d->opt.state_dir, name, strerror(-r));
         }
+        u->d = d;
+        u->unit = i;
+        int r = unit_isa_path(u, c);
+        if (r < 0)
+            return r;
         if (!u->sw) {
-            int r = iop_swstore_new(u->dir, NULL, &u->sw);
+            struct iop_swstore_config swc = { .mover = { .move = unit_move, .opaque = u } };
+            r = iop_swstore_new(u->dir, &swc, &u->sw);
             if (r < 0)
                 return iop_log_errno(LOG_ERR, r, "IOP %u: software store: %s", i, strerror(-r));
         }
         c->sw = u->sw;
+        c->isa = u->isa;
     }
     return 0;
 }

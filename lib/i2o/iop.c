@@ -208,6 +208,14 @@ int iop_controller_add_adapter(struct iop_controller *c, const struct iop_hrt_ad
     return 0;
 }
 
+int iop_controller_dma_channel(const struct iop_controller *c) {
+    assert(c);
+    for (unsigned i = 0; i < c->n_adapters; i++)
+        if (c->adapter[i].bus_type == I2O_BUS_ISA && c->adapter[i].bus_info[3] != 0xFF)
+            return c->adapter[i].bus_info[3];
+    return -ENOENT;
+}
+
 void iop_controller_raise(struct iop_controller *c, unsigned tid, uint32_t indicator,
                           const void *data, size_t len) {
     assert(c);

@@ -27,6 +27,7 @@
 
 struct iop_params;  /* lib/params: a device's parameter groups */
 struct iop_swstore; /* lib/swstore: the IOP's software store */
+struct iop_isa_path; /* isa-path.h: the DMA channel on the ISA bus adapter */
 struct iop_controller;
 
 /* One HRT entry: a bus adapter of the IOP. */
@@ -91,6 +92,7 @@ struct iop_controller {
     /* Persistent runtime state, owned by whoever keeps it across configuration
      * reloads (the daemon, per unit); NULL when there is none. */
     struct iop_swstore *sw;   /* borrowed */
+    struct iop_isa_path *isa; /* borrowed: the ISA adapter's DMA data path */
 };
 
 struct iop_system {
@@ -122,6 +124,9 @@ int iop_controller_free_tid(const struct iop_controller *c, unsigned from);
 void iop_device_changed(struct iop_device *d);
 
 int iop_controller_add_adapter(struct iop_controller *c, const struct iop_hrt_adapter *a);
+/* The DMA channel of the controller's first ISA bus adapter that has one (kept in
+ * i2o_isa_bus's reserved byte), or -ENOENT. */
+int iop_controller_dma_channel(const struct iop_controller *c);
 
 /* Raise an event on a device of the controller (lib/ctl delivers it to the files
  * registered for it).  data may be NULL; at most I2O_EVT_DATA_SIZE bytes are kept. */

@@ -73,12 +73,12 @@ static int storage_failed(const char *what, const struct iop_sw_xfer *x, int r) 
     return IOP_SW_STATUS_PROCESS_ABORT_NO_DATA_TRANSFER;
 }
 
-static int move(struct iop_swstore *s, void *dst, const void *src, size_t n) {
+static int move(struct iop_swstore *s, bool to_iop, void *dst, const void *src, size_t n) {
     if (!s->mover.move) {
         memcpy(dst, src, n);
         return (int)n;
     }
-    int r = s->mover.move(s->mover.opaque, dst, src, n);
+    int r = s->mover.move(s->mover.opaque, to_iop, dst, src, n);
     return r > (int)n ? -EIO : r; /* a mover claiming more than asked is broken */
 }
 
@@ -248,7 +248,7 @@ int iop_swstore_download(struct iop_swstore *s, const struct iop_sw_xfer *x, con
         return refuse(IOP_SW_STATUS_ERROR_PARTIAL_TRANSFER, "download", x, why);
     }
 
-    int m = move(s, s->bounce, data, n);
+    int m = move(s, true, s->bounce, data, n);
     if (m < 0)
         return refuse(IOP_SW_STATUS_ABORT_NO_DATA_TRANSFER, "download", x, "data mover failed");
     if ((size_t)m < n)
@@ -301,7 +301,7 @@ int iop_swstore_upload(struct iop_swstore *s, const struct iop_sw_xfer *x, void 
     int r = iop_state_reader_pread(mod->data, off, s->bounce, len);
     if (r != (int)len)
         return storage_failed("upload", x, r < 0 ? r : -EIO);
-    int m = move(s, buf, s->bounce, len);
+    int m = move(s, false, buf, s->bounce, len);
     if (m < 0)
         return refuse(IOP_SW_STATUS_ABORT_DIRTY, "upload", x, "data mover failed");
     *ret_len = (uint32_t)m;

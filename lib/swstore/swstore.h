@@ -155,11 +155,12 @@ struct iop_sw_xfer {
  * and the store refuses the fragment (TRANSACTION_ERROR). */
 uint32_t iop_sw_frag_len(uint32_t swlen, uint32_t maxfrag, uint32_t curfrag);
 
-/* Moves n (<= IOP_SW_FRAG_SIZE) bytes from src to dst, as the IOP's DMA engine would.
- * Returns the number of bytes moved (n on success; fewer: the transfer was aborted) or
- * a negative errno.  Must not call back into the store. */
+/* Moves n (<= IOP_SW_FRAG_SIZE) bytes from src to dst, as the IOP's DMA engine would:
+ * to_iop is true for a download (host memory to the IOP: the 8237's read transfer),
+ * false for an upload.  Returns the number of bytes moved (n on success; fewer: the
+ * transfer was aborted) or a negative errno.  Must not call back into the store. */
 struct iop_swstore_mover {
-    int (*move)(void *opaque, void *dst, const void *src, size_t n);
+    int (*move)(void *opaque, bool to_iop, void *dst, const void *src, size_t n);
     void *opaque; /* borrowed */
 };
 

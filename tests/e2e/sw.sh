@@ -23,6 +23,7 @@ check "error paths: EFAULT, ENXIO, ReqStatus, ETIMEDOUT" "$E2E/ctl-client" /dev/
 check "a wrong size is refused on delete (ETIMEDOUT)" sh -c "! '$IOPCTL' sw delete 0 private 0x10001 --size 5 2>/tmp/del.err && grep -q 'timed out' /tmp/del.err"
 
 check "SIGTERM" stop_iopd
+check "the DMA controller state was saved at stop" test -s "$STATE/iop0/dma.state"
 check "iopd restarts" start_iopd
 check "the module survived the restart" "$IOPCTL" sw upload 0 private 0x10001 /tmp/back2.img --size "$size"
 check "still byte-identical" cmp /tmp/v1.img /tmp/back2.img

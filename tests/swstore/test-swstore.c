@@ -682,12 +682,13 @@ static void test_damage(void) {
 struct mover {
     enum { MOVE_OK, MOVE_FAIL, MOVE_HALF } mode;
     size_t bytes;
-    unsigned calls;
+    unsigned calls, to_iop_calls;
 };
 
-static int mover_fn(void *opaque, void *dst, const void *src, size_t n) {
+static int mover_fn(void *opaque, bool to_iop, void *dst, const void *src, size_t n) {
     struct mover *m = opaque;
     m->calls++;
+    m->to_iop_calls += to_iop;
     if (m->mode == MOVE_FAIL)
         return -EIO;
     size_t k = m->mode == MOVE_HALF ? n / 2 : n;
@@ -706,9 +707,11 @@ static void test_mover(void) {
     CHECK_EQ(download(s, IRTOS, 1, 0, img, len), 0);
     CHECK_EQ(mv.bytes, len);
     CHECK_EQ(mv.calls, 4);
+    CHECK_EQ(mv.to_iop_calls, 4); /* downloads move host -> IOP */
     CHECK(upload_equals(s, IRTOS, 1, img, len));
     CHECK_EQ(mv.bytes, 2 * len);
     CHECK_EQ(mv.calls, 8);
+    CHECK_EQ(mv.to_iop_calls, 4); /* uploads the other way */
 
     /* Download: a failing or short move stores nothing; the fragment can be resent. */
     CHECK_EQ(send_frag(s, IRTOS, 1, 0, img2, len, 1), 0);

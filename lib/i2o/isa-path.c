@@ -1,0 +1,137 @@
+#include "lib/i2o/isa-path.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/dma/dma-save.h"
+#include "lib/dma/dma-xfer.h"
+#include "lib/dma/isamem.h"
+#include "lib/util/log.h"
+
+/* The device end: consume what the channel reads from memory, or produce what it
+ * writes to memory, from the buffer of the move in progress. */
+static int device_end(void *opaque, unsigned chan, enum iop_dma_dir dir, uint8_t *buf, size_t len) {
+    struct iop_isa_path *p = opaque;
+    (void)chan;
+    if (dir == IOP_DMA_VERIFY)
+        return (int)len;
+    size_t n = p->dev_len - p->dev_pos < len ? p->dev_len - p->dev_pos : len;
+    if (dir == IOP_DMA_TO_DEVICE)
+        memcpy(p->dev + p->dev_pos, buf, n);
+    else
+        memcpy(buf, p->dev + p->dev_pos, n);
+    p->dev_pos += n;
+    return (int)n; /* fewer than len: the device drops DREQ */
+}
+
+int iop_isa_path_new(unsigned chan, struct iop_isa_path **ret) {
+    assert(ret);
+    if (chan >= IOP_DMA_NCHANNELS || chan == IOP_DMA_CASCADE_CHANNEL)
+        return -EINVAL;
+    struct iop_isa_path *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    int r = iop_isamem_new(&p->mem);
+    if (r < 0) {
+        free(p);
+        return r;
+    }
+    iop_dma_init(&p->dma, p->mem);
+    p->chan = chan;
+    if ((r = iop_dma_request(&p->dma, chan, IOP_ISA_PATH_OWNER)) < 0 ||
+        (r = iop_dma_register_channel(&p->dma, chan, device_end, p)) < 0) {
+        iop_isa_path_free(p);
+        return r;
+    }
+    *ret = p;
+    return 0;
+}
+
+struct iop_isa_path *iop_isa_path_free(struct iop_isa_path *p) {
+    if (!p)
+        return NULL;
+    struct iop_dma_xfer_info info;
+    if (iop_dma_xfer_info(&p->dma, &info) == 0)
+        iop_dma_xfer_abort(&p->dma);
+    iop_isamem_free(p->mem);
+    free(p);
+    return NULL;
+}
+
+int iop_isa_path_move(struct iop_isa_path *p, bool to_iop, void *dst, const void *src, size_t n) {
+    assert(p && (n == 0 || (dst && src)));
+    if (n == 0)
+        return 0;
+    if (n > IOP_ISA_PATH_MAX_MOVE)
+        return -EINVAL;
+    bool wide = p->chan > IOP_DMA_CASCADE_CHANNEL;
+    size_t len = wide ? (n + 1) & ~(size_t)1 : n;
+    uint8_t *host = to_iop ? (uint8_t *)src : dst;
+    uint8_t *pad = NULL;
+    if (len != n) {
+        /* Odd count on a word channel: both ends see one padding byte. */
+        if (!(pad = calloc(1, 2 * len)))
+            return -ENOMEM;
+        if (to_iop)
+            memcpy(pad, src, n);
+        host = pad;
+        p->dev = pad + len;
+    } else {
+        p->dev = to_iop ? dst : (uint8_t *)src;
+    }
+    if (!to_iop && pad)
+        memcpy(p->dev, src, n);
+    p->dev_len = len;
+    p->dev_pos = 0;
+    struct iop_dma_xfer_req req = {
+        .chan = p->chan,
+        .dir = to_iop ? IOP_DMA_TO_DEVICE : IOP_DMA_FROM_DEVICE,
+        .host = host,
+        .len = len,
+    };
+    int r = iop_dma_xfer(&p->dma, &req);
+    if (r >= 0 && pad) {
+        if (to_iop)
+            memcpy(dst, p->dev, n);
+        else
+            memcpy(dst, host, n);
+    }
+    p->dev = NULL;
+    p->dev_len = p->dev_pos = 0;
+    free(pad);
+    if (r < 0)
+        return r;
+    return (size_t)r > n ? (int)n : r;
+}
+
+int iop_isa_path_save(const struct iop_isa_path *p, void *buf, size_t cap) {
+    assert(p);
+    return iop_dma_save(&p->dma, buf, cap);
+}
+
+int iop_isa_path_load(struct iop_isa_path *p, const void *buf, size_t len, uint64_t *residue) {
+    assert(p);
+    int r = iop_dma_load(&p->dma, buf, len);
+    if (r < 0)
+        return r;
+    if (residue)
+        *residue = 0;
+    struct iop_dma_xfer_info info;
+    if (iop_dma_xfer_info(&p->dma, &info) == 0) {
+        int left = iop_dma_xfer_abort(&p->dma);
+        iop_log(LOG_NOTICE, "DMA channel %u: a %s transfer was interrupted by the restart after %llu of "
+                "%llu bytes; residue %d bytes", info.chan, info.dir == IOP_DMA_TO_DEVICE ? "to-device" :
+                "from-device", (unsigned long long)info.done, (unsigned long long)info.len, left);
+        if (residue && left > 0)
+            *residue = (uint64_t)left;
+    }
+    /* The mode and totals came from the blob; the channel and its device end are ours
+     * (the blob may come from a configuration with another channel). */
+    struct iop_dma_chan_status st;
+    if (iop_dma_get_status(&p->dma, p->chan, &st) == 0 && !st.owned &&
+        (r = iop_dma_request(&p->dma, p->chan, IOP_ISA_PATH_OWNER)) < 0)
+        return r;
+    return iop_dma_register_channel(&p->dma, p->chan, device_end, p);
+}
