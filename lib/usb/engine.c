@@ -118,6 +118,15 @@ int iop_usb_engine_handle_events(struct iop_usb_engine *e, int timeout_ms) {
     return e->backend->handle_events(e, timeout_ms);
 }
 
+unsigned iop_usb_engine_enumerating(const struct iop_usb_engine *e) {
+    assert(e);
+    unsigned n = 0;
+    for (const struct iop_usb_dev *d = e->devs; d; d = d->next)
+        if (d->state == DEV_NEW || d->state == DEV_ENUMERATING)
+            n++;
+    return n;
+}
+
 void *iop_usb_engine_backend_priv(struct iop_usb_engine *e) {
     assert(e);
     return e->backend_priv;

@@ -34,6 +34,10 @@ void iop_usb_engine_set_monitor(struct iop_usb_engine *e, const struct iop_urb_m
  * loop runs; for tests and synchronous callers. */
 int iop_usb_engine_handle_events(struct iop_usb_engine *e, int timeout_ms);
 
+/* Devices whose descriptors are still being read (not yet registered).  A caller
+ * that wants the devices present at start runs the loop until this is 0. */
+unsigned iop_usb_engine_enumerating(const struct iop_usb_engine *e);
+
 enum iop_usb_hotplug_event {
     IOP_USB_HOTPLUG_ADD,    /* registered: descriptors read, lookups find it */
     IOP_USB_HOTPLUG_REMOVE, /* gone (unplugged, unregistered or shutdown) */

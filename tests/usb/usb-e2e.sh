@@ -1,0 +1,109 @@
+#!/bin/sh
+# The URB engine's libusb backend on real (virtual) hardware, inside the test VM
+# (tests/vm/run): QEMU's usb-kbd and usb-storage on xHCI, and a configfs Loopback
+# gadget on dummy_hcd.  Argument: the meson build directory.
+set -u
+BUILD=${1:?usage: $0 BUILD_DIR}
+E2E=$BUILD/tests/usb/usb-e2e
+PASS=0 FAIL=0
+ok() { PASS=$((PASS + 1)); echo "ok   $*"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
+check() {
+    desc=$1; shift
+    if "$@"; then ok "$desc"; else not_ok "$desc (exit $?)"; fi
+}
+
+VIDPID=1d6b:0104
+G=/sys/kernel/config/usb_gadget/iopd-lb
+UDC=$(ls /sys/class/udc 2>/dev/null | head -n 1)
+UDEVD_PID=
+
+cleanup() {
+    [ -n "$UDEVD_PID" ] && kill "$UDEVD_PID" 2>/dev/null
+    [ -d "$G" ] && { echo "" >"$G/UDC" 2>/dev/null; rm -f "$G/configs/c.1/Loopback.0";
+                     rmdir "$G/configs/c.1/strings/0x409" "$G/configs/c.1" \
+                           "$G/functions/Loopback.0" "$G/strings/0x409" "$G" 2>/dev/null; }
+    true
+}
+trap cleanup EXIT
+
+# gadget_present: the loopback gadget is enumerated on the host side.
+gadget_present() {
+    for d in /sys/bus/usb/devices/*; do
+        [ "$(cat "$d/idVendor" 2>/dev/null):$(cat "$d/idProduct" 2>/dev/null)" = "$VIDPID" ] && return 0
+    done
+    return 1
+}
+wait_gadget() { # wait_gadget present|absent
+    n=100
+    while [ $n -gt 0 ]; do
+        if gadget_present; then [ "$1" = present ] && return 0
+        else [ "$1" = absent ] && return 0; fi
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
+make_gadget() {
+    mkdir -p "$G" && cd "$G" || return 1
+    echo 0x1d6b >idVendor && echo 0x0104 >idProduct
+    mkdir -p strings/0x409 configs/c.1/strings/0x409 functions/Loopback.0
+    echo iopd >strings/0x409/manufacturer
+    echo "iopd loopback" >strings/0x409/product
+    echo 0123 >strings/0x409/serialnumber
+    echo loopback >configs/c.1/strings/0x409/configuration
+    [ -e configs/c.1/Loopback.0 ] || ln -s functions/Loopback.0 configs/c.1/
+    cd / && bind_gadget
+}
+bind_gadget() { echo "$UDC" >"$G/UDC" && wait_gadget present; }
+unbind_gadget() { echo "" >"$G/UDC" && wait_gadget absent; }
+
+# Descriptors as our engine read them (control URBs) against lsusb -v (the kernel's
+# cached copy), field by field, for every device.
+LSUSB_FIELDS="bcdUSB bDeviceClass bDeviceSubClass bDeviceProtocol bMaxPacketSize0 idVendor
+idProduct bcdDevice iManufacturer iProduct iSerial bNumConfigurations wTotalLength
+bNumInterfaces bConfigurationValue iConfiguration bmAttributes MaxPower bInterfaceNumber
+bAlternateSetting bNumEndpoints bInterfaceClass bInterfaceSubClass bInterfaceProtocol
+iInterface bEndpointAddress wMaxPacketSize bInterval"
+descriptors_match_lsusb() {
+    "$E2E" list >/tmp/usb-list.txt || return 1
+    devs=$(awk '/^device /{print $2}' /tmp/usb-list.txt)
+    [ -n "$devs" ] || return 1
+    rc=0
+    for d in $devs; do
+        awk -v d="$d" '/^device /{on = ($2 == d); next} on' /tmp/usb-list.txt >/tmp/ours.txt
+        lsusb -v -s "$d" 2>/dev/null | awk -v fields="$LSUSB_FIELDS" '
+            BEGIN { n = split(fields, f); for (i = 1; i <= n; i++) want[f[i]] = 1 }
+            /Binary Object Store Descriptor:|Hub Descriptor:|Device Status:|Device Qualifier/ { stop = 1 }
+            !stop && ($1 in want) { print $1, $2 }' >/tmp/lsusb.txt
+        if ! diff -u /tmp/lsusb.txt /tmp/ours.txt >/tmp/diff.txt; then
+            echo "device $d: engine vs lsusb -v differ:"; cat /tmp/diff.txt; rc=1
+        else
+            echo "  $d: $(wc -l </tmp/ours.txt) fields equal ($(awk '/^idVendor|^idProduct/{printf "%s ", $2}' /tmp/ours.txt))"
+        fi
+    done
+    return $rc
+}
+
+[ -n "$UDC" ] || { echo "no UDC (dummy_hcd not loaded)"; exit 1; }
+check "Loopback gadget bound to $UDC" make_gadget
+check "descriptors read by the engine equal lsusb -v" descriptors_match_lsusb
+check "bulk loopback through the gadget" "$E2E" loopback $VIDPID
+check "stalls give -EPIPE" "$E2E" stall $VIDPID
+check "interrupt IN on the QEMU keyboard" "$E2E" kbd
+check "bulk-only transport on the QEMU disk" "$E2E" storage
+# Without udevd: libusb hears of the departure through the open device's usbfs fd.
+check "unbind with URBs in flight (no udevd)" "$E2E" unbind $VIDPID "$G/UDC"
+check "gadget bound again" bind_gadget
+# With udevd: libusb's hotplug sees arrivals too.
+if [ -x /lib/systemd/systemd-udevd ]; then
+    /lib/systemd/systemd-udevd >/tmp/udevd.log 2>&1 &
+    UDEVD_PID=$!
+    sleep 0.5
+    check "unbind with URBs in flight (udevd running)" "$E2E" unbind $VIDPID "$G/UDC"
+    check "gadget bound again" bind_gadget
+    check "hotplug: unbind and bind again are seen" "$E2E" replug $VIDPID "$G/UDC" "$UDC"
+else
+    not_ok "systemd-udevd not installed (apt-get install udev)"
+fi
+echo "usb-e2e: $PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
