@@ -19,6 +19,7 @@
 #include "iopd-config.h"
 #include "lib/config/config.h"
 #include "lib/ctl/ctl.h"
+#include "lib/i2o/devparams.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/isa-path.h"
 #include "lib/state/state.h"
@@ -188,6 +189,10 @@ static int attach_state(struct iopd *d, struct iop_system *sys) {
         }
         c->sw = u->sw;
         c->isa = u->isa;
+        c->state = u->dir;
+        /* Parameter values the host changed in an earlier run (or before a reload). */
+        for (unsigned k = 0; k < c->n_dev; k++)
+            iop_device_params_load(c->dev[k]);
     }
     return 0;
 }

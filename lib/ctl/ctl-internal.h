@@ -53,6 +53,8 @@ int ctl_getiops(struct ctl_call *c);
 int ctl_hrtget(struct ctl_call *c);
 int ctl_lctget(struct ctl_call *c);
 int ctl_validate(struct ctl_call *c);
+int ctl_parmget(struct ctl_call *c);
+int ctl_parmset(struct ctl_call *c);
 int ctl_swdl(struct ctl_call *c);
 int ctl_swul(struct ctl_call *c);
 int ctl_swdel(struct ctl_call *c);

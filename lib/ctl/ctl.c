@@ -32,6 +32,8 @@ static const struct ctl_cmd ctl_cmds[] = {
     { I2OGETIOPS, I2OGETIOPS, "I2OGETIOPS", ctl_getiops },
     { I2OHRTGET, IOP_I2OHRTGET32, "I2OHRTGET", ctl_hrtget },
     { I2OLCTGET, IOP_I2OLCTGET32, "I2OLCTGET", ctl_lctget },
+    { I2OPARMSET, IOP_I2OPARMSET32, "I2OPARMSET", ctl_parmset },
+    { I2OPARMGET, IOP_I2OPARMGET32, "I2OPARMGET", ctl_parmget },
     { I2OSWDL, IOP_I2OSWDL32, "I2OSWDL", ctl_swdl },
     { I2OSWUL, IOP_I2OSWUL32, "I2OSWUL", ctl_swul },
     { I2OSWDEL, IOP_I2OSWDEL32, "I2OSWDEL", ctl_swdel },

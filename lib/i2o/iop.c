@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "lib/config/config.h"
+#include "lib/i2o/devparams.h"
+#include "lib/params/params.h"
 #include "lib/swstore/swstore.h"
 #include "lib/util/bytes.h"
 #include "lib/util/log.h"
@@ -26,11 +28,18 @@ int iop_system_new(struct iop_system **ret) {
     return 0;
 }
 
+static void device_free(struct iop_device *d) {
+    if (!d)
+        return;
+    iop_params_free(d->params);
+    free(d);
+}
+
 static void controller_free(struct iop_controller *c) {
     if (!c)
         return;
     for (unsigned i = 0; i < c->n_dev; i++)
-        free(c->dev[i]);
+        device_free(c->dev[i]);
     free(c->dev);
     free(c);
 }
@@ -80,7 +89,10 @@ int iop_system_add(struct iop_system *sys, unsigned unit, const char *product_id
         .event_capabilities = EXEC_EVENT_CAPS,
     };
     memcpy(exec.identity_tag, "IOPEXEC ", 8);
-    int r = iop_controller_add_device(c, &exec, NULL);
+    struct iop_device *e;
+    int r = iop_controller_add_device(c, &exec, &e);
+    if (r == 0)
+        r = iop_device_build_params(e, NULL);
     if (r < 0) {
         controller_free(c);
         return r;
@@ -162,6 +174,11 @@ int iop_controller_add_device(struct iop_controller *c, const struct iop_device 
         return -ENOMEM;
     *d = *tmpl;
     d->iop = c;
+    /* Every device answers UtilParams; its groups come from iop_device_build_params. */
+    if (iop_params_new(&d->params) < 0) {
+        free(d);
+        return -ENOMEM;
+    }
     memmove(&c->dev[at + 1], &c->dev[at], (c->n_dev - at) * sizeof(*c->dev));
     c->dev[at] = d;
     c->n_dev++;
@@ -184,7 +201,7 @@ int iop_controller_remove_device(struct iop_controller *c, unsigned tid) {
     for (unsigned i = 0; i < c->n_dev; i++)
         if (c->dev[i]->parent_tid == tid && c->dev[i]->tid != tid)
             return -EBUSY; /* remove children first */
-    free(c->dev[at]);
+    device_free(c->dev[at]);
     memmove(&c->dev[at], &c->dev[at + 1], (c->n_dev - at - 1) * sizeof(*c->dev));
     c->n_dev--;
     lct_changed(c, I2O_EVT_IND_EXEC_MODIFIED_LCT, tid);
@@ -293,9 +310,11 @@ static int controller_from_config(struct iop_system *sys, const struct iop_confi
         /* identity_tag: 8 bytes, space padded */
         memset(d.identity_tag, ' ', sizeof(d.identity_tag));
         memcpy(d.identity_tag, cd->identity, strnlen(cd->identity, sizeof(d.identity_tag)));
-        if ((r = iop_controller_add_device(c, &d, NULL)) < 0)
+        struct iop_device *dev;
+        if ((r = iop_controller_add_device(c, &d, &dev)) < 0 || (r = iop_device_build_params(dev, cd)) < 0)
             return r;
     }
+
     /* A configured IOP starts with fresh change indicators, as after its own boot. */
     c->hrt_change_ind = c->lct_change_ind = 1;
     for (unsigned i = 0; i < c->n_dev; i++)

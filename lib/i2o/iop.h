@@ -28,6 +28,7 @@
 struct iop_params;  /* lib/params: a device's parameter groups */
 struct iop_swstore; /* lib/swstore: the IOP's software store */
 struct iop_isa_path; /* isa-path.h: the DMA channel on the ISA bus adapter */
+struct iop_state_dir; /* lib/state: the IOP's state directory */
 struct iop_controller;
 
 /* One HRT entry: a bus adapter of the IOP. */
@@ -59,7 +60,7 @@ struct iop_device {
     uint32_t adapter_id;   /* bus adapter: the HRT entry it drives, 0 none */
     bool usb_bus;          /* bus adapter: USB devices appear below it */
     uint32_t blocks, block_size; /* block storage geometry */
-    struct iop_params *params; /* owned, may be NULL */
+    struct iop_params *params; /* owned; every device has one */
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
 };
 
@@ -93,6 +94,7 @@ struct iop_controller {
      * reloads (the daemon, per unit); NULL when there is none. */
     struct iop_swstore *sw;   /* borrowed */
     struct iop_isa_path *isa; /* borrowed: the ISA adapter's DMA data path */
+    struct iop_state_dir *state; /* borrowed: where parameter changes persist */
 };
 
 struct iop_system {

@@ -7,10 +7,12 @@
 #include "lib/ctl/abi.h"
 #include "lib/ctl/ctl.h"
 #include "lib/ctl/umem-space.h"
+#include "lib/i2o/devparams.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/msg.h"
 #include "lib/state/state.h"
 #include "lib/swstore/swstore.h"
+#include "lib/params/params.h"
 #include "lib/util/bytes.h"
 #include "testutil.h"
 
@@ -25,8 +27,10 @@ static void setup(void) {
     struct iop_hrt_adapter isa = { .adapter_id = 0x10, .bus_type = I2O_BUS_ISA, .bus_info = { 0x30, 0x03 } };
     CHECK_EQ(iop_controller_add_adapter(c, &isa), 0);
     struct iop_device blk = { .tid = 0x12, .class_id = I2O_CLASS_RANDOM_BLOCK_STORAGE, .parent_tid = 0,
-                              .user_tid = 0xFFF };
-    CHECK_EQ(iop_controller_add_device(c, &blk, NULL), 0);
+                              .user_tid = 0xFFF, .blocks = 100, .block_size = 512 };
+    struct iop_device *bd;
+    CHECK_EQ(iop_controller_add_device(c, &blk, &bd), 0);
+    CHECK_EQ(iop_device_build_params(bd, NULL), 0);
     CHECK_EQ(iop_system_add(sys, 7, "seven", &c), 0);
     c->answers = false;
     CHECK_EQ(iop_system_add(sys, 7, "again", NULL), -EEXIST);
@@ -426,6 +430,102 @@ static void test_sw(void) {
     CHECK_EQ(system(cmd), 0);
 }
 
+/* UtilParams through I2OPARMGET / I2OPARMSET. */
+static void test_params(void) {
+    struct iop_umem_space u;
+    uint16_t ops[16];
+    uint8_t res[2048];
+    unsigned int reslen;
+    struct i2o_cmd_psetget pg = { .iop = 2, .tid = 0x12, .opbuf = ops, .resbuf = res, .reslen = &reslen };
+    iop_umem_space_init(&u);
+    iop_umem_space_map_self(&u, &pg, sizeof(pg), false);
+    iop_umem_space_map_self(&u, ops, sizeof(ops), false);
+    iop_umem_space_map_self(&u, res, sizeof(res), true);
+    iop_umem_space_map_self(&u, &reslen, 4, true);
+
+    /* FIELD_GET of F100 field 0 (ClassID). */
+    uint16_t get[] = { 1, 0, 0x0001, 0xF100, 1, 0 };
+    memcpy(ops, get, sizeof(get));
+    pg.oplen = sizeof(get);
+    reslen = sizeof(res);
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), 0);
+    CHECK_EQ(reslen, 4 + 4 + 4);             /* list header, block header, one u32 */
+    CHECK_EQ(iop_get_le16(res), 1);          /* ResultCount */
+    CHECK_EQ(iop_get_le16(res + 4), 2);      /* BlockSize, words */
+    CHECK_EQ(res[6], 0);                     /* BlockStatus */
+    CHECK_EQ(iop_get_le32(res + 8) & 0xFFF, I2O_CLASS_RANDOM_BLOCK_STORAGE);
+
+    /* ENOBUFS stores the needed length; 0 bytes of result. */
+    reslen = 4;
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -ENOBUFS);
+    CHECK_EQ(reslen, 12);
+
+    /* FIELD_SET of F102 DeviceName (field 0, 64 bytes), then read it back. */
+    struct i2o_evt_id id = { .iop = 2, .tid = 0x12, .evt_mask = I2O_EVT_IND_FIELD_MODIFIED };
+    iop_umem_space_map_self(&u, &id, sizeof(id), false);
+    CHECK_EQ(ioc(I2OEVTREG, (uintptr_t)&id, &u), 0);
+    uint8_t setops[4 + 8 + 64];
+    memset(setops, 0, sizeof(setops));
+    iop_put_le16(setops, 1);
+    iop_put_le16(setops + 4, 0x0006);
+    iop_put_le16(setops + 6, 0xF102);
+    iop_put_le16(setops + 8, 1);
+    iop_put_le16(setops + 10, 0);
+    memcpy(setops + 12, "scratch-disk", 12);
+    iop_umem_space_map_self(&u, setops, sizeof(setops), false);
+    pg.opbuf = setops;
+    pg.oplen = sizeof(setops);
+    reslen = sizeof(res);
+    CHECK_EQ(ioc(I2OPARMSET, (uintptr_t)&pg, &u), 0);
+    CHECK_EQ(res[6], 0);
+    char name[65];
+    CHECK(iop_params_get_string(iop_controller_find_device(sys->iop[2], 0x12)->params, 0xF102, "DeviceName",
+                                NULL, 0, name, sizeof(name)) > 0);
+    CHECK_STREQ(name, "scratch-disk");
+    CHECK(iop_ctl_file_readable(f)); /* FIELD_MODIFIED was raised */
+    struct i2o_evt_get g;
+    iop_umem_space_map_self(&u, &g, sizeof(g), true);
+    CHECK_EQ(ioc(I2OEVTGET, (uintptr_t)&g, &u), 0);
+    CHECK_EQ(g.info.id.evt_mask, I2O_EVT_IND_FIELD_MODIFIED);
+    CHECK_EQ(iop_get_le16(g.info.evt_data), 0xF102);
+    id.evt_mask = 0;
+    CHECK_EQ(ioc(I2OEVTREG, (uintptr_t)&id, &u), 0);
+    /* A set in a Get message changes nothing: one failed block, EAGAIN. */
+    memcpy(setops + 12, "other", 6);
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -EAGAIN);
+    /* A read-only field: FIELD_UNWRITEABLE, a single failed block: EAGAIN. */
+    iop_put_le16(setops + 6, 0xF100);
+    CHECK_EQ(ioc(I2OPARMSET, (uintptr_t)&pg, &u), -EAGAIN);
+
+    /* Errors in the kernel's order. */
+    pg.opbuf = ops;
+    pg.oplen = sizeof(get);
+    pg.tid = 0x777;
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -ENXIO);
+    pg.tid = 0x12;
+    pg.iop = 5;
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -ENXIO);
+    pg.reslen = (void *)4;
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -EFAULT); /* reslen before the IOP */
+    pg.reslen = &reslen;
+    pg.iop = 2;
+    pg.opbuf = (void *)0x40;
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -EFAULT);
+    pg.opbuf = ops;
+    pg.oplen = 0x7fffffff;
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -ENOMEM);
+    pg.oplen = 5; /* truncated list */
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -EAGAIN);
+    pg.oplen = sizeof(get);
+    pg.iop = 7; /* silent */
+    pg.tid = 0;
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -EAGAIN);
+    pg.iop = 2;
+    pg.resbuf = NULL;
+    reslen = sizeof(res);
+    CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -EFAULT);
+}
+
 static void test_names_and_unknown(void) {
     struct iop_umem_space u;
     iop_umem_space_init(&u);
@@ -455,6 +555,7 @@ int main(void) {
     TEST(test_events);
     TEST(test_passthru);
     TEST(test_sw);
+    TEST(test_params);
     TEST(test_names_and_unknown);
     TEST(test_files);
     iop_ctl_release(f);

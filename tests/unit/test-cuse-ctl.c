@@ -207,6 +207,25 @@ static void test_sw_rounds(void) {
     CHECK_EQ(system(cmd), 0);
 }
 
+/* PARMGET in three rounds: the struct; *reslen and the op list in with both outputs. */
+static void test_params_rounds(void) {
+    struct iop_umem_space user;
+    uint16_t ops[] = { 1, 0, 0x0001, 0xF100, 0xFFFF };
+    uint8_t res[512];
+    uint32_t reslen = sizeof(res);
+    struct i2o_cmd_psetget pg = { .iop = 0, .tid = 0, .opbuf = (void *)0x2000, .oplen = sizeof(ops),
+                                  .resbuf = (void *)0x3000, .reslen = (void *)0x4000 };
+    iop_umem_space_init(&user);
+    iop_umem_space_map(&user, 0x1000, &pg, sizeof(pg), false);
+    iop_umem_space_map(&user, 0x2000, ops, sizeof(ops), false);
+    iop_umem_space_map(&user, 0x3000, res, sizeof(res), true);
+    iop_umem_space_map(&user, 0x4000, &reslen, 4, true);
+    CHECK_EQ(fake_kernel_ioctl(&k, fh, I2OPARMGET, 0x1000, false, &user), 0);
+    CHECK_EQ(k.rounds, 3);
+    CHECK_EQ(reslen, 4 + 4 + 324); /* F100 is 321 bytes, padded to words */
+    CHECK_EQ(res[6], 0);
+}
+
 static void test_unknown(void) {
     struct iop_umem_space user;
     iop_umem_space_init(&user);
@@ -232,6 +251,7 @@ int main(void) {
     TEST(test_hrt_rounds);
     TEST(test_events_node);
     TEST(test_sw_rounds);
+    TEST(test_params_rounds);
     TEST(test_unknown);
     TEST(test_release);
     iop_ctl_node_free(node);

@@ -1,0 +1,269 @@
+#include "lib/i2o/devparams.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/config/config.h"
+#include "lib/dma/i8237.h"
+#include "lib/i2o/iop.h"
+#include "lib/i2o/isa-path.h"
+#include "lib/params/params-std.h"
+#include "lib/params/params-store.h"
+#include "lib/params/params.h"
+#include "lib/state/state.h"
+#include "lib/swstore/swstore.h"
+#include "lib/util/log.h"
+
+#define TRY(expr)                                                                          \
+    do {                                                                                   \
+        int _r = (expr);                                                                   \
+        if (_r < 0)                                                                        \
+            return _r;                                                                     \
+    } while (0)
+
+struct field_def {
+    const char *name;
+    enum iop_params_type type;
+    size_t size;
+};
+
+static int add_group(struct iop_params *p, uint16_t number, const char *name, const struct field_def *f,
+                     size_t n) {
+    struct iop_params_group *g;
+    TRY(iop_params_add_group(p, number, name, IOP_PARAMS_SCALAR, 0, &g));
+    for (size_t i = 0; i < n; i++)
+        TRY(iop_params_add_field(g, f[i].name, f[i].type, f[i].size, 0));
+    return 0;
+}
+
+/* 0x8000: the DMA channel of the ISA bus adapter, read-only, refreshed on every read. */
+static const struct field_def isa_dma_fields[] = {
+    { "Channel", IOP_PARAMS_U8, 0 },
+    { "Width", IOP_PARAMS_U8, 0 },          /* 8 or 16 bits */
+    { "Mode", IOP_PARAMS_U8, 0 },           /* mode register bits 7:2 */
+    { "TransferType", IOP_PARAMS_STRING, 8 },  /* verify/write/read */
+    { "OperatingMode", IOP_PARAMS_STRING, 8 }, /* demand/single/block/cascade */
+    { "BaseAddress", IOP_PARAMS_U32, 0 },
+    { "CurrentAddress", IOP_PARAMS_U32, 0 },
+    { "Count", IOP_PARAMS_U32, 0 },
+    { "Residue", IOP_PARAMS_U32, 0 },
+    { "Masked", IOP_PARAMS_U8, 0 },
+    { "TerminalCount", IOP_PARAMS_U8, 0 },
+    { "Requested", IOP_PARAMS_U8, 0 },
+    { "Owner", IOP_PARAMS_STRING, 32 },
+    { "BytesMoved", IOP_PARAMS_U64, 0 },
+    { "Chunks", IOP_PARAMS_U64, 0 },
+    { "Bounces", IOP_PARAMS_U64, 0 },
+    { "Faults", IOP_PARAMS_U64, 0 },
+};
+
+/* BSA Device Information and Media Information (I2O 1.5 random block storage class);
+ * the fields iopd can fill honestly. */
+static const struct field_def bsa_device_fields[] = {
+    { "DeviceType", IOP_PARAMS_U8, 0 }, /* 0: direct access */
+    { "NumberOfPaths", IOP_PARAMS_U8, 0 },
+    { "PowerState", IOP_PARAMS_U16, 0 },
+    { "BlockSize", IOP_PARAMS_U32, 0 },
+    { "DeviceCapacity", IOP_PARAMS_U64, 0 },
+    { "DeviceCapabilitySupport", IOP_PARAMS_U32, 0 },
+    { "DeviceState", IOP_PARAMS_U32, 0 },
+};
+static const struct field_def bsa_media_fields[] = {
+    { "Capacity", IOP_PARAMS_U64, 0 },
+    { "BlockSize", IOP_PARAMS_U32, 0 },
+};
+
+/* Is d the bus adapter for the controller's DMA-capable ISA adapter? */
+static bool drives_isa_dma(const struct iop_device *d) {
+    if (d->class_id != I2O_CLASS_BUS_ADAPTER || !d->adapter_id)
+        return false;
+    const struct iop_controller *c = d->iop;
+    for (unsigned i = 0; i < c->n_adapters; i++)
+        if (c->adapter[i].adapter_id == d->adapter_id)
+            return c->adapter[i].bus_type == I2O_BUS_ISA && c->adapter[i].bus_info[3] != 0xFF;
+    return false;
+}
+
+int iop_device_build_params(struct iop_device *d, const struct iop_config_device *cd) {
+    assert(d && d->iop);
+    struct iop_controller *c = d->iop;
+    struct iop_params *p = d->params; /* every device has one, maybe still empty */
+    if (!p)
+        return -EINVAL;
+
+    char ident[9];
+    memcpy(ident, d->identity_tag, 8);
+    ident[8] = 0;
+    for (int i = 7; i >= 0 && ident[i] == ' '; i--)
+        ident[i] = 0;
+    char dev_name[64];
+    snprintf(dev_name, sizeof(dev_name), "%s", ident[0] ? ident : "device");
+    const char *serial = cd && cd->serial[0] ? cd->serial : NULL;
+    struct iop_params_identity id = {
+        .class_id = (uint32_t)(d->class_id & 0xFFF) | (uint32_t)(d->class_version & 0xF) << 12 |
+                    (uint32_t)d->vendor_id << 16,
+        .owner_tid = d->user_tid,
+        .parent_tid = d->parent_tid,
+        .vendor = cd && cd->vendor_info[0] ? cd->vendor_info : "iopd",
+        .product = cd && cd->product_info[0] ? cd->product_info : (d->tid == 0 ? c->product_id : ident),
+        .description = cd && cd->description[0] ? cd->description : (d->tid == 0 ? "Executive" : ident),
+        .revision = cd && cd->revision[0] ? cd->revision : "1.0",
+        .sn_format = serial ? I2O_SNFORMAT_ASCII : I2O_SNFORMAT_UNKNOWN,
+        .serial = serial,
+        .serial_len = serial ? strlen(serial) : 0,
+        .ddm_tid = d->tid == 0 ? 0 : 8,
+        .module_name = "iopd",
+        .module_rev = "1.0",
+        .device_name = dev_name,
+        .service_name = "",
+        .physical_location = "",
+        .instance = d->tid,
+    };
+    TRY(iop_params_add_device_groups(p, &id));
+    if (d->tid == IOP_TID_EXECUTIVE) {
+        struct iop_params_exec_info info = {
+            .vendor_id = c->org_id,
+            .product_id = c->iop_id,
+            .inbound_frame_size = IOP_INBOUND_FRAME_WORDS * 4,
+            .module_limit = IOP_SWSTORE_MODULES_DEFAULT,
+            .store_space = IOP_SWSTORE_TOTAL_SIZE_DEFAULT,
+        };
+        TRY(iop_params_add_exec_groups(p, &info));
+    }
+    if (drives_isa_dma(d))
+        TRY(add_group(p, IOP_GROUP_ISA_DMA, "ISA DMA Channel", isa_dma_fields,
+                      sizeof(isa_dma_fields) / sizeof(isa_dma_fields[0])));
+    if (d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE) {
+        TRY(add_group(p, IOP_GROUP_BSA_DEVICE_INFO, "Device Information", bsa_device_fields,
+                      sizeof(bsa_device_fields) / sizeof(bsa_device_fields[0])));
+        TRY(add_group(p, IOP_GROUP_BSA_MEDIA_INFO, "Media Information", bsa_media_fields,
+                      sizeof(bsa_media_fields) / sizeof(bsa_media_fields[0])));
+        uint64_t cap = (uint64_t)d->blocks * d->block_size;
+        TRY(iop_params_set_uint(p, IOP_GROUP_BSA_DEVICE_INFO, "NumberOfPaths", NULL, 0, 1));
+        TRY(iop_params_set_uint(p, IOP_GROUP_BSA_DEVICE_INFO, "BlockSize", NULL, 0, d->block_size));
+        TRY(iop_params_set_uint(p, IOP_GROUP_BSA_DEVICE_INFO, "DeviceCapacity", NULL, 0, cap));
+        TRY(iop_params_set_uint(p, IOP_GROUP_BSA_MEDIA_INFO, "Capacity", NULL, 0, cap));
+        TRY(iop_params_set_uint(p, IOP_GROUP_BSA_MEDIA_INFO, "BlockSize", NULL, 0, d->block_size));
+    }
+    iop_device_refresh(d);
+    return 0;
+}
+
+static void refresh_isa_dma(struct iop_device *d) {
+    struct iop_params *p = d->params;
+    struct iop_isa_path *isa = d->iop->isa;
+    struct iop_dma_chan_status st;
+    if (!isa || iop_dma_get_status(&isa->dma, isa->chan, &st) < 0)
+        return;
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Channel", NULL, 0, st.chan);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Width", NULL, 0, st.width);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Mode", NULL, 0, st.mode);
+    iop_params_set_string(p, IOP_GROUP_ISA_DMA, "TransferType", NULL, 0, iop_dma_xfer_type_name(st.mode));
+    iop_params_set_string(p, IOP_GROUP_ISA_DMA, "OperatingMode", NULL, 0, iop_dma_op_mode_name(st.mode));
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "BaseAddress", NULL, 0, st.base_addr);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "CurrentAddress", NULL, 0, st.cur_addr);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Count", NULL, 0, st.count);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Residue", NULL, 0, st.residue);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Masked", NULL, 0, st.masked);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "TerminalCount", NULL, 0, st.tc);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Requested", NULL, 0, st.requested);
+    iop_params_set_string(p, IOP_GROUP_ISA_DMA, "Owner", NULL, 0, st.owned ? st.owner : "");
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "BytesMoved", NULL, 0, st.totals.bytes);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Chunks", NULL, 0, st.totals.chunks);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Bounces", NULL, 0, st.totals.bounces);
+    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Faults", NULL, 0, st.totals.faults);
+}
+
+/* Driver Store (0x0004) and Driver Store Table (0x0005) from the software store. */
+static void refresh_driver_store(struct iop_device *d) {
+    struct iop_params *p = d->params;
+    struct iop_swstore *sw = d->iop->sw;
+    struct iop_params_group *t = iop_params_find_group(p, IOP_PARAMS_GROUP_EXEC_STORE_TABLE);
+    if (!sw || !t)
+        return;
+    struct iop_sw_module_info mods[IOP_SWSTORE_MODULES_MAX];
+    int n = iop_swstore_list(sw, mods, IOP_SWSTORE_MODULES_MAX);
+    if (n < 0)
+        return;
+    if (n > (int)IOP_SWSTORE_MODULES_MAX)
+        n = (int)IOP_SWSTORE_MODULES_MAX;
+    uint64_t used = 0;
+    iop_params_table_clear(t);
+    for (int i = 0; i < n; i++) {
+        uint16_t key = (uint16_t)i;
+        used += mods[i].size;
+        if (iop_params_row_add(t, &key, sizeof(key)) < 0)
+            break;
+        char name[24];
+        snprintf(name, sizeof(name), "%s%02x-%08x", mods[i].valid ? "" : "*", mods[i].sw_type, mods[i].sw_id);
+        iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE_TABLE, "ModuleType", &key, 2, mods[i].sw_type);
+        iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE_TABLE, "I2oVendorID", &key, 2, mods[i].sw_id >> 16);
+        iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE_TABLE, "ModuleID", &key, 2, mods[i].sw_id & 0xFFFF);
+        iop_params_set_string(p, IOP_PARAMS_GROUP_EXEC_STORE_TABLE, "ModuleName", &key, 2, name);
+        iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE_TABLE, "ModuleSize", &key, 2, mods[i].size);
+        /* ModuleFlags bit 0: suspect (downloaded, not validated yet). */
+        iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE_TABLE, "ModuleFlags", &key, 2,
+                            (uint64_t)(mods[i].valid ? 0 : 1) | (uint64_t)mods[i].download_flags << 8);
+    }
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE, "ModuleCount", NULL, 0, (uint64_t)n);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE, "CurrentSpace", NULL, 0, used);
+    uint64_t total = IOP_SWSTORE_TOTAL_SIZE_DEFAULT;
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE, "FreeSpace", NULL, 0, used < total ? total - used : 0);
+}
+
+void iop_device_refresh(struct iop_device *d) {
+    assert(d);
+    if (!d->params)
+        return;
+    if (d->tid == IOP_TID_EXECUTIVE)
+        refresh_driver_store(d);
+    if (iop_params_find_group(d->params, IOP_GROUP_ISA_DMA))
+        refresh_isa_dma(d);
+}
+
+static void state_name(const struct iop_device *d, char name[32]) {
+    snprintf(name, 32, "params-%03x.state", d->tid);
+}
+
+int iop_device_params_load(struct iop_device *d) {
+    assert(d);
+    struct iop_state_dir *dir = d->iop->state;
+    if (!dir || !d->params)
+        return 0;
+    char name[32];
+    void *blob = NULL;
+    size_t len = 0;
+    state_name(d, name);
+    int r = iop_state_read(dir, name, &blob, &len, IOP_PARAMS_BLOB_MAX);
+    if (r == -ENOENT)
+        return 0;
+    if (r == 0)
+        r = iop_params_load(d->params, blob, len);
+    free(blob);
+    if (r < 0)
+        iop_log(LOG_WARNING, "IOP %u TID 0x%03x: saved parameters not usable (%s); using the configured ones",
+                d->iop->unit, d->tid, strerror(-r));
+    return r < 0 ? r : 0;
+}
+
+int iop_device_params_save(struct iop_device *d) {
+    assert(d);
+    struct iop_state_dir *dir = d->iop->state;
+    if (!dir || !d->params)
+        return 0;
+    char name[32];
+    uint8_t *blob;
+    size_t len;
+    state_name(d, name);
+    int r = iop_params_save(d->params, &blob, &len);
+    if (r < 0)
+        return r;
+    r = iop_state_write_atomic(dir, name, blob, len);
+    free(blob);
+    if (r < 0)
+        iop_log(LOG_ERR, "IOP %u TID 0x%03x: saving parameters: %s", d->iop->unit, d->tid, strerror(-r));
+    return r;
+}
