@@ -24,58 +24,6 @@
             return _r;                                                                     \
     } while (0)
 
-struct field_def {
-    const char *name;
-    enum iop_params_type type;
-    size_t size;
-};
-
-static int add_group(struct iop_params *p, uint16_t number, const char *name, const struct field_def *f,
-                     size_t n) {
-    struct iop_params_group *g;
-    TRY(iop_params_add_group(p, number, name, IOP_PARAMS_SCALAR, 0, &g));
-    for (size_t i = 0; i < n; i++)
-        TRY(iop_params_add_field(g, f[i].name, f[i].type, f[i].size, 0));
-    return 0;
-}
-
-/* 0x8000: the DMA channel of the ISA bus adapter, read-only, refreshed on every read. */
-static const struct field_def isa_dma_fields[] = {
-    { "Channel", IOP_PARAMS_U8, 0 },
-    { "Width", IOP_PARAMS_U8, 0 },          /* 8 or 16 bits */
-    { "Mode", IOP_PARAMS_U8, 0 },           /* mode register bits 7:2 */
-    { "TransferType", IOP_PARAMS_STRING, 8 },  /* verify/write/read */
-    { "OperatingMode", IOP_PARAMS_STRING, 8 }, /* demand/single/block/cascade */
-    { "BaseAddress", IOP_PARAMS_U32, 0 },
-    { "CurrentAddress", IOP_PARAMS_U32, 0 },
-    { "Count", IOP_PARAMS_U32, 0 },
-    { "Residue", IOP_PARAMS_U32, 0 },
-    { "Masked", IOP_PARAMS_U8, 0 },
-    { "TerminalCount", IOP_PARAMS_U8, 0 },
-    { "Requested", IOP_PARAMS_U8, 0 },
-    { "Owner", IOP_PARAMS_STRING, 32 },
-    { "BytesMoved", IOP_PARAMS_U64, 0 },
-    { "Chunks", IOP_PARAMS_U64, 0 },
-    { "Bounces", IOP_PARAMS_U64, 0 },
-    { "Faults", IOP_PARAMS_U64, 0 },
-};
-
-/* BSA Device Information and Media Information (I2O 1.5 random block storage class);
- * the fields iopd can fill honestly. */
-static const struct field_def bsa_device_fields[] = {
-    { "DeviceType", IOP_PARAMS_U8, 0 }, /* 0: direct access */
-    { "NumberOfPaths", IOP_PARAMS_U8, 0 },
-    { "PowerState", IOP_PARAMS_U16, 0 },
-    { "BlockSize", IOP_PARAMS_U32, 0 },
-    { "DeviceCapacity", IOP_PARAMS_U64, 0 },
-    { "DeviceCapabilitySupport", IOP_PARAMS_U32, 0 },
-    { "DeviceState", IOP_PARAMS_U32, 0 },
-};
-static const struct field_def bsa_media_fields[] = {
-    { "Capacity", IOP_PARAMS_U64, 0 },
-    { "BlockSize", IOP_PARAMS_U32, 0 },
-};
-
 /* Is d the bus adapter for the controller's DMA-capable ISA adapter? */
 static bool drives_isa_dma(const struct iop_device *d) {
     if (d->class_id != I2O_CLASS_BUS_ADAPTER || !d->adapter_id)
@@ -134,19 +82,15 @@ int iop_device_build_params(struct iop_device *d, const struct iop_config_device
         TRY(iop_params_add_exec_groups(p, &info));
     }
     if (drives_isa_dma(d))
-        TRY(add_group(p, IOP_GROUP_ISA_DMA, "ISA DMA Channel", isa_dma_fields,
-                      sizeof(isa_dma_fields) / sizeof(isa_dma_fields[0])));
+        TRY(iop_params_add_isa_dma_group(p));
     if (d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE) {
-        TRY(add_group(p, IOP_GROUP_BSA_DEVICE_INFO, "Device Information", bsa_device_fields,
-                      sizeof(bsa_device_fields) / sizeof(bsa_device_fields[0])));
-        TRY(add_group(p, IOP_GROUP_BSA_MEDIA_INFO, "Media Information", bsa_media_fields,
-                      sizeof(bsa_media_fields) / sizeof(bsa_media_fields[0])));
+        TRY(iop_params_add_bsa_groups(p));
         uint64_t cap = (uint64_t)d->blocks * d->block_size;
-        TRY(iop_params_set_uint(p, IOP_GROUP_BSA_DEVICE_INFO, "NumberOfPaths", NULL, 0, 1));
-        TRY(iop_params_set_uint(p, IOP_GROUP_BSA_DEVICE_INFO, "BlockSize", NULL, 0, d->block_size));
-        TRY(iop_params_set_uint(p, IOP_GROUP_BSA_DEVICE_INFO, "DeviceCapacity", NULL, 0, cap));
-        TRY(iop_params_set_uint(p, IOP_GROUP_BSA_MEDIA_INFO, "Capacity", NULL, 0, cap));
-        TRY(iop_params_set_uint(p, IOP_GROUP_BSA_MEDIA_INFO, "BlockSize", NULL, 0, d->block_size));
+        TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_DEVICE_INFO, "NumberOfPaths", NULL, 0, 1));
+        TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_DEVICE_INFO, "BlockSize", NULL, 0, d->block_size));
+        TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_DEVICE_INFO, "DeviceCapacity", NULL, 0, cap));
+        TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "Capacity", NULL, 0, cap));
+        TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "BlockSize", NULL, 0, d->block_size));
     }
     iop_device_refresh(d);
     return 0;
@@ -158,23 +102,23 @@ static void refresh_isa_dma(struct iop_device *d) {
     struct iop_dma_chan_status st;
     if (!isa || iop_dma_get_status(&isa->dma, isa->chan, &st) < 0)
         return;
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Channel", NULL, 0, st.chan);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Width", NULL, 0, st.width);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Mode", NULL, 0, st.mode);
-    iop_params_set_string(p, IOP_GROUP_ISA_DMA, "TransferType", NULL, 0, iop_dma_xfer_type_name(st.mode));
-    iop_params_set_string(p, IOP_GROUP_ISA_DMA, "OperatingMode", NULL, 0, iop_dma_op_mode_name(st.mode));
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "BaseAddress", NULL, 0, st.base_addr);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "CurrentAddress", NULL, 0, st.cur_addr);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Count", NULL, 0, st.count);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Residue", NULL, 0, st.residue);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Masked", NULL, 0, st.masked);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "TerminalCount", NULL, 0, st.tc);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Requested", NULL, 0, st.requested);
-    iop_params_set_string(p, IOP_GROUP_ISA_DMA, "Owner", NULL, 0, st.owned ? st.owner : "");
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "BytesMoved", NULL, 0, st.totals.bytes);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Chunks", NULL, 0, st.totals.chunks);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Bounces", NULL, 0, st.totals.bounces);
-    iop_params_set_uint(p, IOP_GROUP_ISA_DMA, "Faults", NULL, 0, st.totals.faults);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Channel", NULL, 0, st.chan);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Width", NULL, 0, st.width);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Mode", NULL, 0, st.mode);
+    iop_params_set_string(p, IOP_PARAMS_GROUP_ISA_DMA, "TransferType", NULL, 0, iop_dma_xfer_type_name(st.mode));
+    iop_params_set_string(p, IOP_PARAMS_GROUP_ISA_DMA, "OperatingMode", NULL, 0, iop_dma_op_mode_name(st.mode));
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "BaseAddress", NULL, 0, st.base_addr);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "CurrentAddress", NULL, 0, st.cur_addr);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Count", NULL, 0, st.count);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Residue", NULL, 0, st.residue);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Masked", NULL, 0, st.masked);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "TerminalCount", NULL, 0, st.tc);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Requested", NULL, 0, st.requested);
+    iop_params_set_string(p, IOP_PARAMS_GROUP_ISA_DMA, "Owner", NULL, 0, st.owned ? st.owner : "");
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "BytesMoved", NULL, 0, st.totals.bytes);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Chunks", NULL, 0, st.totals.chunks);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Bounces", NULL, 0, st.totals.bounces);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Faults", NULL, 0, st.totals.faults);
 }
 
 /* Driver Store (0x0004) and Driver Store Table (0x0005) from the software store. */
@@ -220,7 +164,7 @@ void iop_device_refresh(struct iop_device *d) {
         return;
     if (d->tid == IOP_TID_EXECUTIVE)
         refresh_driver_store(d);
-    if (iop_params_find_group(d->params, IOP_GROUP_ISA_DMA))
+    if (iop_params_find_group(d->params, IOP_PARAMS_GROUP_ISA_DMA))
         refresh_isa_dma(d);
 }
 

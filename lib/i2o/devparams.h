@@ -21,9 +21,6 @@ struct iop_controller;
 struct iop_device;
 struct iop_config_device;
 
-#define IOP_GROUP_ISA_DMA 0x8000u
-#define IOP_GROUP_BSA_DEVICE_INFO 0x0000u
-#define IOP_GROUP_BSA_MEDIA_INFO 0x0004u
 
 /* Give d its groups (d->params exists, empty, from iop_controller_add_device).  cd may
  * be NULL (the executive, devices added at run time).  -EEXIST if already built. */

@@ -230,6 +230,64 @@ static const struct gdef exec_groups[] = {
     GROUP(IOP_PARAMS_GROUP_EXEC_SW_ATTR, "IOP Software Attributes", IOP_PARAMS_SCALAR, e0007),
 };
 
+/* iopd's own groups (live state it models), declared here so the daemon and iopctl
+ * share one layout. */
+
+/* 0x8000 ISA DMA Channel (a bus adapter driving an ISA adapter with a DMA channel):
+ * the 8237 channel's registers and totals, read-only. */
+static const struct fdef isa_dma[] = {
+    { "Channel", IOP_PARAMS_U8, 0, RO },
+    { "Width", IOP_PARAMS_U8, 0, RO },             /* 8 or 16 bits */
+    { "Mode", IOP_PARAMS_U8, 0, RO },              /* mode register bits 7:2 */
+    { "TransferType", IOP_PARAMS_STRING, 8, RO },  /* verify/write/read */
+    { "OperatingMode", IOP_PARAMS_STRING, 8, RO }, /* demand/single/block/cascade */
+    { "BaseAddress", IOP_PARAMS_U32, 0, RO },
+    { "CurrentAddress", IOP_PARAMS_U32, 0, RO },
+    { "Count", IOP_PARAMS_U32, 0, RO },
+    { "Residue", IOP_PARAMS_U32, 0, RO },
+    { "Masked", IOP_PARAMS_U8, 0, RO },
+    { "TerminalCount", IOP_PARAMS_U8, 0, RO },
+    { "Requested", IOP_PARAMS_U8, 0, RO },
+    { "Owner", IOP_PARAMS_STRING, 32, RO },
+    { "BytesMoved", IOP_PARAMS_U64, 0, RO },
+    { "Chunks", IOP_PARAMS_U64, 0, RO },
+    { "Bounces", IOP_PARAMS_U64, 0, RO },
+    { "Faults", IOP_PARAMS_U64, 0, RO },
+};
+
+/* Random block storage class (I2O 1.5 chapter 6.4), the fields iopd fills honestly. */
+static const struct fdef bsa_device[] = {
+    { "DeviceType", IOP_PARAMS_U8, 0, RO }, /* 0: direct access */
+    { "NumberOfPaths", IOP_PARAMS_U8, 0, RO },
+    { "PowerState", IOP_PARAMS_U16, 0, RO },
+    { "BlockSize", IOP_PARAMS_U32, 0, RO },
+    { "DeviceCapacity", IOP_PARAMS_U64, 0, RO },
+    { "DeviceCapabilitySupport", IOP_PARAMS_U32, 0, RO },
+    { "DeviceState", IOP_PARAMS_U32, 0, RO },
+};
+static const struct fdef bsa_media[] = {
+    { "Capacity", IOP_PARAMS_U64, 0, RO },
+    { "BlockSize", IOP_PARAMS_U32, 0, RO },
+};
+
+static const struct gdef isa_groups[] = {
+    GROUP(IOP_PARAMS_GROUP_ISA_DMA, "ISA DMA Channel", IOP_PARAMS_SCALAR, isa_dma),
+};
+static const struct gdef bsa_groups[] = {
+    GROUP(IOP_PARAMS_GROUP_BSA_DEVICE_INFO, "Device Information", IOP_PARAMS_SCALAR, bsa_device),
+    GROUP(IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "Media Information", IOP_PARAMS_SCALAR, bsa_media),
+};
+
+static int add_groups(struct iop_params *p, const struct gdef *defs, size_t n);
+
+int iop_params_add_isa_dma_group(struct iop_params *p) {
+    return add_groups(p, isa_groups, IOP_ARRAY_SIZE(isa_groups));
+}
+
+int iop_params_add_bsa_groups(struct iop_params *p) {
+    return add_groups(p, bsa_groups, IOP_ARRAY_SIZE(bsa_groups));
+}
+
 static int add_groups(struct iop_params *p, const struct gdef *defs, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (iop_params_find_group(p, defs[i].number))

@@ -95,3 +95,10 @@ struct iop_params_exec_info {
 
 /* Add 0x0000-0x0007.  -EEXIST if one exists. */
 int iop_params_add_exec_groups(struct iop_params *p, const struct iop_params_exec_info *info);
+
+/* iopd's own groups (values are set by the daemon; layouts shared with iopctl). */
+#define IOP_PARAMS_GROUP_ISA_DMA 0x8000u          /* ISA DMA Channel: the 8237 channel, live */
+#define IOP_PARAMS_GROUP_BSA_DEVICE_INFO 0x0000u  /* block storage: Device Information */
+#define IOP_PARAMS_GROUP_BSA_MEDIA_INFO 0x0004u   /* block storage: Media Information */
+int iop_params_add_isa_dma_group(struct iop_params *p);
+int iop_params_add_bsa_groups(struct iop_params *p);

@@ -13,6 +13,7 @@
  *   ctl-client DEVICE read-nonblock         O_NONBLOCK read with no events: EAGAIN
  *   ctl-client DEVICE sw-errors IOP         I2OSWDL/SWUL/SWDEL error paths
  *   ctl-client DEVICE swdl-partial IOP TYPE ID SIZE N   send only the first N fragments
+ *   ctl-client DEVICE params-errors IOP TID   I2OPARMGET/SET errno paths and ENOBUFS retry
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -246,6 +247,35 @@ int main(int argc, char **argv) {
         memset(buf, 0x77, sizeof(buf));
         for (curfrag = 1; curfrag <= n && curfrag < maxfrag; curfrag++)
             EXPECT(ioctl(fd, I2OSWDL, &x) == 0, "fragment %u: %s", curfrag, strerror(errno));
+    } else if (strcmp(cmd, "params-errors") == 0 && argc == 5) {
+        unsigned short ops[] = { 1, 0, I2O_PARAMS_FIELD_GET, 0xF100, 0xFFFF };
+        unsigned char res[1024];
+        unsigned int reslen = 8;
+        struct i2o_cmd_psetget pg = { .iop = (unsigned)atoi(argv[3]), .tid = (unsigned)strtoul(argv[4], NULL, 0),
+                                      .opbuf = ops, .oplen = sizeof(ops), .resbuf = res, .reslen = &reslen };
+        EXPECT(ioctl_errno(fd, I2OPARMGET, (unsigned long)&pg) == ENOBUFS, "small buffer: ENOBUFS");
+        EXPECT(reslen == 4 + 4 + 324, "needed length %u", reslen);
+        EXPECT(ioctl(fd, I2OPARMGET, &pg) == 0, "retry with the length: %s", strerror(errno));
+        EXPECT(res[0] == 1 && res[6] == 0, "one block, success");
+        pg.tid = 0x999;
+        EXPECT(ioctl_errno(fd, I2OPARMGET, (unsigned long)&pg) == ENXIO, "bad TID: ENXIO");
+        pg.tid = (unsigned)strtoul(argv[4], NULL, 0);
+        pg.iop = 30;
+        EXPECT(ioctl_errno(fd, I2OPARMGET, (unsigned long)&pg) == ENXIO, "bad IOP: ENXIO");
+        pg.iop = (unsigned)atoi(argv[3]);
+        pg.opbuf = NULL;
+        EXPECT(ioctl_errno(fd, I2OPARMGET, (unsigned long)&pg) == EFAULT, "NULL opbuf: EFAULT");
+        pg.opbuf = ops;
+        pg.reslen = NULL;
+        EXPECT(ioctl_errno(fd, I2OPARMGET, (unsigned long)&pg) == EFAULT, "NULL reslen: EFAULT");
+        pg.reslen = &reslen;
+        ops[3] = 0x7777; /* no such group: one failed block, EAGAIN as the kernel */
+        EXPECT(ioctl_errno(fd, I2OPARMGET, (unsigned long)&pg) == EAGAIN, "single failed block: EAGAIN");
+        ops[3] = 0xF100;
+        pg.oplen = 3; /* truncated list */
+        EXPECT(ioctl_errno(fd, I2OPARMGET, (unsigned long)&pg) == EAGAIN, "truncated list: EAGAIN");
+        pg.oplen = 0x40000000;
+        EXPECT(ioctl_errno(fd, I2OPARMGET, (unsigned long)&pg) == ENOMEM, "absurd oplen: ENOMEM");
     } else {
         fprintf(stderr, "ctl-client: bad command\n");
         return 2;

@@ -19,6 +19,8 @@ static const struct iopctl_command commands[] = {
     { "list", "iops", "", "list the IOPs present (I2OGETIOPS)", iopctl_cmd_list },
     { "hrt", NULL, "IOP", "show the Hardware Resource Table (I2OHRTGET)", iopctl_cmd_hrt },
     { "lct", NULL, "IOP", "show the Logical Configuration Table (I2OLCTGET)", iopctl_cmd_lct },
+    { "get", NULL, "IOP TID GROUP", "read a parameter group (I2OPARMGET)", iopctl_cmd_get },
+    { "set", NULL, "IOP TID GROUP FIELD VALUE", "write one field (I2OPARMSET)", iopctl_cmd_set },
     { "validate", NULL, "IOP", "accept the IOP's configuration (I2OVALIDATE)", iopctl_cmd_validate },
     { "sw", NULL, "download|upload|delete IOP TYPE ID ...",
       "software store (I2OSWDL/I2OSWUL/I2OSWDEL); see iopctl(1)", iopctl_cmd_sw },
