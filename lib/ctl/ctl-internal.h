@@ -55,6 +55,7 @@ int ctl_lctget(struct ctl_call *c);
 int ctl_validate(struct ctl_call *c);
 int ctl_parmget(struct ctl_call *c);
 int ctl_parmset(struct ctl_call *c);
+int ctl_html(struct ctl_call *c);
 int ctl_swdl(struct ctl_call *c);
 int ctl_swul(struct ctl_call *c);
 int ctl_swdel(struct ctl_call *c);

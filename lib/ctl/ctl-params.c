@@ -20,26 +20,8 @@
 #include "lib/i2o/devparams.h"
 #include "lib/i2o/iop.h"
 #include "lib/params/params-exec.h"
-#include "lib/util/bytes.h"
 #include "lib/util/cleanup.h"
 #include "lib/util/log.h"
-
-struct change_ctx {
-    struct iop_device *dev;
-    unsigned changes;
-};
-
-/* Every change is a FIELD_MODIFIED event on the device, data: group, field index (0xFFFF
- * for row operations), change kind. */
-static void on_change(void *userdata, const struct iop_params_change *ch) {
-    struct change_ctx *cc = userdata;
-    uint8_t data[6];
-    iop_put_le16(data, ch->group);
-    iop_put_le16(data + 2, ch->field);
-    iop_put_le16(data + 4, (uint16_t)ch->kind);
-    cc->changes++;
-    iop_controller_raise(cc->dev->iop, cc->dev->tid, I2O_EVT_IND_FIELD_MODIFIED, data, sizeof(data));
-}
 
 static int parms(struct ctl_call *c, bool set) {
     uint8_t raw[IOP_ABI_MAX_ARG];
@@ -79,12 +61,7 @@ static int parms(struct ctl_call *c, bool set) {
     if (!iop->answers)
         return -EAGAIN; /* i2o_parm_issue timed out: the ioctl said EAGAIN */
 
-    iop_device_refresh(dev);
-    struct change_ctx cc = { .dev = dev };
-    int len = iop_params_exec(dev->params, set ? IOP_PARAMS_MSG_SET : IOP_PARAMS_MSG_GET, ops, a.oplen, res,
-                              IOP_PARAMS_RESULT_MAX, on_change, &cc);
-    if (cc.changes)
-        iop_device_params_save(dev);
+    int len = iop_device_params_exec(dev, set, ops, a.oplen, res, IOP_PARAMS_RESULT_MAX);
     if (len < 0)
         /* A list the IOP cannot parse fails the request: the kernel's helper returned a
          * negative status, which the ioctl turned into EAGAIN. */

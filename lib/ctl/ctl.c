@@ -38,6 +38,7 @@ static const struct ctl_cmd ctl_cmds[] = {
     { I2OSWUL, IOP_I2OSWUL32, "I2OSWUL", ctl_swul },
     { I2OSWDEL, IOP_I2OSWDEL32, "I2OSWDEL", ctl_swdel },
     { I2OVALIDATE, I2OVALIDATE, "I2OVALIDATE", ctl_validate },
+    { I2OHTML, IOP_I2OHTML32, "I2OHTML", ctl_html },
     { I2OEVTREG, I2OEVTREG, "I2OEVTREG", ctl_evtreg },
     { I2OEVTGET, I2OEVTGET, "I2OEVTGET", ctl_evtget },
     /* A 32-bit caller's I2OPASSTHRU is the I2OPASSTHRU32 number. */

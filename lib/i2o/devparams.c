@@ -10,11 +10,13 @@
 #include "lib/dma/i8237.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/isa-path.h"
+#include "lib/params/params-exec.h"
 #include "lib/params/params-std.h"
 #include "lib/params/params-store.h"
 #include "lib/params/params.h"
 #include "lib/state/state.h"
 #include "lib/swstore/swstore.h"
+#include "lib/util/bytes.h"
 #include "lib/util/log.h"
 
 #define TRY(expr)                                                                          \
@@ -166,6 +168,33 @@ void iop_device_refresh(struct iop_device *d) {
         refresh_driver_store(d);
     if (iop_params_find_group(d->params, IOP_PARAMS_GROUP_ISA_DMA))
         refresh_isa_dma(d);
+}
+
+struct change_ctx {
+    struct iop_device *dev;
+    unsigned changes;
+};
+
+static void on_change(void *userdata, const struct iop_params_change *ch) {
+    struct change_ctx *cc = userdata;
+    uint8_t data[6];
+    iop_put_le16(data, ch->group);
+    iop_put_le16(data + 2, ch->field);
+    iop_put_le16(data + 4, (uint16_t)ch->kind);
+    cc->changes++;
+    iop_controller_raise(cc->dev->iop, cc->dev->tid, I2O_EVT_IND_FIELD_MODIFIED, data, sizeof(data));
+}
+
+int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size_t oplen, void *result,
+                           size_t cap) {
+    assert(d);
+    iop_device_refresh(d);
+    struct change_ctx cc = { .dev = d };
+    int len = iop_params_exec(d->params, set ? IOP_PARAMS_MSG_SET : IOP_PARAMS_MSG_GET, ops, oplen, result, cap,
+                              on_change, &cc);
+    if (cc.changes)
+        iop_device_params_save(d);
+    return len;
 }
 
 static void state_name(const struct iop_device *d, char name[32]) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct iop_controller;
@@ -27,6 +28,13 @@ struct iop_config_device;
 int iop_device_build_params(struct iop_device *d, const struct iop_config_device *cd);
 /* Bring mirrored groups up to date (before a read, a page, a save). */
 void iop_device_refresh(struct iop_device *d);
+
+/* UtilParamsGet/Set on d (lib/params/params-exec.h) as its IOP runs it: mirrored
+ * groups refreshed first; every change raises FIELD_MODIFIED on the device (event
+ * data: u16 group, u16 field index or 0xFFFF, u16 change kind) and the new values are
+ * saved.  Returns what iop_params_exec returns. */
+int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size_t oplen, void *result,
+                           size_t cap);
 
 /* Persistence: "params-TTT.state" in the controller's state directory.  load applies a
  * saved blob (missing file: nothing to do); save writes the current values. */

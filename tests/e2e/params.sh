@@ -35,6 +35,11 @@ moved=$("$IOPCTL" --json get 0 0x009 0x8000 | python3 -c 'import json,sys; print
 check "BytesMoved counts the image ($moved bytes)" test "$moved" -ge 102400
 check "the Driver Store Table lists the module, suspect" sh -c "'$IOPCTL' get 0 0 0x0005 | grep -q 'ModuleName *\"\*11-00000001\"'"
 
+# The configuration dialog: pages link to each other; the form's query changes settings.
+check "I2OHTML device page links every device" sh -c "'$IOPCTL' html 0 0x00a | grep -q 'href=\"?tid=0x00c&amp;page=0\"'"
+check "the ISA adapter's page shows the DMA channel" sh -c "'$IOPCTL' html 0 0x009 | grep -q '<th>Channel</th><td>5</td>'"
+check "a query through qbuf changes a parameter" sh -c "'$IOPCTL' html 0 0x00b 1 --query 'F102.PhysicalLocation=rack+4' | grep -q 'F102.PhysicalLocation: set'"
+check "the change is visible through I2OPARMGET" sh -c "'$IOPCTL' get 0 0x00b 0xF102 | grep -q 'PhysicalLocation *\"rack 4\"'"
 check "SIGTERM" stop_iopd
 check "iopd restarts" start_iopd
 check "the parameter change survived the restart" sh -c "'$IOPCTL' get 0 0x00a 0xF102 | grep -q 'DeviceName *\"data-disk\"'"

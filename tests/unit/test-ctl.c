@@ -526,6 +526,47 @@ static void test_params(void) {
     CHECK_EQ(ioc(I2OPARMGET, (uintptr_t)&pg, &u), -EFAULT);
 }
 
+/* I2OHTML: the page as a string, ENOBUFS with its length, the query applied. */
+static void test_html(void) {
+    struct iop_umem_space u;
+    static char page[65536];
+    unsigned int reslen;
+    const char *q = "F102.DeviceName=via-html";
+    struct i2o_html h = { .iop = 2, .tid = 0x12, .page = 1, .resbuf = page, .reslen = &reslen,
+                          .qbuf = (void *)q, .qlen = (unsigned)strlen(q) };
+    iop_umem_space_init(&u);
+    iop_umem_space_map_self(&u, &h, sizeof(h), false);
+    iop_umem_space_map_self(&u, page, sizeof(page), true);
+    iop_umem_space_map_self(&u, &reslen, 4, true);
+    iop_umem_space_map_self(&u, (void *)q, strlen(q), false);
+    reslen = 10;
+    CHECK_EQ(ioc(I2OHTML, (uintptr_t)&h, &u), -ENOBUFS);
+    CHECK(reslen > 100);
+    unsigned need = reslen;
+    CHECK_EQ(ioc(I2OHTML, (uintptr_t)&h, &u), 0);
+    CHECK_EQ(reslen, need);
+    CHECK(memmem(page, reslen, "via-html", 8) != NULL);
+    char name[65];
+    CHECK(iop_params_get_string(iop_controller_find_device(sys->iop[2], 0x12)->params, 0xF102, "DeviceName", NULL,
+                                0, name, sizeof(name)) > 0);
+    CHECK_STREQ(name, "via-html");
+    h.tid = 0x444;
+    CHECK_EQ(ioc(I2OHTML, (uintptr_t)&h, &u), -ENXIO);
+    h.tid = 0x12;
+    h.resbuf = NULL;
+    CHECK_EQ(ioc(I2OHTML, (uintptr_t)&h, &u), -EFAULT);
+    h.resbuf = page;
+    h.qbuf = (void *)0x10;
+    CHECK_EQ(ioc(I2OHTML, (uintptr_t)&h, &u), -EFAULT);
+    h.qlen = 1u << 20;
+    CHECK_EQ(ioc(I2OHTML, (uintptr_t)&h, &u), -ENOMEM);
+    h.qlen = 0; /* qbuf is ignored without a length */
+    CHECK_EQ(ioc(I2OHTML, (uintptr_t)&h, &u), 0);
+    h.iop = 7;
+    h.tid = 0;
+    CHECK_EQ(ioc(I2OHTML, (uintptr_t)&h, &u), -ETIMEDOUT);
+}
+
 static void test_names_and_unknown(void) {
     struct iop_umem_space u;
     iop_umem_space_init(&u);
@@ -556,6 +597,7 @@ int main(void) {
     TEST(test_passthru);
     TEST(test_sw);
     TEST(test_params);
+    TEST(test_html);
     TEST(test_names_and_unknown);
     TEST(test_files);
     iop_ctl_release(f);

@@ -1,0 +1,304 @@
+#include "lib/i2o/html.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/i2o/devparams.h"
+#include "lib/i2o/iop.h"
+#include "lib/i2o/query.h"
+#include "lib/params/params-exec.h"
+#include "lib/params/params.h"
+#include "lib/util/bytes.h"
+
+struct page {
+    char *b;
+    size_t len, cap;
+};
+
+static void emit(struct page *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(struct page *p, const char *fmt, ...) {
+    if (p->len + 1 >= p->cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(p->b + p->len, p->cap - p->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        p->len += (size_t)n < p->cap - p->len ? (size_t)n : p->cap - p->len - 1;
+}
+
+/* Text into HTML: the five special characters escaped, control bytes dropped. */
+static void emit_text(struct page *p, const char *s, size_t n) {
+    for (size_t i = 0; i < n && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '<': emit(p, "&lt;"); break;
+        case '>': emit(p, "&gt;"); break;
+        case '&': emit(p, "&amp;"); break;
+        case '"': emit(p, "&quot;"); break;
+        case '\'': emit(p, "&#39;"); break;
+        default:
+            if (c >= 0x20 && c != 0x7f)
+                emit(p, "%c", c);
+        }
+    }
+}
+
+static void emit_value(struct page *p, const struct iop_params_field_info *fi, const uint8_t *v) {
+    if (fi->type == IOP_PARAMS_STRING) {
+        emit_text(p, (const char *)v, fi->size);
+    } else if (fi->type == IOP_PARAMS_BYTES) {
+        for (size_t i = 0; i < fi->size && i < 64; i++)
+            emit(p, "%02x", v[i]);
+        if (fi->size > 64)
+            emit(p, "&hellip;");
+    } else {
+        uint64_t x = 0;
+        for (size_t i = 0; i < fi->size; i++)
+            x |= (uint64_t)v[i] << (8 * i);
+        emit(p, "%llu", (unsigned long long)x);
+    }
+}
+
+static void head(struct page *p, const struct iop_device *d, const char *title) {
+    emit(p, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>IOP %u TID 0x%03x: ", d->iop->unit,
+         d->tid);
+    emit_text(p, title, strlen(title));
+    emit(p, "</title></head>\n<body>\n<h1>IOP %u &middot; TID 0x%03x &middot; ", d->iop->unit, d->tid);
+    emit_text(p, title, strlen(title));
+    emit(p, "</h1>\n<p><a href=\"?tid=0x%03x&amp;page=0\">device</a> | <a href=\"?tid=0x%03x&amp;page=1\">"
+            "settings</a></p>\n", d->tid, d->tid);
+}
+
+static void tail(struct page *p) { emit(p, "</body></html>\n"); }
+
+static void device_title(const struct iop_device *d, char *out, size_t n) {
+    char desc[17] = "";
+    iop_params_get_string(d->params, 0xF100, "Description", NULL, 0, desc, sizeof(desc));
+    snprintf(out, n, "%s", desc[0] ? desc : "device");
+}
+
+static void group_table(struct page *p, const struct iop_params_group *g, bool table) {
+    unsigned nf = iop_params_group_field_count(g), rows = iop_params_group_row_count(g);
+    emit(p, "<table border=\"1\">\n");
+    if (table) {
+        emit(p, "<tr>");
+        for (unsigned i = 0; i < nf; i++) {
+            struct iop_params_field_info fi;
+            iop_params_field_info(g, i, &fi);
+            emit(p, "<th>%s</th>", fi.name);
+        }
+        emit(p, "</tr>\n");
+    }
+    for (unsigned r = 0; r < rows; r++) {
+        const uint8_t *row = iop_params_row(g, r);
+        if (!row)
+            continue;
+        if (table)
+            emit(p, "<tr>");
+        for (unsigned i = 0; i < nf; i++) {
+            struct iop_params_field_info fi;
+            iop_params_field_info(g, i, &fi);
+            if (!table)
+                emit(p, "<tr><th>%s</th><td>", fi.name);
+            else
+                emit(p, "<td>");
+            if (fi.flags & IOP_PARAMS_FIELD_NOREAD)
+                emit(p, "(write-only)");
+            else
+                emit_value(p, &fi, row + fi.offset);
+            emit(p, table ? "</td>" : "</td></tr>\n");
+        }
+        if (table)
+            emit(p, "</tr>\n");
+    }
+    emit(p, "</table>\n");
+}
+
+static void page_device(struct page *p, struct iop_device *d) {
+    char title[32];
+    device_title(d, title, sizeof(title));
+    head(p, d, title);
+    emit(p, "<h2>Identity</h2>\n");
+    const struct iop_params_group *id = iop_params_find_group(d->params, 0xF100);
+    if (id)
+        group_table(p, id, false);
+    const struct iop_params_group *dma = iop_params_find_group(d->params, 0x8000);
+    if (dma) {
+        emit(p, "<h2>ISA DMA channel</h2>\n");
+        group_table(p, dma, false);
+    }
+    emit(p, "<h2>Parameter groups</h2>\n<ul>\n");
+    for (unsigned i = 0; i < iop_params_group_count(d->params); i++) {
+        const struct iop_params_group *g = iop_params_group_at(d->params, i);
+        uint16_t num = iop_params_group_number(g);
+        emit(p, "<li><a href=\"?tid=0x%03x&amp;page=%u\">0x%04x ", d->tid, IOP_HTML_PAGE_GROUP + num, num);
+        emit_text(p, iop_params_group_name(g), IOP_PARAMS_NAME_MAX);
+        emit(p, "</a>%s</li>\n", iop_params_group_kind(g) == IOP_PARAMS_TABLE ? " (table)" : "");
+    }
+    emit(p, "</ul>\n<h2>Devices of IOP %u</h2>\n<ul>\n", d->iop->unit);
+    const struct iop_controller *c = d->iop;
+    for (unsigned i = 0; i < c->n_dev; i++) {
+        const struct iop_device *o = c->dev[i];
+        char t[32];
+        device_title(o, t, sizeof(t));
+        emit(p, "<li><a href=\"?tid=0x%03x&amp;page=0\">TID 0x%03x</a> ", o->tid, o->tid);
+        emit_text(p, t, sizeof(t));
+        emit(p, " (class 0x%03x, parent 0x%03x)%s</li>\n", o->class_id, o->parent_tid, o == d ? " &larr; this" : "");
+    }
+    emit(p, "</ul>\n");
+    tail(p);
+}
+
+static void page_group(struct page *p, struct iop_device *d, uint16_t num) {
+    const struct iop_params_group *g = iop_params_find_group(d->params, num);
+    char title[80];
+    snprintf(title, sizeof(title), "group 0x%04x %s", num, g ? iop_params_group_name(g) : "(none)");
+    head(p, d, title);
+    if (!g)
+        emit(p, "<p>This device has no group 0x%04x.</p>\n", num);
+    else
+        group_table(p, g, iop_params_group_kind(g) == IOP_PARAMS_TABLE);
+    tail(p);
+}
+
+/* The query's "GGGG.Field=value" pairs as one UtilParamsSet list, executed through the
+ * device's engine (so read-only fields, ranges and events are all the engine's). */
+static void apply_query(struct page *p, struct iop_device *d, const struct iop_query *q) {
+    uint8_t ops[8192], res[4096];
+    size_t len = 4;
+    unsigned count = 0;
+    const char *what[IOP_QUERY_MAX_PAIRS];
+    emit(p, "<h2>Changes</h2>\n<ul>\n");
+    for (unsigned i = 0; i < q->n; i++) {
+        char *end;
+        unsigned long group = strtoul(q->pair[i].name, &end, 16);
+        const struct iop_params_group *g = *end == '.' && group <= 0xFFFF ? iop_params_find_group(d->params, (uint16_t)group) : NULL;
+        int idx = g ? iop_params_find_field(g, end + 1) : -ENOENT;
+        struct iop_params_field_info fi;
+        if (idx < 0 || iop_params_field_info(g, (unsigned)idx, &fi) < 0 || iop_params_group_kind(g) != IOP_PARAMS_SCALAR) {
+            emit(p, "<li>");
+            emit_text(p, q->pair[i].name, strlen(q->pair[i].name));
+            emit(p, ": no such setting</li>\n");
+            continue;
+        }
+        uint8_t val[IOP_PARAMS_FIELD_SIZE_MAX];
+        memset(val, 0, fi.size);
+        const char *v = q->pair[i].value;
+        if (fi.type == IOP_PARAMS_STRING || fi.type == IOP_PARAMS_BYTES) {
+            if (strlen(v) > fi.size) {
+                emit(p, "<li>%s: too long (at most %zu characters)</li>\n", fi.name, fi.size);
+                continue;
+            }
+            memcpy(val, v, strlen(v));
+        } else {
+            errno = 0;
+            unsigned long long x = strtoull(v, &end, 0);
+            if (errno || *end || !*v || *v == '-' || (fi.size < 8 && x >> (8 * fi.size))) {
+                emit(p, "<li>%s: not a number that fits %zu bytes</li>\n", fi.name, fi.size);
+                continue;
+            }
+            for (size_t k = 0; k < fi.size; k++)
+                val[k] = (uint8_t)(x >> (8 * k));
+        }
+        size_t need = ((len + 3) & ~(size_t)3) + 8 + fi.size;
+        if (need > sizeof(ops))
+            break;
+        while (len % 4)
+            ops[len++] = 0;
+        iop_put_le16(ops + len, I2O_PARAMS_FIELD_SET);
+        iop_put_le16(ops + len + 2, (uint16_t)group);
+        iop_put_le16(ops + len + 4, 1);
+        iop_put_le16(ops + len + 6, (uint16_t)idx);
+        memcpy(ops + len + 8, val, fi.size);
+        len += 8 + fi.size;
+        what[count++] = q->pair[i].name;
+    }
+    if (count) {
+        iop_put_le16(ops, (uint16_t)count);
+        iop_put_le16(ops + 2, 0);
+        int rl = iop_device_params_exec(d, true, ops, len, res, sizeof(res));
+        size_t at = 4;
+        for (unsigned i = 0; i < count; i++) {
+            emit(p, "<li>");
+            emit_text(p, what[i], strlen(what[i]));
+            if (rl < 0 || at + 4 > (size_t)rl) {
+                emit(p, ": not applied</li>\n");
+                continue;
+            }
+            unsigned words = iop_get_le16(res + at), st = res[at + 2];
+            emit(p, st == 0 ? ": set</li>\n" : st == IOP_PARAMS_STATUS_FIELD_UNWRITEABLE ? ": read-only</li>\n"
+                            : st == IOP_PARAMS_STATUS_SCALAR_ERROR ? ": out of range</li>\n" : ": refused</li>\n");
+            at += (words ? words : 1) * 4u;
+        }
+    }
+    emit(p, "</ul>\n");
+}
+
+static void page_form(struct page *p, struct iop_device *d, const struct iop_query *q) {
+    char title[32];
+    device_title(d, title, sizeof(title));
+    head(p, d, "settings");
+    if (q && q->n)
+        apply_query(p, d, q);
+    emit(p, "<form method=\"get\" action=\"?tid=0x%03x&amp;page=1\">\n<table border=\"1\">\n", d->tid);
+    unsigned shown = 0;
+    for (unsigned i = 0; i < iop_params_group_count(d->params); i++) {
+        const struct iop_params_group *g = iop_params_group_at(d->params, i);
+        if (iop_params_group_kind(g) != IOP_PARAMS_SCALAR)
+            continue;
+        const uint8_t *row = iop_params_row(g, 0);
+        for (unsigned k = 0; row && k < iop_params_group_field_count(g); k++) {
+            struct iop_params_field_info fi;
+            iop_params_field_info(g, k, &fi);
+            if (!(fi.flags & IOP_PARAMS_FIELD_RW))
+                continue;
+            uint16_t num = iop_params_group_number(g);
+            emit(p, "<tr><th>0x%04x %s</th><td><input name=\"%04X.%s\" value=\"", num, fi.name, num, fi.name);
+            if (!(fi.flags & IOP_PARAMS_FIELD_NOREAD))
+                emit_value(p, &fi, row + fi.offset);
+            emit(p, "\"></td></tr>\n");
+            shown++;
+        }
+    }
+    emit(p, "</table>\n%s<input type=\"submit\" value=\"Apply\">\n</form>\n",
+         shown ? "" : "<p>This device has no writable settings.</p>\n");
+    tail(p);
+}
+
+int iop_html_page(struct iop_device *d, uint32_t page, const char *query, size_t qlen, char *out, size_t cap) {
+    assert(d && (out || cap == 0));
+    struct page p = { .b = out, .cap = cap };
+    if (cap)
+        out[0] = 0;
+    struct iop_query *q = NULL;
+    if (qlen) {
+        q = malloc(sizeof(*q));
+        if (!q)
+            return -ENOMEM;
+        int r = iop_query_parse(q, query, qlen);
+        if (r < 0) {
+            free(q);
+            return r;
+        }
+    }
+    iop_device_refresh(d);
+    if (page == IOP_HTML_PAGE_DEVICE) {
+        page_device(&p, d);
+    } else if (page == IOP_HTML_PAGE_FORM) {
+        page_form(&p, d, q);
+    } else if (page >= IOP_HTML_PAGE_GROUP && page <= IOP_HTML_PAGE_GROUP + 0xFFFF) {
+        page_group(&p, d, (uint16_t)(page - IOP_HTML_PAGE_GROUP));
+    } else {
+        head(&p, d, "no such page");
+        emit(&p, "<p>Page %u does not exist; see <a href=\"?tid=0x%03x&amp;page=0\">the device page</a>.</p>\n",
+             page, d->tid);
+        tail(&p);
+    }
+    free(q);
+    return (int)p.len;
+}
