@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/config/config.h"
+#include "lib/i2o/bsa.h"
 #include "lib/i2o/devparams.h"
 #include "lib/params/params.h"
 #include "lib/swstore/swstore.h"
@@ -31,6 +32,7 @@ int iop_system_new(struct iop_system **ret) {
 static void device_free(struct iop_device *d) {
     if (!d)
         return;
+    iop_bsa_close(d);
     iop_params_free(d->params);
     free(d);
 }
@@ -174,6 +176,7 @@ int iop_controller_add_device(struct iop_controller *c, const struct iop_device 
         return -ENOMEM;
     *d = *tmpl;
     d->iop = c;
+    d->blk_fd = -1;
     /* Every device answers UtilParams; its groups come from iop_device_build_params. */
     if (iop_params_new(&d->params) < 0) {
         free(d);

@@ -60,6 +60,7 @@ struct iop_device {
     uint32_t adapter_id;   /* bus adapter: the HRT entry it drives, 0 none */
     bool usb_bus;          /* bus adapter: USB devices appear below it */
     uint32_t blocks, block_size; /* block storage geometry */
+    int blk_fd;            /* block storage: its medium (bsa.c), -1 until first used */
     struct iop_params *params; /* owned; every device has one */
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
 };

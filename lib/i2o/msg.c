@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/i2o/bsa.h"
 #include "lib/i2o/iop.h"
 
 void iop_msg_reply(struct iop_msg *m, unsigned words, uint8_t req_status, uint16_t dsc) {
@@ -96,6 +97,8 @@ int iop_controller_post(struct iop_controller *c, struct iop_msg *m) {
         r = IOP_REPLY_SUCCESS;
     } else if (tid == IOP_TID_EXECUTIVE) {
         r = post_exec(c, m, fn);
+    } else if (d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE) {
+        r = iop_bsa_post(d, m);
     }
     if (r == -ENOSYS) {
         iop_msg_reply(m, 5, IOP_REPLY_ERROR_NO_DATA_TRANSFER, IOP_DSC_UNKNOWN_FUNCTION);

@@ -234,3 +234,13 @@ int iop_state_list(struct iop_state_dir *d, const char *prefix, char ***ret) {
     *ret = names;
     return (int)n;
 }
+
+int iop_state_open_raw(struct iop_state_dir *d, const char *name, int flags, int mode) {
+    assert(d && name);
+    if (d->crashed)
+        return -ECANCELED;
+    if (iop_state_name_valid(name) < 0)
+        return -EINVAL;
+    int fd = openat(d->fd, name, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+    return fd < 0 ? -errno : fd;
+}

@@ -92,6 +92,12 @@ int iop_state_dir_open(const char *path, struct iop_state_dir **ret);
 /* Every writer must be freed before its directory.  NULL is fine. */
 struct iop_state_dir *iop_state_dir_free(struct iop_state_dir *d);
 
+/* Open (O_CREAT allowed) a plain data file in the directory that is not a state file:
+ * for contents with their own semantics, such as a simulated disk image (written in
+ * place, block by block, as a disk is).  name follows iop_state_name_valid().  Returns
+ * the fd (O_CLOEXEC) or -errno. */
+int iop_state_open_raw(struct iop_state_dir *d, const char *name, int flags, int mode);
+
 /* Install (fn non-NULL) or remove the crash-simulation hook. */
 void iop_state_dir_set_crash_hook(struct iop_state_dir *d, iop_state_crash_fn fn, void *opaque);
 /* True once a simulated crash has happened. */

@@ -9,6 +9,7 @@
 #include "lib/ctl/umem-space.h"
 #include "lib/i2o/devparams.h"
 #include "lib/i2o/iop.h"
+#include "lib/i2o/isa-path.h"
 #include "lib/i2o/msg.h"
 #include "lib/state/state.h"
 #include "lib/swstore/swstore.h"
@@ -567,6 +568,66 @@ static void test_html(void) {
     CHECK_EQ(ioc(I2OHTML, (uintptr_t)&h, &u), -ETIMEDOUT);
 }
 
+/* Block storage through I2OPASSTHRU: BsaBlockWrite then BsaBlockRead, two SG elements,
+ * the data through the ISA DMA channel. */
+static void test_bsa(void) {
+    struct iop_isa_path *isa;
+    CHECK_EQ(iop_isa_path_new(5, &isa), 0);
+    sys->iop[2]->isa = isa;
+    struct iop_umem_space u;
+    uint32_t buf[64];
+    static uint8_t a[1024], b[512], back[1536];
+    struct i2o_cmd_passthru pt = { .iop = 2, .msg = buf };
+    iop_umem_space_init(&u);
+    iop_umem_space_map_self(&u, &pt, sizeof(pt), false);
+    iop_umem_space_map_self(&u, buf, sizeof(buf), true);
+    iop_umem_space_map(&u, 0x10000, a, sizeof(a), false);
+    iop_umem_space_map(&u, 0x20000, b, sizeof(b), false);
+    iop_umem_space_map(&u, 0x30000, back, sizeof(back), true);
+    for (size_t i = 0; i < sizeof(a); i++)
+        a[i] = (uint8_t)(i * 3);
+    memset(b, 0x5A, sizeof(b));
+
+    memset(buf, 0, sizeof(buf));
+    buf[0] = 12u << 16 | 8u << 4 | 0x01;
+    buf[1] = (uint32_t)IOP_FN_BSA_BLOCK_WRITE << 24 | 1u << 12 | 0x12;
+    buf[5] = 1536;   /* bytes */
+    buf[6] = 512;    /* at block 1 */
+    buf[7] = 0;
+    buf[8] = IOP_SGL_SIMPLE | IOP_SGL_DIR_TO_IOP | 1024;
+    buf[9] = 0x10000;
+    buf[10] = IOP_SGL_SIMPLE | IOP_SGL_DIR_TO_IOP | IOP_SGL_LAST | 512;
+    buf[11] = 0x20000;
+    buf[12] = 8u << 16;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), 0);
+    CHECK_EQ(buf[12 + 5], 1536); /* transfer count */
+
+    buf[1] = (uint32_t)IOP_FN_BSA_BLOCK_READ << 24 | 1u << 12 | 0x12;
+    buf[0] = 10u << 16 | 8u << 4 | 0x01;
+    buf[8] = IOP_SGL_SIMPLE | IOP_SGL_LAST | 1536;
+    buf[9] = 0x30000;
+    buf[10] = 8u << 16;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), 0);
+    CHECK_MEMEQ(back, a, 1024);
+    CHECK_MEMEQ(back + 1024, b, 512);
+    struct iop_dma_chan_status st;
+    CHECK_EQ(iop_dma_get_status(&isa->dma, 5, &st), 0);
+    CHECK_EQ(st.totals.bytes, 3072); /* both directions went through the channel */
+
+    /* Misaligned, beyond the capacity (100 blocks of 512), and too small a buffer. */
+    buf[6] = 100;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), IOP_REPLY_ERROR_NO_DATA_TRANSFER);
+    CHECK_EQ(buf[10 + 4] & 0xFFFF, IOP_DSC_INVALID_PARAMETER);
+    buf[6] = 99 * 512;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), IOP_REPLY_ERROR_NO_DATA_TRANSFER);
+    CHECK_EQ(buf[10 + 4] & 0xFFFF, 0x0002); /* BSA ACCESS_ERROR */
+    buf[6] = 0;
+    buf[5] = 2048;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), IOP_REPLY_ERROR_NO_DATA_TRANSFER);
+    sys->iop[2]->isa = NULL;
+    iop_isa_path_free(isa);
+}
+
 static void test_names_and_unknown(void) {
     struct iop_umem_space u;
     iop_umem_space_init(&u);
@@ -598,6 +659,7 @@ int main(void) {
     TEST(test_sw);
     TEST(test_params);
     TEST(test_html);
+    TEST(test_bsa);
     TEST(test_names_and_unknown);
     TEST(test_files);
     iop_ctl_release(f);

@@ -22,6 +22,8 @@ static const struct iopctl_command commands[] = {
     { "get", NULL, "IOP TID GROUP", "read a parameter group (I2OPARMGET)", iopctl_cmd_get },
     { "set", NULL, "IOP TID GROUP FIELD VALUE", "write one field (I2OPARMSET)", iopctl_cmd_set },
     { "validate", NULL, "IOP", "accept the IOP's configuration (I2OVALIDATE)", iopctl_cmd_validate },
+    { "passthru", NULL, "IOP TID FUNCTION [WORD...] [--to-iop FILE] [--from-iop LEN] [--out FILE]",
+      "send one raw I2O message (I2OPASSTHRU)", iopctl_cmd_passthru },
     { "html", NULL, "IOP TID [PAGE] [--query Q]", "a configuration dialog page (I2OHTML)", iopctl_cmd_html },
     { "sw", NULL, "download|upload|delete IOP TYPE ID ...",
       "software store (I2OSWDL/I2OSWUL/I2OSWDEL); see iopctl(1)", iopctl_cmd_sw },

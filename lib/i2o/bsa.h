@@ -1,0 +1,27 @@
+/* Random block storage (I2O 1.5 BSA class) behind a block-storage TID: BsaBlockRead,
+ * BsaBlockWrite and BsaCacheFlush messages, their data moving through the IOP's ISA DMA
+ * channel (isa-path.h) in boundary-respecting chunks.
+ *
+ * Message layout (as Linux's i2o_block built them): word 4 ControlFlags |
+ * TimeMultiplier << 16 | FetchAhead << 24 (ignored), word 5 TransferByteCount, words 6-7
+ * the 64-bit LogicalByteAddress (low, high), the SGL from word 8: simple elements,
+ * IOP-to-host for a read, host-to-IOP for a write.  Reply word 5: bytes transferred.
+ * Addresses and counts must be whole blocks inside the configured capacity.
+ *
+ * The medium is a sparse file "disk-TTT.img" in the IOP's state directory, written in
+ * place block by block as a disk is (it survives restarts; BsaCacheFlush fsyncs it),
+ * or anonymous memory when the IOP has no state directory. */
+#pragma once
+
+struct iop_device;
+struct iop_msg;
+
+#define IOP_FN_BSA_CACHE_FLUSH 0x37
+/* One request moves at most this much (the largest a CUSE passthrough can carry). */
+#define IOP_BSA_MAX_TRANSFER (128u * 1024u)
+
+/* Post a BSA message to block-storage device d: the ReqStatus, or -ENOSYS for
+ * functions this class does not have here. */
+int iop_bsa_post(struct iop_device *d, struct iop_msg *m);
+/* Close d's medium (with the device). */
+void iop_bsa_close(struct iop_device *d);
