@@ -110,16 +110,6 @@ static double run_engine(uint16_t vid, uint16_t pid, size_t size, int depth, int
         else
             iop_usb_dev_unref(d);
     }
-    if (getenv("BENCH_CLOSE_OTHERS")) {
-        struct iop_usb_dev *o;
-        uint16_t b2 = 0; uint8_t n2 = 0;
-        while (iop_usb_dev_ref_next(e, b2, n2, &o) == 0) {
-            b2 = iop_usb_dev_info(o)->busnum; n2 = iop_usb_dev_info(o)->devnum;
-            bool other = o != dev;
-            iop_usb_dev_unref(o);
-            if (other) iop_usb_dev_unregister(e, b2, n2);
-        }
-    }
     int in, out;
     if (!dev || engine_find_eps(dev, &in, &out) < 0 || iop_usb_dev_claim_interface(dev, 0) < 0) {
         fprintf(stderr, "engine: gadget %04x:%04x not usable\n", vid, pid);
@@ -157,7 +147,6 @@ static double run_engine(uint16_t vid, uint16_t pid, size_t size, int depth, int
         iop_urb_free(urbs[i]);
     }
     double rate = mbps(R.bytes_in, R.deadline - t0);
-    { extern unsigned long dbg_process, dbg_done; fprintf(stderr, "engine: %lu wakeups %lu completions\n", dbg_process, dbg_done); dbg_process = dbg_done = 0; }
     if (R.errors)
         fprintf(stderr, "engine: %d transfer errors\n", R.errors);
     free(mem);
@@ -230,13 +219,10 @@ static double run_libusb(uint16_t vid, uint16_t pid, size_t size, int depth, int
     for (int i = 0; i < 2 * depth; i++)
         if (libusb_submit_transfer(ts[i]) == 0)
             R.in_flight++;
-    unsigned long calls = 0;
     while (iop_loop_now_usec() < R.deadline) {
         struct timeval tv = { 0, 100000 };
         libusb_handle_events_timeout_completed(ctx, &tv, NULL);
-        calls++;
     }
-    fprintf(stderr, "libusb: %lu handle_events calls\n", calls);
     R.stopping = true;
     R.last_activity = iop_loop_now_usec();
     while (iop_loop_now_usec() - R.last_activity < DRAIN_IDLE_USEC) {
