@@ -12,6 +12,7 @@
 #include "daemon/daemon.h"
 #include "iopd-config.h"
 #include "lib/config/config.h"
+#include "lib/i2o/iop.h"
 #include "lib/util/log.h"
 
 static void usage(FILE *out) {
@@ -67,7 +68,20 @@ static int check_config(const char *path) {
         free(err);
         return 1;
     }
-    printf("%s: OK (%u IOP%s)\n", path, cfg->n_iops, cfg->n_iops == 1 ? "" : "s");
+    /* Building the IOPs catches what only the device model knows (a field a group does
+     * not have, a value that does not fit); those errors are logged with their path. */
+    struct iop_system *sys = NULL;
+    r = iop_system_new_from_config(cfg, &sys);
+    iop_system_free(sys);
+    if (r < 0) {
+        fprintf(stderr, "iopd: %s: the configuration does not build: %s\n", path, strerror(-r));
+        iop_config_free(cfg);
+        return 1;
+    }
+    unsigned devices = 0;
+    for (unsigned i = 0; i < cfg->n_iops; i++)
+        devices += cfg->iop[i].n_devices + 1;
+    printf("%s: OK (%u IOP%s, %u devices)\n", path, cfg->n_iops, cfg->n_iops == 1 ? "" : "s", devices);
     iop_config_free(cfg);
     return 0;
 }
@@ -144,8 +158,10 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (check)
+    if (check) {
+        iop_log_set_sink(stderr_sink, NULL);
         return check_config(opt.config_path);
+    }
 
     iop_log_set_max_level(level);
     iop_log_set_sink(stderr_sink, NULL);

@@ -204,12 +204,244 @@ static int parse_class(struct cfg_ctx *p, const char *path, json_object *v, uint
     return r;
 }
 
+static const struct {
+    const char *name;
+    enum iop_config_ftype type;
+    uint16_t size;
+} ftypes[] = {
+    { "u8", IOP_CFG_U8, 1 }, { "u16", IOP_CFG_U16, 2 }, { "u32", IOP_CFG_U32, 4 },
+    { "u64", IOP_CFG_U64, 8 }, { "string", IOP_CFG_STRING, 0 }, { "bytes", IOP_CFG_BYTES, 0 },
+};
+
+/* A value as written: an unsigned integer or a string; the field decides later. */
+static int parse_value(struct cfg_ctx *p, const char *path, json_object *v, struct iop_config_device *d,
+                       uint16_t group, int row, const char *field) {
+    if (d->n_values >= IOP_CONFIG_MAX_VALUES)
+        return cfg_fail(p, path, "at most %u values per device", IOP_CONFIG_MAX_VALUES);
+    if (d->n_values == d->cap_values) {
+        unsigned cap = d->cap_values ? d->cap_values * 2 : 8;
+        struct iop_config_value *n = realloc(d->value, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        d->value = n;
+        d->cap_values = cap;
+    }
+    struct iop_config_value *val = &d->value[d->n_values];
+    *val = (struct iop_config_value){ .group = group, .row = row };
+    snprintf(val->field, sizeof(val->field), "%s", field);
+    snprintf(val->path, sizeof(val->path), "%s: %s", p->origin, path);
+    if (json_object_is_type(v, json_type_string)) {
+        size_t len = (size_t)json_object_get_string_len(v);
+        if (len > IOP_CONFIG_MAX_FIELD_SIZE * 2)
+            return cfg_fail(p, path, "string too long (%zu bytes)", len);
+        if (memchr(json_object_get_string(v), '\0', len))
+            return cfg_fail(p, path, "string contains a NUL byte");
+        if (!(val->s = strdup(json_object_get_string(v))))
+            return -ENOMEM;
+        val->is_string = true;
+    } else if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0) {
+        val->u = (uint64_t)json_object_get_int64(v);
+    } else if (json_object_is_type(v, json_type_int) && json_object_get_uint64(v) > INT64_MAX) {
+        val->u = json_object_get_uint64(v);
+    } else {
+        return cfg_fail(p, path, "expected a non-negative integer or a string, got %s", cfg_describe(v));
+    }
+    d->n_values++;
+    return 0;
+}
+
+static int parse_group_number(struct cfg_ctx *p, const char *path, const char *s, uint16_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long x = strtoul(s, &end, 0);
+    if (!*s || *s == '-' || *end || errno || x > 0xFFFF)
+        return cfg_fail(p, path, "\"%s\" is not a group number (0..0xffff)", s);
+    *out = (uint16_t)x;
+    return 0;
+}
+
+static int parse_field(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_field *f) {
+    static const char *const keys[] = { "name", "type", "size", "writable", "key", "min", "max", NULL };
+    char sub[192];
+    json_object *v;
+    uint64_t x;
+    int r;
+    if (!json_object_is_type(o, json_type_object))
+        return cfg_fail(p, path, "expected an object, got %s", cfg_describe(o));
+    if ((r = cfg_check_keys(p, path, o, keys)) < 0)
+        return r;
+    if (!cfg_member(o, "name", path, sub, sizeof(sub), &v))
+        return cfg_fail(p, path, "missing key \"name\"");
+    if ((r = cfg_get_string(p, sub, v, f->name, sizeof(f->name))) < 0)
+        return r;
+    if (!f->name[0])
+        return cfg_fail(p, sub, "a field needs a name");
+    if (!cfg_member(o, "type", path, sub, sizeof(sub), &v))
+        return cfg_fail(p, path, "missing key \"type\"");
+    const char *t = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+    size_t i;
+    for (i = 0; i < IOP_ARRAY_SIZE(ftypes); i++)
+        if (strcmp(t, ftypes[i].name) == 0)
+            break;
+    if (i == IOP_ARRAY_SIZE(ftypes))
+        return cfg_fail(p, sub, "expected one of u8, u16, u32, u64, string, bytes");
+    f->type = ftypes[i].type;
+    f->size = ftypes[i].size;
+    if (cfg_member(o, "size", path, sub, sizeof(sub), &v)) {
+        if (f->size)
+            return cfg_fail(p, sub, "integer fields have their own size");
+        if ((r = cfg_get_uint(p, sub, v, IOP_CONFIG_MAX_FIELD_SIZE, &x)) < 0)
+            return r;
+        f->size = (uint16_t)x;
+    }
+    if (!f->size)
+        return cfg_fail(p, path, "string and bytes fields need a \"size\" (1..%u)", IOP_CONFIG_MAX_FIELD_SIZE);
+    if (cfg_member(o, "writable", path, sub, sizeof(sub), &v) && (r = cfg_get_bool(p, sub, v, &f->writable)) < 0)
+        return r;
+    if (cfg_member(o, "key", path, sub, sizeof(sub), &v) && (r = cfg_get_bool(p, sub, v, &f->key)) < 0)
+        return r;
+    bool has_min = cfg_member(o, "min", path, sub, sizeof(sub), &v);
+    if (has_min && (r = cfg_get_uint(p, sub, v, UINT64_MAX, &f->min)) < 0)
+        return r;
+    f->max = UINT64_MAX;
+    bool has_max = cfg_member(o, "max", path, sub, sizeof(sub), &v);
+    if (has_max && (r = cfg_get_uint(p, sub, v, UINT64_MAX, &f->max)) < 0)
+        return r;
+    f->has_range = has_min || has_max;
+    if (f->has_range && f->type >= IOP_CFG_STRING)
+        return cfg_fail(p, path, "min and max belong to integer fields");
+    if (f->has_range && f->min > f->max)
+        return cfg_fail(p, path, "min is greater than max");
+    return 0;
+}
+
+static int parse_custom_group(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_device *d,
+                              struct iop_config_group *g) {
+    static const char *const keys[] = { "number", "name", "table", "row_add", "row_delete", "clear",
+                                        "fields", "rows", NULL };
+    char sub[192];
+    json_object *v;
+    uint64_t x;
+    int r;
+    if (!json_object_is_type(o, json_type_object))
+        return cfg_fail(p, path, "expected an object, got %s", cfg_describe(o));
+    if ((r = cfg_check_keys(p, path, o, keys)) < 0)
+        return r;
+    if (!cfg_member(o, "number", path, sub, sizeof(sub), &v))
+        return cfg_fail(p, path, "missing key \"number\"");
+    if ((r = cfg_get_uint(p, sub, v, 0xFFFF, &x)) < 0)
+        return r;
+    g->number = (uint16_t)x;
+    if (!cfg_member(o, "name", path, sub, sizeof(sub), &v))
+        return cfg_fail(p, path, "missing key \"name\"");
+    if ((r = cfg_get_string(p, sub, v, g->name, sizeof(g->name))) < 0)
+        return r;
+    static const struct { const char *key; size_t off; } flags[] = {
+        { "table", offsetof(struct iop_config_group, table) },
+        { "row_add", offsetof(struct iop_config_group, row_add) },
+        { "row_delete", offsetof(struct iop_config_group, row_delete) },
+        { "clear", offsetof(struct iop_config_group, clear) },
+    };
+    for (size_t i = 0; i < IOP_ARRAY_SIZE(flags); i++)
+        if (cfg_member(o, flags[i].key, path, sub, sizeof(sub), &v) &&
+            (r = cfg_get_bool(p, sub, v, (bool *)((uint8_t *)g + flags[i].off))) < 0)
+            return r;
+    if (!g->table && (g->row_add || g->row_delete || g->clear))
+        return cfg_fail(p, path, "row_add, row_delete and clear belong to table groups");
+    if (!cfg_member(o, "fields", path, sub, sizeof(sub), &v))
+        return cfg_fail(p, path, "missing key \"fields\"");
+    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0 ||
+        json_object_array_length(v) > IOP_CONFIG_MAX_FIELDS)
+        return cfg_fail(p, sub, "expected an array of 1..%u fields", IOP_CONFIG_MAX_FIELDS);
+    size_t n = json_object_array_length(v);
+    if (!(g->field = calloc(n, sizeof(*g->field))))
+        return -ENOMEM;
+    unsigned keys_seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        char fp[224];
+        snprintf(fp, sizeof(fp), "%s[%zu]", sub, i);
+        if ((r = parse_field(p, fp, json_object_array_get_idx(v, i), &g->field[i])) < 0)
+            return r;
+        g->n_fields++;
+        keys_seen += g->field[i].key;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(g->field[j].name, g->field[i].name) == 0)
+                return cfg_fail(p, fp, "field \"%s\" is declared twice", g->field[i].name);
+    }
+    if (keys_seen > 1 || (keys_seen && !g->table))
+        return cfg_fail(p, path, "a table group has at most one key field, a scalar group none");
+    if (cfg_member(o, "rows", path, sub, sizeof(sub), &v)) {
+        if (!g->table)
+            return cfg_fail(p, sub, "rows belong to table groups; scalar values go in \"params\"");
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > IOP_CONFIG_MAX_ROWS)
+            return cfg_fail(p, sub, "expected an array of at most %u rows", IOP_CONFIG_MAX_ROWS);
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            char rp[224];
+            json_object *row = json_object_array_get_idx(v, i);
+            snprintf(rp, sizeof(rp), "%s[%zu]", sub, i);
+            if (!json_object_is_type(row, json_type_object))
+                return cfg_fail(p, rp, "expected an object of field values, got %s", cfg_describe(row));
+            json_object_object_foreach(row, fname, fval) {
+                char vp[288];
+                snprintf(vp, sizeof(vp), "%s.%s", rp, fname);
+                if ((r = parse_value(p, vp, fval, d, g->number, (int)i, fname)) < 0)
+                    return r;
+            }
+            g->n_rows++;
+        }
+    }
+    return 0;
+}
+
+static int parse_groups(struct cfg_ctx *p, const char *path, json_object *v, struct iop_config_device *d) {
+    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > IOP_CONFIG_MAX_GROUPS)
+        return cfg_fail(p, path, "expected an array of at most %u groups", IOP_CONFIG_MAX_GROUPS);
+    size_t n = json_object_array_length(v);
+    if (!(d->group = calloc(n ? n : 1, sizeof(*d->group))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        char gp[192];
+        int r;
+        snprintf(gp, sizeof(gp), "%s[%zu]", path, i);
+        d->n_groups++;
+        if ((r = parse_custom_group(p, gp, json_object_array_get_idx(v, i), d, &d->group[i])) < 0)
+            return r;
+        for (size_t j = 0; j < i; j++)
+            if (d->group[j].number == d->group[i].number)
+                return cfg_fail(p, gp, "group 0x%04x is declared twice", d->group[i].number);
+    }
+    return 0;
+}
+
+/* "params": { "0xF102": { "DeviceName": "disk0" } }: values of scalar groups. */
+static int parse_params(struct cfg_ctx *p, const char *path, json_object *v, struct iop_config_device *d) {
+    if (!json_object_is_type(v, json_type_object))
+        return cfg_fail(p, path, "expected an object of groups, got %s", cfg_describe(v));
+    json_object_object_foreach(v, gname, fields) {
+        char gp[192];
+        uint16_t group = 0;
+        int r;
+        snprintf(gp, sizeof(gp), "%s.%s", path, gname);
+        if ((r = parse_group_number(p, gp, gname, &group)) < 0)
+            return r;
+        if (!json_object_is_type(fields, json_type_object))
+            return cfg_fail(p, gp, "expected an object of field values, got %s", cfg_describe(fields));
+        json_object_object_foreach(fields, fname, fval) {
+            char vp[288];
+            snprintf(vp, sizeof(vp), "%s.%s", gp, fname);
+            if ((r = parse_value(p, vp, fval, d, group, -1, fname)) < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
 static int parse_device(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_device *d) {
     static const char *const keys[] = { "tid", "class", "class_version", "sub_class", "vendor_id",
                                         "parent", "user_tid", "identity", "event_capabilities",
                                         "device_flags", "vendor_info", "product_info", "description",
                                         "revision", "serial", "adapter", "usb", "blocks", "block_size",
-                                        NULL };
+                                        "groups", "params", NULL };
     static const struct uint_member ums[] = {
         UM(struct iop_config_device, "tid", tid, 0xFFF),
         UM(struct iop_config_device, "class_version", class_version, 0xF),
@@ -253,6 +485,10 @@ static int parse_device(struct cfg_ctx *p, const char *path, json_object *o, str
         (r = get_string_members(p, path, o, d, sms, IOP_ARRAY_SIZE(sms))) < 0)
         return r;
     if (cfg_member(o, "usb", path, sub, sizeof(sub), &v) && (r = cfg_get_bool(p, sub, v, &d->usb)) < 0)
+        return r;
+    if (cfg_member(o, "groups", path, sub, sizeof(sub), &v) && (r = parse_groups(p, sub, v, d)) < 0)
+        return r;
+    if (cfg_member(o, "params", path, sub, sizeof(sub), &v) && (r = parse_params(p, sub, v, d)) < 0)
         return r;
     if (d->tid < 2)
         return cfg_fail(p, path, "tid %u is reserved (0: the executive, 1: the host)", d->tid);
@@ -324,9 +560,9 @@ static int parse_iop(struct cfg_ctx *p, const char *path, json_object *o, struct
             char dp[192];
             struct iop_config_device *d = &iop->device[i];
             snprintf(dp, sizeof(dp), "%s[%zu]", sub, i);
+            iop->n_devices++; /* counted first so a partial entry is freed */
             if ((r = parse_device(p, dp, json_object_array_get_idx(v, i), d)) < 0)
                 return r;
-            iop->n_devices++;
             bool parent_ok = d->parent_tid == 0;
             for (size_t j = 0; j < i; j++) {
                 if (iop->device[j].tid == d->tid)
@@ -526,11 +762,23 @@ int iop_config_load_file(const char *path, struct iop_config **ret, char **err) 
     return iop_config_parse(buf, got, path, ret, err);
 }
 
+static void device_free_contents(struct iop_config_device *d) {
+    for (unsigned g = 0; g < d->n_groups; g++)
+        free(d->group[g].field);
+    free(d->group);
+    for (unsigned k = 0; d->value && k < d->n_values; k++)
+        free(d->value[k].s);
+    free(d->value);
+}
+
 struct iop_config *iop_config_free(struct iop_config *cfg) {
     if (!cfg)
         return NULL;
-    for (unsigned i = 0; i < cfg->n_iops; i++)
+    for (unsigned i = 0; i < cfg->n_iops; i++) {
+        for (unsigned k = 0; k < cfg->iop[i].n_devices; k++)
+            device_free_contents(&cfg->iop[i].device[k]);
         free(cfg->iop[i].device);
+    }
     free(cfg);
     return NULL;
 }

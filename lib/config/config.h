@@ -31,6 +31,47 @@ struct iop_config_adapter {
     uint16_t pci_vendor, pci_product;
 };
 
+/* Parameter groups a device declares beyond the standard ones, and initial values. */
+enum iop_config_ftype { IOP_CFG_U8, IOP_CFG_U16, IOP_CFG_U32, IOP_CFG_U64, IOP_CFG_STRING, IOP_CFG_BYTES };
+
+#define IOP_CONFIG_NAME_MAX 48u         /* group and field names, with the NUL */
+#define IOP_CONFIG_MAX_GROUPS 32u       /* custom groups per device */
+#define IOP_CONFIG_MAX_FIELDS 64u       /* fields per custom group */
+#define IOP_CONFIG_MAX_ROWS 256u        /* initial rows per table group */
+#define IOP_CONFIG_MAX_VALUES 1024u     /* values per device, rows included */
+#define IOP_CONFIG_MAX_FIELD_SIZE 1024u /* = IOP_PARAMS_FIELD_SIZE_MAX */
+
+struct iop_config_field {
+    char name[IOP_CONFIG_NAME_MAX];
+    enum iop_config_ftype type;
+    uint16_t size;          /* strings and bytes */
+    bool writable, key;
+    bool has_range;
+    uint64_t min, max;
+};
+
+struct iop_config_group {
+    uint16_t number;
+    char name[IOP_CONFIG_NAME_MAX];
+    bool table;
+    bool row_add, row_delete, clear; /* what UtilParamsSet may do to a table's rows */
+    struct iop_config_field *field;  /* owned */
+    unsigned n_fields;
+    unsigned n_rows;                 /* initial rows (their values are in the device's list) */
+};
+
+/* One initial value: field of group (of row `row` of a table group declared here, or
+ * -1 for a scalar group, custom or standard). */
+struct iop_config_value {
+    uint16_t group;
+    int row;
+    char field[IOP_CONFIG_NAME_MAX];
+    bool is_string;
+    uint64_t u;
+    char *s;                /* owned: the string as written (hex digits for bytes fields) */
+    char path[224];         /* "file: $.json.path": where it was written, for errors */
+};
+
 struct iop_config_device {
     uint16_t tid;
     uint16_t class_id;
@@ -49,6 +90,10 @@ struct iop_config_device {
     bool usb;             /* bus adapters: the USB bus adapter (USB devices appear below it) */
     uint32_t blocks;      /* block storage: capacity in blocks */
     uint32_t block_size;  /* block storage: bytes per block */
+    struct iop_config_group *group; /* owned */
+    unsigned n_groups;
+    struct iop_config_value *value; /* owned */
+    unsigned n_values, cap_values;
 };
 
 struct iop_config_iop {

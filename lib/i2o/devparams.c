@@ -37,6 +37,141 @@ static bool drives_isa_dma(const struct iop_device *d) {
     return false;
 }
 
+static enum iop_params_type ptype(enum iop_config_ftype t) {
+    switch (t) {
+    case IOP_CFG_U8: return IOP_PARAMS_U8;
+    case IOP_CFG_U16: return IOP_PARAMS_U16;
+    case IOP_CFG_U32: return IOP_PARAMS_U32;
+    case IOP_CFG_U64: return IOP_PARAMS_U64;
+    case IOP_CFG_STRING: return IOP_PARAMS_STRING;
+    case IOP_CFG_BYTES: return IOP_PARAMS_BYTES;
+    }
+    return IOP_PARAMS_BYTES;
+}
+
+static int hexbytes(const char *s, uint8_t *out, size_t cap) {
+    size_t n = strlen(s);
+    if (n % 2 || n / 2 > cap)
+        return -EINVAL;
+    for (size_t i = 0; i < n / 2; i++) {
+        char h[3] = { s[2 * i], s[2 * i + 1], 0 }, *end;
+        out[i] = (uint8_t)strtoul(h, &end, 16);
+        if (*end)
+            return -EINVAL;
+    }
+    return (int)(n / 2);
+}
+
+/* One configured value into its field; a failure names the configuration path. */
+static int apply_value(struct iop_device *d, const struct iop_config_value *v, const void *key, size_t key_len) {
+    struct iop_params *p = d->params;
+    struct iop_params_group *g = iop_params_find_group(p, v->group);
+    int idx = g ? iop_params_find_field(g, v->field) : -ENOENT;
+    struct iop_params_field_info fi;
+    const char *why = NULL;
+    int r = 0;
+    if (!g)
+        why = "no such group on this device";
+    else if (idx < 0 || iop_params_field_info(g, (unsigned)idx, &fi) < 0)
+        why = "no such field in the group";
+    else if (v->row < 0 && iop_params_group_kind(g) != IOP_PARAMS_SCALAR)
+        why = "a table group's values go in its rows";
+    if (!why) {
+        if (fi.type == IOP_PARAMS_STRING) {
+            if (!v->is_string)
+                why = "expected a string";
+            else if ((r = iop_params_set_string(p, v->group, v->field, key, key_len, v->s)) == -E2BIG)
+                why = "string longer than the field";
+        } else if (fi.type == IOP_PARAMS_BYTES) {
+            uint8_t buf[IOP_CONFIG_MAX_FIELD_SIZE];
+            int n = v->is_string ? hexbytes(v->s, buf, fi.size) : -EINVAL;
+            if (n < 0)
+                why = "expected a string of hex digits that fits the field";
+            else
+                r = iop_params_set(p, v->group, v->field, key, key_len, buf, (size_t)n);
+        } else if (v->is_string) {
+            why = "expected an integer";
+        } else if ((r = iop_params_set_uint(p, v->group, v->field, key, key_len, v->u)) == -ERANGE) {
+            why = "out of the field's range";
+        }
+        if (!why && r < 0)
+            why = strerror(-r);
+    }
+    if (why)
+        return iop_log_errno(LOG_ERR, -EINVAL, "%s: %s", v->path, why);
+    return 0;
+}
+
+/* Groups declared in the configuration, their initial rows, and every configured value
+ * (standard groups' writable and read-only fields alike: the configuration describes
+ * the device, it is not a UtilParamsSet). */
+static int apply_config(struct iop_device *d, const struct iop_config_device *cd) {
+    struct iop_params *p = d->params;
+    for (unsigned i = 0; i < cd->n_groups; i++) {
+        const struct iop_config_group *cg = &cd->group[i];
+        unsigned flags = (cg->row_add ? IOP_PARAMS_GROUP_ROW_ADD : 0) | (cg->row_delete ? IOP_PARAMS_GROUP_ROW_DELETE : 0) |
+                         (cg->clear ? IOP_PARAMS_GROUP_CLEAR : 0);
+        struct iop_params_group *g;
+        int r = iop_params_add_group(p, cg->number, cg->name, cg->table ? IOP_PARAMS_TABLE : IOP_PARAMS_SCALAR, flags, &g);
+        if (r < 0)
+            return iop_log_errno(LOG_ERR, r, "IOP %u TID 0x%03x: group 0x%04x: %s", d->iop->unit, d->tid, cg->number,
+                                 r == -EEXIST ? "the device has this group already" : strerror(-r));
+        for (unsigned k = 0; k < cg->n_fields; k++) {
+            const struct iop_config_field *cf = &cg->field[k];
+            unsigned fl = (cf->writable ? IOP_PARAMS_FIELD_RW : 0) | (cf->key ? IOP_PARAMS_FIELD_KEY : 0);
+            r = iop_params_add_field(g, cf->name, ptype(cf->type), cf->size, fl);
+            if (r >= 0 && cf->has_range)
+                r = iop_params_field_set_range(g, (unsigned)r, cf->min, cf->max);
+            if (r < 0)
+                return iop_log_errno(LOG_ERR, r, "IOP %u TID 0x%03x: group 0x%04x field %s: %s", d->iop->unit, d->tid,
+                                     cg->number, cf->name, strerror(-r));
+        }
+        /* Rows: each starts with its key (the key field's value), then the rest. */
+        int key_idx = iop_params_group_key_field(g);
+        struct iop_params_field_info kfi;
+        if (key_idx >= 0)
+            iop_params_field_info(g, (unsigned)key_idx, &kfi);
+        for (unsigned row = 0; row < cg->n_rows; row++) {
+            uint8_t key[IOP_CONFIG_MAX_FIELD_SIZE];
+            size_t key_len = 0;
+            const struct iop_config_value *kv = NULL;
+            for (unsigned k = 0; key_idx >= 0 && k < cd->n_values; k++)
+                if (cd->value[k].group == cg->number && cd->value[k].row == (int)row &&
+                    strcmp(cd->value[k].field, kfi.name) == 0)
+                    kv = &cd->value[k];
+            if (key_idx >= 0) {
+                if (!kv || kv->is_string)
+                    return iop_log_errno(LOG_ERR, -EINVAL, "IOP %u TID 0x%03x: group 0x%04x row %u: needs an integer %s (its key)",
+                                         d->iop->unit, d->tid, cg->number, row, kfi.name);
+                for (size_t b = 0; b < kfi.size && b < 8; b++)
+                    key[b] = (uint8_t)(kv->u >> (8 * b));
+                key_len = kfi.size;
+                if (kfi.size < 8 && kv->u >> (8 * kfi.size))
+                    return iop_log_errno(LOG_ERR, -EINVAL, "%s: the key does not fit the field", kv->path);
+            }
+            r = iop_params_row_add(g, key_len ? key : NULL, key_len);
+            if (r < 0)
+                return iop_log_errno(LOG_ERR, r, "IOP %u TID 0x%03x: group 0x%04x row %u: %s", d->iop->unit, d->tid,
+                                     cg->number, row, r == -EEXIST ? "duplicate key" : strerror(-r));
+            uint16_t index = (uint16_t)r; /* keyless tables: rows are addressed by index */
+            for (unsigned k = 0; k < cd->n_values; k++) {
+                const struct iop_config_value *v = &cd->value[k];
+                if (v->group != cg->number || v->row != (int)row || v == kv)
+                    continue;
+                if ((r = apply_value(d, v, key_len ? key : (const void *)&index, key_len ? key_len : 2)) < 0)
+                    return r;
+            }
+        }
+    }
+    for (unsigned k = 0; k < cd->n_values; k++)
+        if (cd->value[k].row < 0) {
+            int r = apply_value(d, &cd->value[k], NULL, 0);
+            if (r < 0)
+                return r;
+        }
+    return 0;
+}
+
 int iop_device_build_params(struct iop_device *d, const struct iop_config_device *cd) {
     assert(d && d->iop);
     struct iop_controller *c = d->iop;
@@ -94,6 +229,8 @@ int iop_device_build_params(struct iop_device *d, const struct iop_config_device
         TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "Capacity", NULL, 0, cap));
         TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "BlockSize", NULL, 0, d->block_size));
     }
+    if (cd)
+        TRY(apply_config(d, cd));
     iop_device_refresh(d);
     return 0;
 }
