@@ -14,6 +14,13 @@
  *   ctl-client DEVICE sw-errors IOP         I2OSWDL/SWUL/SWDEL error paths
  *   ctl-client DEVICE swdl-partial IOP TYPE ID SIZE N   send only the first N fragments
  *   ctl-client DEVICE params-errors IOP TID   I2OPARMGET/SET errno paths and ENOBUFS retry
+ *   ctl-client DEVICE unknown32              a 32-bit caller's unknown command: ENOTTY
+ *   ctl-client DEVICE passthru-nop IOP       UtilNOP through I2OPASSTHRU, reply checked
+ *   ctl-client DEVICE html IOP TID           I2OHTML page 0 is an HTML page
+ *   ctl-client DEVICE sw-roundtrip IOP       a 3-fragment module down and back up
+ *
+ * Built twice: natively, and with -m32 (ctl-client32), so the same checks exercise
+ * the i386 structure layouts and command numbers through the compat path.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -276,6 +283,48 @@ int main(int argc, char **argv) {
         EXPECT(ioctl_errno(fd, I2OPARMGET, (unsigned long)&pg) == EAGAIN, "truncated list: EAGAIN");
         pg.oplen = 0x40000000;
         EXPECT(ioctl_errno(fd, I2OPARMGET, (unsigned long)&pg) == ENOMEM, "absurd oplen: ENOMEM");
+    } else if (strcmp(cmd, "unknown32") == 0) {
+        EXPECT(ioctl_errno(fd, _IO('i', 77), 0) == ENOTTY, "unknown command from a 32-bit caller");
+    } else if (strcmp(cmd, "passthru-nop") == 0 && argc == 4) {
+        static unsigned int m[16];
+        memset(m, 0, sizeof(m));
+        m[0] = 4u << 16 | 0x01;
+        m[1] = 0x00u << 24 | 1u << 12 | 0; /* UtilNOP to the executive */
+        m[2] = 0xabcd0123;
+        m[4] = 8u << 16;                   /* reply area: 8 words */
+        struct i2o_cmd_passthru pt = { .iop = (unsigned)atoi(argv[3]), .msg = m };
+        EXPECT(ioctl(fd, I2OPASSTHRU, &pt) == 0, "I2OPASSTHRU: %s", strerror(errno));
+        EXPECT(m[4 + 2] == 0xabcd0123, "initiator context restored: %08x", m[6]);
+        EXPECT((m[4 + 4] >> 24) == 0, "ReqStatus %u", m[8] >> 24);
+        m[1] = 0x77u << 24 | 1u << 12 | 0;
+        m[4] = 8u << 16;
+        int r = ioctl(fd, I2OPASSTHRU, &pt);
+        EXPECT(r == 5, "unknown function: ioctl returned %d, want ReqStatus 5", r);
+    } else if (strcmp(cmd, "html") == 0 && argc == 5) {
+        static char page[65536];
+        unsigned int len = sizeof(page);
+        struct i2o_html h = { .iop = (unsigned)atoi(argv[3]), .tid = (unsigned)strtoul(argv[4], NULL, 0), .page = 0,
+                              .resbuf = page, .reslen = &len };
+        EXPECT(ioctl(fd, I2OHTML, &h) == 0, "I2OHTML: %s", strerror(errno));
+        EXPECT(len > 100 && len < sizeof(page) && memcmp(page, "<!DOCTYPE html>", 15) == 0, "page of %u bytes", len);
+    } else if (strcmp(cmd, "sw-roundtrip") == 0 && argc == 4) {
+        static unsigned char img[20000], frag[8192], back[20000];
+        for (size_t i = 0; i < sizeof(img); i++)
+            img[i] = (unsigned char)(i * 13 + 1);
+        unsigned int swlen = sizeof(img), maxfrag = 3, curfrag;
+        struct i2o_sw_xfer x = { .iop = (unsigned)atoi(argv[3]), .sw_type = I2O_SOFTWARE_MODULE_IOP_CONFIG, .sw_id = 0x32,
+                                 .buf = frag, .swlen = &swlen, .maxfrag = &maxfrag, .curfrag = &curfrag };
+        for (curfrag = 1; curfrag <= 3; curfrag++) {
+            memcpy(frag, img + (curfrag - 1) * 8192, curfrag < 3 ? 8192 : sizeof(img) - 16384);
+            EXPECT(ioctl(fd, I2OSWDL, &x) == 0, "SWDL %u: %s", curfrag, strerror(errno));
+        }
+        for (curfrag = 1; curfrag <= 3; curfrag++) {
+            EXPECT(ioctl(fd, I2OSWUL, &x) == 0, "SWUL %u: %s", curfrag, strerror(errno));
+            memcpy(back + (curfrag - 1) * 8192, frag, curfrag < 3 ? 8192 : sizeof(img) - 16384);
+        }
+        EXPECT(memcmp(img, back, sizeof(img)) == 0, "uploaded bytes differ");
+        swlen = 0;
+        EXPECT(ioctl(fd, I2OSWDEL, &x) == 0 && swlen == sizeof(img), "SWDEL: %s, swlen %u", strerror(errno), swlen);
     } else {
         fprintf(stderr, "ctl-client: bad command\n");
         return 2;
