@@ -587,6 +587,14 @@ static int lu_submit(struct iop_urb *urb) {
 
     switch (urb->xfer) {
     case IOP_XFER_CONTROL:
+        /* usbfs passes these to the device without telling the host side, whose
+         * endpoint state would then disagree with the device's; the ioctls that do
+         * both (SETINTERFACE, SETCONFIGURATION) are synchronous and may wait for the
+         * device, which nothing on the loop may do. */
+        if ((urb->setup_packet[0] & (IOP_USB_TYPE_MASK | IOP_USB_DIR_IN)) == IOP_USB_TYPE_STANDARD &&
+            (urb->setup_packet[1] == IOP_USB_REQ_SET_INTERFACE ||
+             urb->setup_packet[1] == IOP_USB_REQ_SET_CONFIGURATION))
+            return -EOPNOTSUPP;
         r = ensure_bounce(lx, LIBUSB_CONTROL_SETUP_SIZE + (size_t)urb->transfer_buffer_length);
         if (r < 0)
             return r;

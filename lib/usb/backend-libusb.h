@@ -15,6 +15,13 @@
  *   says so (libusb's auto-detach: re-attached when the interface is released).
  * - Descriptors are read with real control URBs through the engine (enumerate.c);
  *   libusb's cached device descriptor is only the fallback when that fails.
+ * - Kept open after that: an open usbfs handle is how libusb notices a departure
+ *   when udevd is not running.
+ * - SET_CONFIGURATION and SET_INTERFACE control URBs are refused (-EOPNOTSUPP):
+ *   usbfs would pass them to the device behind the host side's back, and the ioctls
+ *   that change both are synchronous (they wait for the device), which nothing on
+ *   the loop may do.  So on real hardware only altsetting 0 is usable, which also
+ *   rules out ISO on interfaces whose altsetting 0 has no bandwidth.
  * - Transfers are libusb async transfers kept with the URB across resubmissions.
  *   Bulk/interrupt/ISO data is not copied (libusb uses the URB's buffer), except ISO
  *   packets that are not laid out back to back; control transfers go through a
