@@ -21,6 +21,8 @@
 #define NEVER UINT64_MAX
 /* String descriptors hold at most 126 UTF-16 units (bLength is one byte). */
 #define STRING_MAX_CHARS 126u
+/* USB device addresses are 7 bits; address 0 is the default one. */
+#define USB_MAX_ADDRESS 127
 /* How far ahead an ISO URB may be scheduled: the periodic schedule of EHCI and xHCI
  * covers 1024 frames; a start beyond it is refused as HCDs refuse it (-EFBIG). */
 #define ISO_HORIZON_FRAMES 1024
@@ -777,7 +779,7 @@ int iop_usb_sim_plug(struct iop_usb_engine *e, const struct iop_usb_sim_device *
     if (devnum == 0) {
         devnum = 2; /* 1 is the root hub */
         for (struct iop_usb_sim_dev *o = s->devs; o; o = o->next)
-            if (o->busnum == sd->busnum && o->devnum >= devnum && o->devnum < 127)
+            if (o->busnum == sd->busnum && o->devnum >= devnum && o->devnum < USB_MAX_ADDRESS)
                 devnum = (uint8_t)(o->devnum + 1);
     }
     sd->devnum = devnum;

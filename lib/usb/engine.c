@@ -13,6 +13,8 @@
  * usbfs returns discarded URBs within a frame, so this only matters for a broken
  * backend, which is then reported instead of waited for forever. */
 #define SHUTDOWN_TIMEOUT_MS 5000
+/* Each wait for backend events during shutdown; short, so that the deadline holds. */
+#define SHUTDOWN_SLICE_MS 100
 
 int iop_usb_engine_new(struct iop_loop *loop, const struct iop_usb_backend *backend,
                        const void *config, struct iop_usb_engine **ret) {
@@ -73,7 +75,7 @@ struct iop_usb_engine *iop_usb_engine_free(struct iop_usb_engine *e) {
 
     uint64_t deadline = iop_loop_now_usec() + SHUTDOWN_TIMEOUT_MS * 1000ull;
     while (urbs_in_flight(e) > 0 && iop_loop_now_usec() < deadline)
-        if (e->backend->handle_events(e, 100) < 0)
+        if (e->backend->handle_events(e, SHUTDOWN_SLICE_MS) < 0)
             break;
     unsigned stuck = urbs_in_flight(e);
 

@@ -13,6 +13,7 @@
 
 #include "lib/usb/internal.h"
 #include "lib/util/bytes.h"
+#include "lib/util/cleanup.h"
 #include "lib/util/log.h"
 #include "lib/util/loop.h"
 
@@ -343,6 +344,10 @@ int iop_urb_submit(struct iop_urb *urb) {
 
 /* ---- Cancellation ---- */
 
+/* iop_urb_kill waits for backend events in slices this long, so that its deadline
+ * is checked even when events keep arriving for other URBs. */
+#define KILL_SLICE_MS 100
+
 int iop_urb_unlink(struct iop_urb *urb) {
     if (!urb)
         return -EINVAL;
@@ -392,7 +397,7 @@ int iop_urb_kill(struct iop_urb *urb) {
             break;
         }
         int wait_ms = (int)((deadline - now + 999) / 1000);
-        int rr = e->backend->handle_events(e, wait_ms < 100 ? wait_ms : 100);
+        int rr = e->backend->handle_events(e, IOP_MIN(wait_ms, KILL_SLICE_MS));
         if (rr < 0 && rr != -EINTR) {
             r = rr;
             break;

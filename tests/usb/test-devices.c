@@ -75,9 +75,11 @@ static void test_enumeration(void) {
     /* Not registered until its descriptors are read. */
     CHECK_EQ(iop_usb_dev_ref_by_addr(e, 1, 2, &dev), -ENODEV);
     CHECK_EQ(ev.adds, 0);
+    CHECK_EQ(iop_usb_engine_enumerating(e), 1);
     /* Device descriptor, GET_CONFIGURATION, config header, config: four URBs. */
     CHECK_EQ(iop_usb_sim_advance(e, 0), 4);
     CHECK_EQ(ev.adds, 1);
+    CHECK_EQ(iop_usb_engine_enumerating(e), 0);
     CHECK_EQ(iop_usb_dev_ref_by_addr(e, 1, 2, &dev), 0);
     CHECK(ev.last == dev);
     CHECK_MEMEQ(iop_usb_dev_descriptor(dev), fx_device_desc, 18);

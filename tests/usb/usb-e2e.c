@@ -438,6 +438,8 @@ static int cmd_stall(const char *vidpid) {
     uint8_t back[4096];
     r = bulk(dev, in, back, sizeof(back), 0, &got);
     EXPECT(r1 == 0 && r == 0 && got == 10, "the endpoint moves data again: %d %d/%u", r1, r, got);
+    r = control(dev, 0x01, IOP_USB_REQ_SET_INTERFACE, 0, 0, NULL, 0, NULL);
+    EXPECT(r == -EOPNOTSUPP, "SET_INTERFACE as a control URB is refused on usbfs: %d", r);
     iop_usb_dev_unref(dev);
     engine_down();
     return fails ? 1 : 0;
