@@ -46,8 +46,9 @@ typedef void (*iop_usb_hotplug_fn)(void *data, struct iop_usb_dev *dev,
                                    enum iop_usb_hotplug_event ev);
 /* Hotplug callbacks for the layer above; (fn, data) identifies the registration.
  * With enumerate, fn runs for every registered device before this returns.  The
- * device pointer is borrowed for the call: take a reference to keep it.  -EEXIST,
- * -ENOMEM. */
+ * device pointer is borrowed for the call: take a reference to keep it.  ADD runs
+ * from the completion of the last descriptor read, so the rules of a completion
+ * handler apply (no iop_urb_kill there).  -EEXIST, -ENOMEM. */
 int iop_usb_engine_add_hotplug(struct iop_usb_engine *e, iop_usb_hotplug_fn fn, void *data,
                                bool enumerate);
 /* Safe from inside a hotplug callback.  -ENOENT if not registered. */
