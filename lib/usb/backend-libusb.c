@@ -515,7 +515,7 @@ static void LIBUSB_CALL on_transfer(struct libusb_transfer *t) {
         break;
     case IOP_XFER_ISOC: {
         uint32_t pos = 0;
-        for (int i = 0; i < urb->number_of_packets && i < t->num_iso_packets; i++) {
+        for (int i = 0; i < iop_urb_iso_packets(urb) && i < t->num_iso_packets; i++) {
             const struct libusb_iso_packet_descriptor *p = &t->iso_packet_desc[i];
             struct iop_iso_packet_descriptor *d = &urb->iso_frame_desc[i];
             d->actual_length = p->actual_length < d->length ? p->actual_length : d->length;
@@ -537,11 +537,11 @@ static void LIBUSB_CALL on_transfer(struct libusb_transfer *t) {
  * the URB's own when its packets are laid out that way, else the bounce buffer
  * (gathered for OUT). */
 static int iso_buffer(struct lu_urb *lx, struct iop_urb *urb, uint8_t **ret) {
-    uint32_t expect = urb->number_of_packets ? urb->iso_frame_desc[0].offset : 0;
+    uint32_t expect = iop_urb_iso_packets(urb) ? urb->iso_frame_desc[0].offset : 0;
     uint32_t start = expect;
     bool contiguous = true;
     size_t total = 0;
-    for (int i = 0; i < urb->number_of_packets; i++) {
+    for (int i = 0; i < iop_urb_iso_packets(urb); i++) {
         const struct iop_iso_packet_descriptor *d = &urb->iso_frame_desc[i];
         if (d->offset != expect)
             contiguous = false;
@@ -558,7 +558,7 @@ static int iso_buffer(struct lu_urb *lx, struct iop_urb *urb, uint8_t **ret) {
         return r;
     if (!urb->dir_in) {
         size_t pos = 0;
-        for (int i = 0; i < urb->number_of_packets; i++) {
+        for (int i = 0; i < iop_urb_iso_packets(urb); i++) {
             const struct iop_iso_packet_descriptor *d = &urb->iso_frame_desc[i];
             memcpy(lx->bounce + pos, urb->transfer_buffer + d->offset, d->length);
             pos += d->length;
@@ -624,9 +624,9 @@ static int lu_submit(struct iop_urb *urb) {
             return r;
         t->type = LIBUSB_TRANSFER_TYPE_ISOCHRONOUS;
         t->buffer = buf;
-        t->num_iso_packets = urb->number_of_packets;
+        t->num_iso_packets = iop_urb_iso_packets(urb);
         int total = 0;
-        for (int i = 0; i < urb->number_of_packets; i++) {
+        for (int i = 0; i < iop_urb_iso_packets(urb); i++) {
             t->iso_packet_desc[i].length = urb->iso_frame_desc[i].length;
             total += (int)urb->iso_frame_desc[i].length;
         }

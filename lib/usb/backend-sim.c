@@ -333,7 +333,7 @@ static int serve_data(struct iop_usb_sim_dev *sd, struct sim_ep *ep, struct iop_
 
 static void serve_iso(struct iop_usb_sim_dev *sd, struct sim_ep *ep, struct sim_urb *su) {
     struct iop_urb *urb = su->urb;
-    for (int n = 0; n < urb->number_of_packets; n++) {
+    for (int n = 0; n < iop_urb_iso_packets(urb); n++) {
         struct iop_iso_packet_descriptor *d = &urb->iso_frame_desc[n];
         long long frame = (long long)urb->start_frame + (long long)n * urb->interval;
         if (frame < su->expired_before) {
@@ -492,7 +492,7 @@ static bool serve_head(struct iop_usb_sim_dev *sd, struct sim_ep *ep, struct sim
     if (ep->fail_count > 0) {
         ep->fail_count--;
         urb->actual_length = 0;
-        for (int n = 0; urb->xfer == IOP_XFER_ISOC && n < urb->number_of_packets; n++) {
+        for (int n = 0; n < iop_urb_iso_packets(urb); n++) {
             urb->iso_frame_desc[n].status = ep->fail_status;
             urb->iso_frame_desc[n].actual_length = 0;
         }
@@ -667,7 +667,7 @@ static int sim_submit(struct iop_urb *urb) {
         long long horizon = (long long)ISO_HORIZON_FRAMES * (fus == 125u ? 8 : 1);
         if (start > cur + horizon)
             return -EFBIG;
-        long long end = start + (long long)urb->number_of_packets * urb->interval;
+        long long end = start + (long long)iop_urb_iso_packets(urb) * urb->interval;
         if (end <= cur + 1)
             return -EXDEV; /* every packet would be late */
         su->expired_before = (int)(cur + 1);

@@ -120,5 +120,8 @@ void *iop_usb_dev_backend_priv(struct iop_usb_dev *dev);
 struct iop_usb_engine *iop_usb_dev_engine(const struct iop_usb_dev *dev);
 /* Whether the engine detaches kernel drivers when claiming this device's interfaces. */
 bool iop_usb_dev_detach_kernel_driver(const struct iop_usb_dev *dev);
+/* The ISO packet count validated at submit (backends use it, not the caller's
+ * number_of_packets, which nothing stops a caller from changing meanwhile). */
+int iop_urb_iso_packets(const struct iop_urb *urb);
 /* The URB's timeout (iop_urb_set_timeout), 0 for none. */
 uint32_t iop_urb_timeout(const struct iop_urb *urb);

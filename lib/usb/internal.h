@@ -24,6 +24,9 @@ struct iop_urb_private {
     uint32_t timeout_ms;
     struct iop_usb_dev *sub_dev;      /* owned reference while submitted */
     struct iop_usb_ep_info ep;        /* the endpoint it was validated against */
+    uint8_t xfer;                     /* the type, direction and ISO packet count */
+    bool dir_in;                      /*   validated at submit: what the engine uses */
+    int iso_packets;                  /*   while submitted, whatever the caller writes */
     struct iop_urb *inflight_prev;    /* the device's list of URBs in flight */
     struct iop_urb *inflight_next;
     /* The backend's area: bound lazily to one engine, kept across resubmissions. */

@@ -265,8 +265,14 @@ static int validate(struct iop_urb *urb, struct iop_usb_dev *dev, const struct d
     return 0;
 }
 
-static unsigned iso_slot(const struct iop_urb *urb) {
-    return urb->endpoint + (urb->dir_in ? IOP_USB_ENDPOINTS : 0);
+/* The ISO queue counter of the endpoint an URB was validated against. */
+static unsigned iso_slot(const struct iop_urb_private *p) {
+    return (p->ep.address & IOP_USB_ENDPOINT_NUMBER_MASK) + (p->dir_in ? IOP_USB_ENDPOINTS : 0);
+}
+
+int iop_urb_iso_packets(const struct iop_urb *urb) {
+    assert(urb);
+    return urb->priv->iso_packets;
 }
 
 int iop_urb_submit(struct iop_urb *urb) {
@@ -299,6 +305,9 @@ int iop_urb_submit(struct iop_urb *urb) {
             urb->iso_frame_desc[n].actual_length = 0;
         }
     p->ep = ep->info;
+    p->xfer = urb->xfer;
+    p->dir_in = urb->dir_in;
+    p->iso_packets = urb->xfer == IOP_XFER_ISOC ? urb->number_of_packets : 0;
     p->unlinked = 0;
 
     /* From here the URB is the engine's (usb_hcd_submit_urb): it holds a reference on
@@ -321,13 +330,13 @@ int iop_urb_submit(struct iop_urb *urb) {
         p->linked = true;
         iop_usb_dev_inflight_add(dev, urb);
         if (urb->xfer == IOP_XFER_ISOC)
-            dev->iso_queued[iso_slot(urb)]++;
+            dev->iso_queued[iso_slot(p)]++;
         r = e->backend->submit(urb);
         if (r < 0) {
             p->linked = false;
             iop_usb_dev_inflight_remove(dev, urb);
             if (urb->xfer == IOP_XFER_ISOC)
-                dev->iso_queued[iso_slot(urb)]--;
+                dev->iso_queued[iso_slot(p)]--;
         }
     }
     if (r < 0) {
@@ -423,11 +432,11 @@ void iop_urb_giveback(struct iop_urb *urb, int status) {
     /* usb_hcd_giveback_urb: an unlink's status wins over what the hardware did. */
     if (p->unlinked)
         status = p->unlinked;
-    if (urb->xfer == IOP_XFER_ISOC) {
-        dev->iso_queued[iso_slot(urb)]--;
+    if (p->xfer == IOP_XFER_ISOC) {
+        dev->iso_queued[iso_slot(p)]--;
         uint32_t total = 0;
         int errors = 0;
-        for (int n = 0; n < urb->number_of_packets; n++) {
+        for (int n = 0; n < p->iso_packets; n++) {
             struct iop_iso_packet_descriptor *d = &urb->iso_frame_desc[n];
             if (d->actual_length > d->length)
                 d->actual_length = d->length; /* a backend never reports more */
@@ -445,7 +454,7 @@ void iop_urb_giveback(struct iop_urb *urb, int status) {
             status = -EREMOTEIO;
     }
     urb->status = status;
-    if (status == 0 && urb->xfer == IOP_XFER_CONTROL)
+    if (status == 0 && p->xfer == IOP_XFER_CONTROL)
         iop_usb_dev_note_control(dev, urb);
 
     if (e->monitor && e->monitor->complete)

@@ -496,9 +496,23 @@ static void test_iso(void) {
     struct iop_usb_sim_ep_stats st;
     CHECK_EQ(iop_usb_sim_ep_stats(f.sd, 0x03, &st), 0);
     CHECK_EQ(st.bytes, 1024);
+    /* A caller scribbling on a submitted URB cannot make the engine walk past the
+     * descriptors it allocated or miscount the endpoint's queue. */
+    struct rec r4 = { 0 };
+    struct iop_urb *u4 = iso_urb(&f, 0x83, b1, 4, 1024, &r4);
+    CHECK_EQ(iop_urb_submit(u4), 0);
+    CHECK_EQ(f.dev->iso_queued[3 + 16], 1);
+    u4->number_of_packets = 100000;
+    u4->dir_in = false;
+    u4->xfer = IOP_XFER_BULK;
+    iop_usb_sim_advance(f.e, 10 * 125);
+    CHECK_EQ(r4.calls, 1);
+    CHECK_EQ(u4->actual_length, 4 * 1024 - (uint32_t)u4->error_count * 1024);
+    CHECK_EQ(f.dev->iso_queued[3 + 16], 0);
     iop_urb_free(u1);
     iop_urb_free(u2);
     iop_urb_free(u3);
+    iop_urb_free(u4);
     fx_down(&f);
 }
 
