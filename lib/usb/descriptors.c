@@ -116,20 +116,6 @@ bool iop_usb_config_has_altsetting(const uint8_t *buf, size_t len, uint8_t ifnum
     return false;
 }
 
-int iop_usb_ep_xfer(const struct iop_usb_ep_info *ep) {
-    assert(ep);
-    switch (ep->attributes & IOP_USB_ENDPOINT_XFERTYPE_MASK) {
-    case IOP_USB_ENDPOINT_XFER_CONTROL:
-        return IOP_XFER_CONTROL;
-    case IOP_USB_ENDPOINT_XFER_ISOC:
-        return IOP_XFER_ISOC;
-    case IOP_USB_ENDPOINT_XFER_BULK:
-        return IOP_XFER_BULK;
-    default:
-        return IOP_XFER_INT;
-    }
-}
-
 uint32_t iop_usb_ep_iso_max(const struct iop_usb_ep_info *ep, enum iop_usb_speed speed) {
     assert(ep);
     uint32_t max = iop_usb_ep_maxp(ep);

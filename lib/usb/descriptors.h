@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "lib/usb/ch9.h"
+#include "lib/usb/urb.h"
 
 struct iop_usb_ep_info {
     uint8_t address;       /* bEndpointAddress: number | IOP_USB_DIR_IN */
@@ -44,8 +45,13 @@ int iop_usb_config_endpoints(const uint8_t *buf, size_t len, const uint8_t *alts
 /* Whether the configuration has interface ifnum with altsetting alt. */
 bool iop_usb_config_has_altsetting(const uint8_t *buf, size_t len, uint8_t ifnum, uint8_t alt);
 
-/* The transfer type of an endpoint as enum iop_xfer (urb.h). */
-int iop_usb_ep_xfer(const struct iop_usb_ep_info *ep);
+/* The transfer type of an endpoint as enum iop_xfer (bmAttributes orders the types
+ * control, isochronous, bulk, interrupt; the kernel's PIPE_ numbering does not). */
+static inline int iop_usb_ep_xfer(const struct iop_usb_ep_info *ep) {
+    static const uint8_t pipe[4] = { IOP_XFER_CONTROL, IOP_XFER_ISOC, IOP_XFER_BULK,
+                                     IOP_XFER_INT };
+    return pipe[ep->attributes & IOP_USB_ENDPOINT_XFERTYPE_MASK];
+}
 
 /* wMaxPacketSize without the high-bandwidth bits: the bytes in one packet. */
 static inline uint32_t iop_usb_ep_maxp(const struct iop_usb_ep_info *ep) {

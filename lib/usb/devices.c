@@ -267,31 +267,6 @@ void iop_usb_dev_set_drained(struct iop_usb_dev *dev, iop_usb_dev_fn fn, void *d
     dev->drained_data = fn ? data : NULL;
 }
 
-/* ---- In-flight list ---- */
-
-void iop_usb_dev_inflight_add(struct iop_usb_dev *dev, struct iop_urb *urb) {
-    struct iop_urb_private *p = urb->priv;
-    p->inflight_prev = NULL;
-    p->inflight_next = dev->inflight;
-    if (dev->inflight)
-        dev->inflight->priv->inflight_prev = urb;
-    dev->inflight = urb;
-    dev->n_inflight++;
-}
-
-void iop_usb_dev_inflight_remove(struct iop_usb_dev *dev, struct iop_urb *urb) {
-    struct iop_urb_private *p = urb->priv;
-    if (p->inflight_prev)
-        p->inflight_prev->priv->inflight_next = p->inflight_next;
-    else
-        dev->inflight = p->inflight_next;
-    if (p->inflight_next)
-        p->inflight_next->priv->inflight_prev = p->inflight_prev;
-    p->inflight_prev = p->inflight_next = NULL;
-    assert(dev->n_inflight > 0);
-    dev->n_inflight--;
-}
-
 /* ---- Endpoints ---- */
 
 static const struct dev_config *active_config(const struct iop_usb_dev *dev) {
@@ -340,13 +315,6 @@ void iop_usb_dev_rebuild_endpoints(struct iop_usb_dev *dev) {
                                                                  : &dev->ep_out[num];
         *slot = (struct dev_ep){ .present = true, .info = eps[i] };
     }
-}
-
-const struct dev_ep *iop_usb_dev_endpoint(const struct iop_usb_dev *dev, unsigned num, bool in) {
-    if (num >= IOP_USB_ENDPOINTS)
-        return NULL;
-    const struct dev_ep *ep = in ? &dev->ep_in[num] : &dev->ep_out[num];
-    return ep->present ? ep : NULL;
 }
 
 void iop_usb_dev_note_control(struct iop_usb_dev *dev, const struct iop_urb *urb) {

@@ -110,10 +110,7 @@ struct iop_usb_engine {
 };
 
 /* devices.c */
-const struct dev_ep *iop_usb_dev_endpoint(const struct iop_usb_dev *dev, unsigned num, bool in);
 void iop_usb_dev_rebuild_endpoints(struct iop_usb_dev *dev);
-void iop_usb_dev_inflight_add(struct iop_usb_dev *dev, struct iop_urb *urb);
-void iop_usb_dev_inflight_remove(struct iop_usb_dev *dev, struct iop_urb *urb);
 /* A standard SET_CONFIGURATION / SET_INTERFACE succeeded: follow it. */
 void iop_usb_dev_note_control(struct iop_usb_dev *dev, const struct iop_urb *urb);
 /* Hang a device up with the status its URBs in flight complete with. */
@@ -132,3 +129,35 @@ void iop_usb_engine_notify(struct iop_usb_engine *e, struct iop_usb_dev *dev,
 
 /* urb.c */
 void iop_urb_unbind(struct iop_urb *urb);
+
+/* ---- The per-URB hot path, inline (every submit and giveback runs these) ---- */
+
+static inline const struct dev_ep *iop_usb_dev_endpoint(const struct iop_usb_dev *dev,
+                                                        unsigned num, bool in) {
+    if (num >= IOP_USB_ENDPOINTS)
+        return NULL;
+    const struct dev_ep *ep = in ? &dev->ep_in[num] : &dev->ep_out[num];
+    return ep->present ? ep : NULL;
+}
+
+static inline void iop_usb_dev_inflight_add(struct iop_usb_dev *dev, struct iop_urb *urb) {
+    struct iop_urb_private *p = urb->priv;
+    p->inflight_prev = NULL;
+    p->inflight_next = dev->inflight;
+    if (dev->inflight)
+        dev->inflight->priv->inflight_prev = urb;
+    dev->inflight = urb;
+    dev->n_inflight++;
+}
+
+static inline void iop_usb_dev_inflight_remove(struct iop_usb_dev *dev, struct iop_urb *urb) {
+    struct iop_urb_private *p = urb->priv;
+    if (p->inflight_prev)
+        p->inflight_prev->priv->inflight_next = p->inflight_next;
+    else
+        dev->inflight = p->inflight_next;
+    if (p->inflight_next)
+        p->inflight_next->priv->inflight_prev = p->inflight_prev;
+    p->inflight_prev = p->inflight_next = NULL;
+    dev->n_inflight--;
+}

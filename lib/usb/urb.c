@@ -313,8 +313,8 @@ int iop_urb_submit(struct iop_urb *urb) {
     /* From here the URB is the engine's (usb_hcd_submit_urb): it holds a reference on
      * the URB and on the device until the handler has returned, and the monitor sees
      * it, so errors from here on are reported to it. */
-    iop_urb_get(urb);
-    iop_usb_dev_ref(dev);
+    p->refcount++; /* iop_urb_get and iop_usb_dev_ref, inline */
+    dev->refcount++;
     p->use_count++;
     p->sub_dev = dev;
     if (e->monitor && e->monitor->submit)
@@ -468,6 +468,13 @@ void iop_urb_giveback(struct iop_urb *urb, int status) {
     urb->complete(urb);
     e->giveback_depth--;
     p->use_count--;
-    iop_usb_dev_unref(dev);
-    iop_urb_free(urb);
+    /* Drop both references; the calls only when they might be the last ones. */
+    if (dev->refcount > 1)
+        dev->refcount--;
+    else
+        iop_usb_dev_unref(dev);
+    if (p->refcount > 1)
+        p->refcount--;
+    else
+        iop_urb_free(urb);
 }
