@@ -91,7 +91,9 @@ struct iop_urb_monitor {
  * caller may iop_urb_free() its reference at any time, even while it is submitted.
  * Everything runs on the one event loop thread; the completion handler runs from the
  * backend's event processing (never from inside iop_urb_submit/unlink), must not
- * block, and may free, modify or resubmit the URB. */
+ * block, and may free, modify or resubmit the URB.  priv is set by iop_urb_alloc and
+ * is the engine's: fill the other fields one by one, never assign the whole struct
+ * without carrying priv over. */
 
 /* Limits.  The engine enforces them for every backend, so the simulated backend
  * fails where usbfs (under the libusb backend) would. */
