@@ -138,6 +138,27 @@ static void test_enumeration(void) {
     iop_usb_engine_free(e);
 }
 
+/* Unplugged while its descriptors are being read: never announced, so never
+ * removed either, and nothing leaks (LSan). */
+static void test_unplug_while_enumerating(void) {
+    struct iop_usb_engine *e = manual_engine();
+    struct events ev = { 0 };
+    CHECK_EQ(iop_usb_engine_add_hotplug(e, on_hotplug, &ev, false), 0);
+    struct iop_usb_sim_device spec = fx_spec(IOP_USB_SPEED_HIGH);
+    struct iop_usb_sim_dev *sd;
+    CHECK_EQ(iop_usb_sim_plug(e, &spec, &sd), 0);
+    CHECK_EQ(iop_usb_engine_handle_events(e, 0), 0); /* the device descriptor only */
+    CHECK_EQ(iop_usb_engine_enumerating(e), 1);
+    CHECK_EQ(iop_usb_sim_unplug(sd), 0);
+    iop_usb_sim_advance(e, 1000000);
+    CHECK_EQ(iop_usb_engine_enumerating(e), 0);
+    CHECK_EQ(ev.adds, 0);
+    CHECK_EQ(ev.removes, 0);
+    struct iop_usb_dev *dev;
+    CHECK_EQ(iop_usb_dev_ref_by_addr(e, 1, 2, &dev), -ENODEV);
+    iop_usb_engine_free(e);
+}
+
 static void test_silent_device(void) {
     struct iop_usb_engine *e = manual_engine();
     struct iop_usb_sim_device spec = fx_spec(IOP_USB_SPEED_FULL);
@@ -475,6 +496,7 @@ static void test_hotplug_remove_in_callback(void) {
 
 int main(void) {
     TEST(test_enumeration);
+    TEST(test_unplug_while_enumerating);
     TEST(test_silent_device);
     TEST(test_descriptor_errors);
     TEST(test_lookup_refs);
