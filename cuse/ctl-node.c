@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/uio.h>
@@ -17,10 +18,23 @@
 #include "lib/ctl/umem-rounds.h"
 #include "lib/util/log.h"
 
+struct pending_call;
+
 struct iop_ctl_node {
     struct iop_ctl *ctl;      /* borrowed */
     struct iop_cuse_dev *dev; /* owned */
     unsigned long n_requests, n_retries;
+    struct pending_call *pending; /* ioctls answered later (USB transfers) */
+};
+
+/* An ioctl that lib/ctl finishes later: its request, and the user-memory round whose
+ * out buffer the answer is written into, live until iop_ctl_async.done. */
+struct pending_call {
+    struct pending_call *next;
+    struct iop_ctl_node *node; /* NULL once the node is gone: just free on done */
+    fuse_req_t req;
+    struct iop_ctl_async async;
+    struct iop_umem_rounds rounds;
 };
 
 /* A read() waiting for events (blocking mode): parked, never blocking the loop. */
@@ -197,6 +211,36 @@ static int reply_retry(fuse_req_t req, const struct iop_umem_rounds *r) {
     return fuse_reply_ioctl_retry(req, in, r->n_in, out, r->n_out);
 }
 
+static void pending_unlink(struct pending_call *pc) {
+    if (!pc->node)
+        return;
+    for (struct pending_call **p = &pc->node->pending; *p; p = &(*p)->next)
+        if (*p == pc) {
+            *p = pc->next;
+            break;
+        }
+}
+
+static void pending_done(struct iop_ctl_async *a, int result) {
+    struct pending_call *pc = (struct pending_call *)((char *)a - offsetof(struct pending_call, async));
+    if (pc->node) {
+        pending_unlink(pc);
+        if (result < 0 && pc->rounds.out_len == 0)
+            fuse_reply_err(pc->req, -result);
+        else
+            fuse_reply_ioctl(pc->req, result, pc->rounds.out_buf, pc->rounds.out_len);
+    }
+    iop_umem_rounds_done(&pc->rounds);
+    free(pc);
+}
+
+/* FUSE_INTERRUPT for a pending ioctl: ask lib/ctl to end it early (it still answers,
+ * through pending_done, with the interruption as its result). */
+static void pending_interrupted(fuse_req_t req, void *data) {
+    (void)req;
+    iop_ctl_cancel(&((struct pending_call *)data)->async);
+}
+
 /* Every I2O ioctl is served in unrestricted mode: the handler runs against this
  * round's gathered bytes and either finishes or names the ranges it needs next
  * (umem-rounds.h).  Errors travel as the ioctl result, not as fuse_reply_err, when
@@ -209,13 +253,30 @@ static void ctl_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info 
     unsigned ctl_flags = (flags & FUSE_IOCTL_COMPAT) ? IOP_CTL_COMPAT : 0;
 
     n->n_requests++;
-    struct iop_umem_rounds *r = malloc(sizeof(*r));
-    if (!r || iop_umem_rounds_init(r, in_buf, in_bufsz, out_bufsz) < 0) {
-        free(r);
+    struct pending_call *pc = calloc(1, sizeof(*pc));
+    if (!pc || iop_umem_rounds_init(&pc->rounds, in_buf, in_bufsz, out_bufsz) < 0) {
+        free(pc);
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    int res = iop_ctl_ioctl(n->ctl, f, (unsigned int)cmd, (uint64_t)(uintptr_t)arg, ctl_flags, &r->um);
+    struct iop_umem_rounds *r = &pc->rounds;
+    pc->req = req;
+    pc->async.done = pending_done;
+    int res = iop_ctl_ioctl(n->ctl, f, (unsigned int)cmd, (uint64_t)(uintptr_t)arg, ctl_flags, &r->um, &pc->async);
+    if (res == IOP_CTL_PENDING) {
+        /* The in buffer belongs to this request round only; lib/ctl copied what it
+         * needs before going asynchronous. */
+        r->in_buf = NULL;
+        r->in_size = 0;
+        pc->node = n;
+        pc->next = n->pending;
+        n->pending = pc;
+        if (fuse_req_interrupted(req))
+            iop_ctl_cancel(&pc->async);
+        else
+            fuse_req_interrupt_func(req, pending_interrupted, pc);
+        return;
+    }
     if (res == IOP_UMEM_RETRY) {
         n->n_retries++;
         reply_retry(req, r);
@@ -225,7 +286,7 @@ static void ctl_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info 
         fuse_reply_ioctl(req, res, r->out_buf, r->out_len);
     }
     iop_umem_rounds_done(r);
-    free(r);
+    free(pc);
 }
 
 static const struct cuse_lowlevel_ops ctl_ops = {
@@ -264,6 +325,13 @@ int iop_ctl_node_new(struct iop_ctl *ctl, const char *devname, int fd, struct io
 struct iop_ctl_node *iop_ctl_node_free(struct iop_ctl_node *n) {
     if (!n)
         return NULL;
+    /* Calls still pending finish later without us: detach and hurry them. */
+    while (n->pending) {
+        struct pending_call *pc = n->pending;
+        n->pending = pc->next;
+        pc->node = NULL;
+        iop_ctl_cancel(&pc->async);
+    }
     iop_cuse_dev_free(n->dev);
     free(n);
     return NULL;

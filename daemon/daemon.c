@@ -22,8 +22,11 @@
 #include "lib/i2o/devparams.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/isa-path.h"
+#include "lib/i2o/usbtids.h"
 #include "lib/state/state.h"
 #include "lib/swstore/swstore.h"
+#include "lib/usb/backend-libusb.h"
+#include "lib/usb/engine.h"
 #include "lib/usbmon/bus.h"
 #include "lib/util/cleanup.h"
 #include "lib/util/log.h"
@@ -44,6 +47,8 @@ struct unit_state {
  * enough that a restart after a crash finds recent registers and totals, rarely enough
  * that an 8 MiB download does not fsync 1024 times. */
 #define DMA_SAVE_DELAY_USEC 1000000u
+/* How long start-up waits for the USB devices present to be enumerated. */
+#define USB_ENUMERATION_WAIT_USEC 5000000u
 #define DMA_STATE_FILE "dma.state"
 
 struct iopd {
@@ -57,6 +62,9 @@ struct iopd {
     struct iop_mon *mon;          /* owned: usbmon buses and readers */
     struct iopd_nodes *nodes;     /* owned: the CUSE nodes */
     struct iop_config_nodes node_cfg;
+    struct iop_usb_engine *usb;   /* owned, NULL without USB */
+    struct iop_usb_tids *usb_tids; /* owned */
+    bool started;                 /* start-up done: READY may be announced */
     int signal_fd;
     bool announced_ready;
     struct iop_loop_source *dma_save_timer; /* armed while some unit is dirty */
@@ -215,7 +223,7 @@ static int open_state_dir(struct iopd *d) {
 
 static void on_all_ready(void *ctx) {
     struct iopd *d = ctx;
-    if (d->announced_ready)
+    if (d->announced_ready || !d->started)
         return;
     d->announced_ready = true;
     unsigned n = 0;
@@ -231,6 +239,59 @@ static void on_all_ready(void *ctx) {
         close(d->opt.ready_fd);
         d->opt.ready_fd = -1;
     }
+}
+
+/* A USB bus iopd has devices on: its usbmon bus and its nodes (Nu and the older Nt). */
+static void on_bus_seen(void *ctx, unsigned busnum) {
+    struct iopd *d = ctx;
+    if (!d->node_cfg.usbmon_enabled || iop_mon_has_bus(d->mon, busnum))
+        return;
+    int r = iop_mon_add_bus(d->mon, busnum);
+    char name[96];
+    for (int fmt = 0; r == 0 && fmt < 2; fmt++) {
+        snprintf(name, sizeof(name), "%s/%u%c", d->node_cfg.usbmon, busnum, fmt ? 't' : 'u');
+        r = iopd_nodes_add_mon(d->nodes, d->mon, busnum, fmt ? IOP_MON_FMT_T : IOP_MON_FMT_U, name);
+    }
+    if (r < 0)
+        iop_warn("usbmon bus %u: %s", busnum, strerror(-r));
+    else
+        iop_info("usbmon: bus %u traced at /dev/%s/%uu", busnum, d->node_cfg.usbmon, busnum);
+}
+
+/* USB devices through libusb: the engine on the loop, usbmon watching its URBs, the
+ * devices as I2O devices.  A host without USB (no usbfs) only logs: iopd still serves
+ * the simulated IOPs. */
+static int start_usb(struct iopd *d, const struct iop_config_usb *uc) {
+    static const struct iop_usb_libusb_config lc = { .log_level = 0 };
+    if (!uc->enabled)
+        return 0;
+    int r = iop_usb_engine_new(d->loop, &iop_usb_backend_libusb, &lc, &d->usb);
+    if (r < 0) {
+        iop_warn("USB: %s; continuing without USB devices", strerror(-r));
+        return 0;
+    }
+    iop_usb_engine_set_monitor(d->usb, iop_mon_urb_monitor(d->mon));
+    struct iop_usb_policy pol = { .n_allow = uc->n_allow, .n_claim = uc->n_claim };
+    for (unsigned i = 0; i < uc->n_allow; i++)
+        pol.allow[i] = (struct iop_usb_match){ uc->allow[i].vid, uc->allow[i].pid, uc->allow[i].any_pid, false };
+    for (unsigned i = 0; i < uc->n_claim; i++)
+        pol.claim[i] = (struct iop_usb_match){ uc->claim[i].vid, uc->claim[i].pid, uc->claim[i].any_pid, uc->claim[i].detach };
+    struct iop_usb_tids_hooks hooks = { .bus_seen = on_bus_seen, .ctx = d };
+    if ((r = iop_usb_tids_new(d->usb, &pol, &hooks, &d->usb_tids)) < 0 ||
+        (r = iop_usb_tids_attach(d->usb_tids, d->sys)) < 0)
+        return iop_log_errno(LOG_ERR, r, "USB: %s", strerror(-r));
+    if ((r = iop_usb_engine_start(d->usb)) < 0) {
+        iop_warn("USB: cannot enumerate devices (%s); continuing without USB devices", strerror(-r));
+        d->usb_tids = iop_usb_tids_free(d->usb_tids);
+        d->usb = iop_usb_engine_free(d->usb);
+        return 0;
+    }
+    /* The devices present at start are in the LCT (and their usbmon nodes exist)
+     * before iopd says it is ready; a device that never answers does not hold it up. */
+    uint64_t deadline = iop_loop_now_usec() + USB_ENUMERATION_WAIT_USEC;
+    while (iop_usb_engine_enumerating(d->usb) && iop_loop_now_usec() < deadline)
+        iop_loop_iterate(d->loop, 100);
+    return 0;
 }
 
 static void on_node_died(void *ctx, const char *name, int error) {
@@ -265,6 +326,8 @@ static void reload(struct iopd *d) {
         sys = iop_system_free(sys);
         close_unused_state(d, d->sys); /* what the attempt opened for new units */
     } else {
+        if (d->usb_tids && iop_usb_tids_attach(d->usb_tids, sys) < 0)
+            iop_warn("reload: USB devices could not be put into the new configuration");
         iop_ctl_set_system(d->ctl, sys);
         iop_system_free(d->sys);
         d->sys = sys;
@@ -316,6 +379,7 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
     if (r < 0)
         goto fail;
     d->node_cfg = cfg->nodes;
+    struct iop_config_usb usb_cfg = cfg->usb;
     if (opt->ctl_name)
         snprintf(d->node_cfg.ctl, sizeof(d->node_cfg.ctl), "%s", opt->ctl_name);
     if (opt->no_usbmon)
@@ -354,6 +418,11 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
         if ((r = iopd_nodes_add_mon(d->nodes, d->mon, 0, IOP_MON_FMT_U, name)) < 0)
             goto fail;
     }
+    if ((r = start_usb(d, &usb_cfg)) < 0)
+        goto fail;
+    d->started = true;
+    if (iopd_nodes_all_ready(d->nodes))
+        on_all_ready(d);
     *ret = d;
     return 0;
 fail:
@@ -365,7 +434,10 @@ fail:
 struct iopd *iopd_free(struct iopd *d) {
     if (!d)
         return NULL;
-    /* Nodes first: closing their CUSE fds removes them from /dev. */
+    /* USB first: transfers in flight complete (and answer their callers) while the
+     * nodes still exist; then the nodes: closing their CUSE fds removes them. */
+    iop_usb_tids_free(d->usb_tids);
+    iop_usb_engine_free(d->usb);
     iopd_nodes_free(d->nodes);
     iop_mon_free(d->mon);
     iop_ctl_free(d->ctl);

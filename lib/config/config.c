@@ -631,8 +631,77 @@ static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, stru
     return 0;
 }
 
+/* "vvvv:pppp" or "vvvv:*", hexadecimal as lsusb prints them. */
+static int parse_usb_id(struct cfg_ctx *p, const char *path, json_object *v, struct iop_config_usb_match *m) {
+    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+    char *end;
+    if (!s)
+        return cfg_fail(p, path, "expected \"vvvv:pppp\" or \"vvvv:*\", got %s", cfg_describe(v));
+    unsigned long vid = strtoul(s, &end, 16);
+    if (end == s || *end != ':' || vid > 0xFFFF)
+        return cfg_fail(p, path, "expected \"vvvv:pppp\" or \"vvvv:*\" (hexadecimal), got \"%s\"", s);
+    m->vid = (uint16_t)vid;
+    if (strcmp(end + 1, "*") == 0) {
+        m->any_pid = true;
+        return 0;
+    }
+    const char *ps = end + 1;
+    unsigned long pid = strtoul(ps, &end, 16);
+    if (end == ps || *end || pid > 0xFFFF)
+        return cfg_fail(p, path, "expected \"vvvv:pppp\" or \"vvvv:*\" (hexadecimal), got \"%s\"", s);
+    m->pid = (uint16_t)pid;
+    return 0;
+}
+
+static int parse_usb(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_usb *u) {
+    static const char *const keys[] = { "enabled", "allow", "claim", NULL };
+    char sub[160];
+    json_object *v;
+    int r;
+    if (!json_object_is_type(o, json_type_object))
+        return cfg_fail(p, path, "expected an object, got %s", cfg_describe(o));
+    if ((r = cfg_check_keys(p, path, o, keys)) < 0)
+        return r;
+    if (cfg_member(o, "enabled", path, sub, sizeof(sub), &v) && (r = cfg_get_bool(p, sub, v, &u->enabled)) < 0)
+        return r;
+    if (cfg_member(o, "allow", path, sub, sizeof(sub), &v)) {
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > IOP_CONFIG_USB_RULES)
+            return cfg_fail(p, sub, "expected an array of at most %u device ids", IOP_CONFIG_USB_RULES);
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            char ip[192];
+            snprintf(ip, sizeof(ip), "%s[%zu]", sub, i);
+            if ((r = parse_usb_id(p, ip, json_object_array_get_idx(v, i), &u->allow[u->n_allow])) < 0)
+                return r;
+            u->n_allow++;
+        }
+    }
+    if (cfg_member(o, "claim", path, sub, sizeof(sub), &v)) {
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > IOP_CONFIG_USB_RULES)
+            return cfg_fail(p, sub, "expected an array of at most %u rules", IOP_CONFIG_USB_RULES);
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            static const char *const ckeys[] = { "device", "detach_kernel_driver", NULL };
+            char ip[192], kp[224];
+            json_object *rule = json_object_array_get_idx(v, i), *x;
+            struct iop_config_usb_match *m = &u->claim[u->n_claim];
+            snprintf(ip, sizeof(ip), "%s[%zu]", sub, i);
+            if (!json_object_is_type(rule, json_type_object))
+                return cfg_fail(p, ip, "expected an object, got %s", cfg_describe(rule));
+            if ((r = cfg_check_keys(p, ip, rule, ckeys)) < 0)
+                return r;
+            if (!cfg_member(rule, "device", ip, kp, sizeof(kp), &x))
+                return cfg_fail(p, ip, "missing key \"device\"");
+            if ((r = parse_usb_id(p, kp, x, m)) < 0)
+                return r;
+            if (cfg_member(rule, "detach_kernel_driver", ip, kp, sizeof(kp), &x) && (r = cfg_get_bool(p, kp, x, &m->detach)) < 0)
+                return r;
+            u->n_claim++;
+        }
+    }
+    return 0;
+}
+
 static int parse_root(struct cfg_ctx *p, json_object *root, struct iop_config *cfg) {
-    static const char *const keys[] = { "iops", "nodes", NULL };
+    static const char *const keys[] = { "iops", "nodes", "usb", NULL };
     json_object *iops, *v;
     int r;
 
@@ -644,6 +713,9 @@ static int parse_root(struct cfg_ctx *p, json_object *root, struct iop_config *c
     if ((r = cfg_check_keys(p, "$", root, keys)) < 0)
         return r;
     if (json_object_object_get_ex(root, "nodes", &v) && (r = parse_nodes(p, "$.nodes", v, &cfg->nodes)) < 0)
+        return r;
+    cfg->usb.enabled = true;
+    if (json_object_object_get_ex(root, "usb", &v) && (r = parse_usb(p, "$.usb", v, &cfg->usb)) < 0)
         return r;
     if (!json_object_object_get_ex(root, "iops", &iops))
         return cfg_fail(p, "$", "missing key \"iops\"");

@@ -115,10 +115,26 @@ struct iop_config_nodes {
     uint32_t mode;       /* 0600 */
 };
 
+/* USB devices as I2O devices (lib/i2o/usbtids.h). */
+#define IOP_CONFIG_USB_RULES 32u
+struct iop_config_usb_match {
+    uint16_t vid, pid;
+    bool any_pid;   /* "vvvv:*" */
+    bool detach;    /* claim: may detach a kernel driver */
+};
+struct iop_config_usb {
+    bool enabled;   /* default true */
+    struct iop_config_usb_match allow[IOP_CONFIG_USB_RULES]; /* none: every device */
+    unsigned n_allow;
+    struct iop_config_usb_match claim[IOP_CONFIG_USB_RULES];
+    unsigned n_claim;
+};
+
 struct iop_config {
     struct iop_config_iop iop[MAX_I2O_CONTROLLERS];
     unsigned n_iops;
     struct iop_config_nodes nodes;
+    struct iop_config_usb usb;
 };
 
 /* The configuration iopd uses when no file is given: one realistic simulated IOP. */

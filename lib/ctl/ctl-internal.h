@@ -44,6 +44,7 @@ struct ctl_call {
     uint64_t arg;
     bool compat;
     struct iop_umem *um;
+    struct iop_ctl_async *async; /* NULL: the caller cannot wait */
 };
 
 /* Fetch the argument struct at arg (size bytes) into raw: 0, IOP_UMEM_RETRY or -errno. */

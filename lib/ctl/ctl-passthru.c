@@ -11,6 +11,9 @@
  * only the reply) is a prefix; the kernel wrote the data before the reply, which
  * differs only if one of them faults.
  *
+ * A device may answer later (USB transfers): the call then lives on the heap until
+ * its message completes, and the ioctl finishes through iop_ctl_async.
+ *
  * Return value: the ReqStatus as a positive ioctl result when the IOP refused (the
  * kernel's quirk), -ETIMEDOUT when it did not answer, 0 on success. */
 #include <errno.h>
@@ -21,9 +24,61 @@
 #include "lib/ctl/ctl-internal.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/msg.h"
-#include "lib/util/cleanup.h"
 
-/* Everything one passthrough moves must fit in one CUSE reply (IOP_UMEM_MAX_BYTES). */
+struct pt_call {
+    struct iop_umem *um;           /* borrowed: the caller keeps it alive while pending */
+    struct iop_ctl_async *async;   /* borrowed, NULL for synchronous callers */
+    struct iop_msg m;
+    uint32_t frame[IOP_INBOUND_FRAME_WORDS];
+    struct iop_msg_sg sg[IOP_MSG_MAX_SG];
+    uint32_t sg_addr[IOP_MSG_MAX_SG];
+    uint8_t *data;                 /* owned: every element's buffer */
+    uint32_t *reply;               /* owned */
+    size_t reply_bytes;
+    uint64_t reply_at;
+};
+
+static void pt_free(struct pt_call *pc) {
+    free(pc->data);
+    free(pc->reply);
+    free(pc);
+}
+
+/* The kernel's ending: restore the caller's contexts, put a failure in word 4's top
+ * byte, copy the reply; on success the IOP-to-host data too. */
+static int pt_finish(struct pt_call *pc, int rc) {
+    int r;
+    if (pc->reply_bytes) {
+        for (unsigned w = 2; w < 4 && w < pc->m.reply_words; w++)
+            pc->reply[w] = pc->frame[w];
+        if (rc != 0 && pc->m.reply_words > 4)
+            pc->reply[4] = (pc->reply[4] & 0x00FFFFFFu) | (uint32_t)rc << 24;
+        if ((r = iop_umem_write(pc->um, pc->reply_at, pc->reply, pc->reply_bytes)) != 0)
+            return r;
+    }
+    if (rc == 0)
+        for (unsigned i = 0; i < pc->m.n_sg; i++)
+            if (!pc->sg[i].to_iop && (r = iop_umem_write(pc->um, pc->sg_addr[i], pc->sg[i].data, pc->sg[i].len)) != 0)
+                return r;
+    return rc;
+}
+
+static void pt_done(struct iop_msg *m, int rc) {
+    struct pt_call *pc = m->done_ctx;
+    struct iop_ctl_async *a = pc->async;
+    int result = pt_finish(pc, rc);
+    a->cancel = NULL;
+    a->priv = NULL;
+    pt_free(pc);
+    a->done(a, result);
+}
+
+static void pt_cancel(struct iop_ctl_async *a) {
+    struct pt_call *pc = a->priv;
+    if (pc)
+        iop_msg_cancel(&pc->m);
+}
+
 int ctl_passthru(struct ctl_call *c) {
     uint8_t raw[IOP_ABI_MAX_ARG];
     struct iop_abi_passthru a;
@@ -57,7 +112,6 @@ int ctl_passthru(struct ctl_call *c) {
     if (reply_bytes > IOP_UMEM_MAX_BYTES)
         return -ENOMEM;
 
-    struct iop_msg_sg sg[IOP_MSG_MAX_SG];
     unsigned n_sg = 0, sg_offset = (w0 >> 4) & 0xF;
     if (sg_offset) {
         if (sg_offset * 4u >= words * 4u)
@@ -67,16 +121,16 @@ int ctl_passthru(struct ctl_call *c) {
             return -EINVAL;
     }
     /* Validate the whole SGL before asking for any of its data. */
-    for (unsigned i = 0; i < n_sg; i++) {
-        uint32_t fc = frame[sg_offset + 2 * i];
-        if (!(fc & IOP_SGL_SIMPLE))
+    for (unsigned i = 0; i < n_sg; i++)
+        if (!(frame[sg_offset + 2 * i] & IOP_SGL_SIMPLE))
             return -EINVAL;
-    }
     if (reply_bytes && (r = iop_umem_want_out(c->um, reply_at, reply_bytes)) < 0)
         return r;
+    size_t total = 0;
     for (unsigned i = 0; i < n_sg; i++) {
         uint32_t fc = frame[sg_offset + 2 * i], addr = frame[sg_offset + 2 * i + 1];
         uint32_t len = fc & IOP_SGL_COUNT_MASK;
+        total += len;
         r = (fc & IOP_SGL_DIR_TO_IOP) ? iop_umem_want_in(c->um, addr, len) : iop_umem_want_out(c->um, addr, len);
         if (r < 0)
             return r;
@@ -84,50 +138,45 @@ int ctl_passthru(struct ctl_call *c) {
     if ((r = iop_umem_sync(c->um)) != 0)
         return r;
 
-    /* Gather: every element gets a host buffer; inputs are read now. */
-    _cleanup_free_ uint8_t *data = NULL;
-    size_t total = 0;
-    for (unsigned i = 0; i < n_sg; i++)
-        total += frame[sg_offset + 2 * i] & IOP_SGL_COUNT_MASK;
-    data = calloc(1, total ? total : 1);
-    if (!data)
+    struct pt_call *pc = calloc(1, sizeof(*pc));
+    if (!pc)
         return -ENOMEM;
+    pc->um = c->um;
+    pc->async = c->async;
+    pc->reply_bytes = reply_bytes;
+    pc->reply_at = reply_at;
+    memcpy(pc->frame, frame, words * 4u);
+    pc->data = calloc(1, total ? total : 1);
+    pc->reply = calloc(1, reply_bytes ? reply_bytes : 4);
+    if (!pc->data || !pc->reply) {
+        pt_free(pc);
+        return -ENOMEM;
+    }
+    /* Gather: every element gets a host buffer; inputs are read now. */
     size_t at = 0;
     for (unsigned i = 0; i < n_sg; i++) {
-        uint32_t fc = frame[sg_offset + 2 * i], addr = frame[sg_offset + 2 * i + 1];
-        sg[i] = (struct iop_msg_sg){ .data = data + at, .len = fc & IOP_SGL_COUNT_MASK,
-                                     .to_iop = (fc & IOP_SGL_DIR_TO_IOP) != 0 };
-        if (sg[i].to_iop && (r = iop_umem_read(c->um, addr, sg[i].data, sg[i].len)) != 0)
+        uint32_t fc = frame[sg_offset + 2 * i];
+        pc->sg_addr[i] = frame[sg_offset + 2 * i + 1];
+        pc->sg[i] = (struct iop_msg_sg){ .data = pc->data + at, .len = fc & IOP_SGL_COUNT_MASK,
+                                         .to_iop = (fc & IOP_SGL_DIR_TO_IOP) != 0 };
+        if (pc->sg[i].to_iop && (r = iop_umem_read(c->um, pc->sg_addr[i], pc->sg[i].data, pc->sg[i].len)) != 0) {
+            pt_free(pc);
             return r;
-        at += sg[i].len;
-    }
-
-    _cleanup_free_ uint32_t *reply = calloc(1, reply_bytes ? reply_bytes : 4);
-    if (!reply)
-        return -ENOMEM;
-    struct iop_msg m = {
-        .frame = frame, .words = words, .sg_offset = sg_offset, .sg = sg, .n_sg = n_sg,
-        .reply = reply, .reply_words = (unsigned)(reply_bytes / 4),
-    };
-    int rc = iop_controller_post(iop, &m);
-    if (reply_bytes) {
-        /* The kernel restored the caller's contexts (words 2-3) and, on failure, put
-         * the result in word 4's top byte. */
-        for (unsigned w = 2; w < 4 && w < m.reply_words; w++)
-            reply[w] = frame[w];
-        if (rc != 0 && m.reply_words > 4)
-            reply[4] = (reply[4] & 0x00FFFFFFu) | (uint32_t)rc << 24;
-        if ((r = iop_umem_write(c->um, reply_at, reply, reply_bytes)) != 0)
-            return r;
-    }
-    if (rc == 0) {
-        for (unsigned i = 0; i < n_sg; i++) {
-            if (sg[i].to_iop)
-                continue;
-            uint32_t addr = frame[sg_offset + 2 * i + 1];
-            if ((r = iop_umem_write(c->um, addr, sg[i].data, sg[i].len)) != 0)
-                return r;
         }
+        at += pc->sg[i].len;
     }
-    return rc;
+    pc->m = (struct iop_msg){
+        .frame = pc->frame, .words = words, .sg_offset = sg_offset, .sg = pc->sg, .n_sg = n_sg,
+        .reply = pc->reply, .reply_words = (unsigned)(reply_bytes / 4),
+        .done = c->async ? pt_done : NULL, .done_ctx = pc,
+    };
+    int rc = iop_controller_post(iop, &pc->m);
+    if (rc == IOP_MSG_PENDING) {
+        c->async->priv = pc;
+        c->async->cancel = pt_cancel;
+        return IOP_CTL_PENDING;
+    }
+    int result = pt_finish(pc, rc);
+    pt_free(pc);
+    return result;
 }

@@ -60,7 +60,7 @@ const char *iop_ctl_cmd_name(unsigned int cmd, unsigned flags) {
 }
 
 int iop_ctl_ioctl(struct iop_ctl *ctl, struct iop_ctl_file *f, unsigned int cmd, uint64_t arg,
-                  unsigned flags, struct iop_umem *um) {
+                  unsigned flags, struct iop_umem *um, struct iop_ctl_async *async) {
     assert(ctl && f && um);
     const struct ctl_cmd *d = ctl_cmd_lookup(cmd, flags);
     if (!d)
@@ -69,9 +69,14 @@ int iop_ctl_ioctl(struct iop_ctl *ctl, struct iop_ctl_file *f, unsigned int cmd,
         return (flags & IOP_CTL_COMPAT) ? -ENOTTY : -EINVAL;
     struct ctl_call c = {
         .ctl = ctl, .file = f, .cmd = cmd, .arg = arg,
-        .compat = (flags & IOP_CTL_COMPAT) != 0, .um = um,
+        .compat = (flags & IOP_CTL_COMPAT) != 0, .um = um, .async = async,
     };
     return d->handler(&c);
+}
+
+void iop_ctl_cancel(struct iop_ctl_async *a) {
+    if (a && a->cancel)
+        a->cancel(a);
 }
 
 int iop_ctl_new(struct iop_system *sys, struct iop_ctl **ret) {

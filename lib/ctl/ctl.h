@@ -30,10 +30,26 @@ int iop_ctl_open(struct iop_ctl *ctl, struct iop_ctl_file **ret);
 void iop_ctl_release(struct iop_ctl_file *f);
 unsigned iop_ctl_file_count(const struct iop_ctl *ctl);
 
-/* One ioctl.  Returns the result, a negative errno, or IOP_UMEM_RETRY when the user
- * memory accessor needs another round (then nothing has changed state yet). */
+/* An ioctl that finishes later (I2OPASSTHRU to a USB device: the answer comes when
+ * its URB completes).  The caller fills done and keeps the user-memory accessor and
+ * this struct alive until done(a, result) runs (once, from the event loop); the
+ * outputs have been written through the accessor by then.  iop_ctl_cancel() asks
+ * for an early end (a FUSE interrupt): done still runs, with -EINTR. */
+struct iop_ctl_async {
+    void (*done)(struct iop_ctl_async *a, int result); /* the caller's */
+    void (*cancel)(struct iop_ctl_async *a);           /* lib/ctl's, while pending */
+    void *priv;                                        /* lib/ctl's */
+};
+
+#define IOP_CTL_PENDING 0x40000003
+
+/* One ioctl.  Returns the result, a negative errno, IOP_UMEM_RETRY when the user
+ * memory accessor needs another round (then nothing has changed state yet), or
+ * IOP_CTL_PENDING when async->done will deliver it (async may be NULL: such requests
+ * then fail at once). */
 int iop_ctl_ioctl(struct iop_ctl *ctl, struct iop_ctl_file *f, unsigned int cmd, uint64_t arg,
-                  unsigned flags, struct iop_umem *um);
+                  unsigned flags, struct iop_umem *um, struct iop_ctl_async *async);
+void iop_ctl_cancel(struct iop_ctl_async *a);
 
 /* Events for read()/poll() (a superset of the kernel's driver, which had neither;
  * the old document's "select() then read() the pending events"):

@@ -41,6 +41,16 @@ struct iop_hrt_adapter {
     uint8_t bus_info[8]; /* the union in i2o_hrt_entry, already little-endian */
 };
 
+struct iop_msg;
+struct iop_device;
+
+/* Devices whose messages are served by another layer (USB devices: lib/i2o/usbtids.c). */
+struct iop_device_ops {
+    /* Answer m (every function): a ReqStatus, or IOP_MSG_PENDING with m->done called
+     * later (and m->cancel set).  Must not block. */
+    int (*post)(void *ctx, struct iop_device *d, struct iop_msg *m);
+};
+
 /* One LCT entry: a device addressed by TID. */
 struct iop_device {
     struct iop_controller *iop; /* borrowed back pointer */
@@ -63,6 +73,7 @@ struct iop_device {
     int blk_fd;            /* block storage: its medium (bsa.c), -1 until first used */
     struct iop_params *params; /* owned; every device has one */
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
+    const struct iop_device_ops *ops; /* NULL: the IOP itself answers */
 };
 
 /* Hook through which a controller reports events (I2O EventIndicator words) to

@@ -91,8 +91,11 @@ int iop_controller_post(struct iop_controller *c, struct iop_msg *m) {
         iop_msg_reply(m, 5, IOP_REPLY_ERROR_NO_DATA_TRANSFER, IOP_DSC_INVALID_TARGET_ADDRESS);
         return IOP_REPLY_ERROR_NO_DATA_TRANSFER;
     }
-    int r = -ENOSYS;
-    if (fn == IOP_FN_UTIL_NOP) {
+    m->cancel = NULL;
+    int r = d->ops && d->ops->post ? d->ops->post(d->owner, d, m) : -ENOSYS;
+    if (r != -ENOSYS) {
+        /* answered by the device's own layer */
+    } else if (fn == IOP_FN_UTIL_NOP) {
         iop_msg_reply(m, 5, IOP_REPLY_SUCCESS, IOP_DSC_SUCCESS);
         r = IOP_REPLY_SUCCESS;
     } else if (tid == IOP_TID_EXECUTIVE) {
@@ -105,4 +108,10 @@ int iop_controller_post(struct iop_controller *c, struct iop_msg *m) {
         r = IOP_REPLY_ERROR_NO_DATA_TRANSFER;
     }
     return r;
+}
+
+void iop_msg_cancel(struct iop_msg *m) {
+    assert(m);
+    if (m->cancel)
+        m->cancel(m);
 }

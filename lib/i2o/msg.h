@@ -78,6 +78,9 @@ struct iop_msg_sg {
     uint32_t done;   /* bytes the IOP transferred (outputs) */
 };
 
+/* iop_controller_post() result: the device answers later, through m->done. */
+#define IOP_MSG_PENDING 0x40000002
+
 struct iop_msg {
     const uint32_t *frame; /* request, host-order words */
     unsigned words;
@@ -86,12 +89,24 @@ struct iop_msg {
     unsigned n_sg;
     uint32_t *reply;       /* reply frame, filled by the IOP; words 0-4 at least */
     unsigned reply_words;  /* capacity; 0 allowed */
+    /* Asynchronous answers (a USB transfer): the device returns IOP_MSG_PENDING and
+     * calls done(m, rc) once, later, from the event loop, with everything above still
+     * owned by the poster.  NULL done: the poster cannot wait; such devices refuse. */
+    void (*done)(struct iop_msg *m, int rc);
+    void *done_ctx;
+    /* Set by the device when it answers IOP_MSG_PENDING: hurries the message to its
+     * end (it still completes through done).  The device's own, not the iop_device's:
+     * a reload may free the LCT entry while its transfer runs. */
+    void (*cancel)(struct iop_msg *m);
+    void *device_priv;
 };
 
 /* Post a message: returns the ReqStatus (0 success, > 0 the IOP's status), or
- * -ETIMEDOUT when the IOP does not answer.  The reply frame is filled as far as it
- * fits. */
+ * -ETIMEDOUT when the IOP does not answer, or IOP_MSG_PENDING (see struct iop_msg).
+ * The reply frame is filled as far as it fits. */
 int iop_controller_post(struct iop_controller *c, struct iop_msg *m);
+/* Ask the device to give up a pending message early (it still calls done, soon). */
+void iop_msg_cancel(struct iop_msg *m);
 
 /* Fill a reply header for m with status and detailed status. */
 void iop_msg_reply(struct iop_msg *m, unsigned words, uint8_t req_status, uint16_t dsc);

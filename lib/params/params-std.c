@@ -278,7 +278,70 @@ static const struct gdef bsa_groups[] = {
     GROUP(IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "Media Information", IOP_PARAMS_SCALAR, bsa_media),
 };
 
+/* USB devices as I2O devices (iopd's own): the device descriptor with where the device
+ * is, and its configurations, interfaces and endpoints as tables, field names as the
+ * USB specification's (what lsusb -v prints). */
+static const struct fdef usb_device[] = {
+    { "Bus", IOP_PARAMS_U16, 0, RO },
+    { "Device", IOP_PARAMS_U8, 0, RO },
+    { "Speed", IOP_PARAMS_U8, 0, RO },            /* 1 low, 2 full, 3 high, 4 super, 5 super+ */
+    { "PortPath", IOP_PARAMS_STRING, 32, RO },    /* "1.2.3", as in /sys/bus/usb/devices */
+    { "bcdUSB", IOP_PARAMS_U16, 0, RO },
+    { "bDeviceClass", IOP_PARAMS_U8, 0, RO },
+    { "bDeviceSubClass", IOP_PARAMS_U8, 0, RO },
+    { "bDeviceProtocol", IOP_PARAMS_U8, 0, RO },
+    { "bMaxPacketSize0", IOP_PARAMS_U8, 0, RO },
+    { "idVendor", IOP_PARAMS_U16, 0, RO },
+    { "idProduct", IOP_PARAMS_U16, 0, RO },
+    { "bcdDevice", IOP_PARAMS_U16, 0, RO },
+    { "iManufacturer", IOP_PARAMS_U8, 0, RO },
+    { "iProduct", IOP_PARAMS_U8, 0, RO },
+    { "iSerialNumber", IOP_PARAMS_U8, 0, RO },
+    { "bNumConfigurations", IOP_PARAMS_U8, 0, RO },
+    { "ActiveConfiguration", IOP_PARAMS_U8, 0, RO },
+    { "Claimed", IOP_PARAMS_U8, 0, RO },          /* iopd may do more than standard requests */
+};
+static const struct fdef usb_config[] = {
+    { "bConfigurationValue", IOP_PARAMS_U8, 0, KEY },
+    { "wTotalLength", IOP_PARAMS_U16, 0, RO },
+    { "bNumInterfaces", IOP_PARAMS_U8, 0, RO },
+    { "iConfiguration", IOP_PARAMS_U8, 0, RO },
+    { "bmAttributes", IOP_PARAMS_U8, 0, RO },
+    { "bMaxPower", IOP_PARAMS_U8, 0, RO },
+};
+static const struct fdef usb_interface[] = {
+    { "Key", IOP_PARAMS_U32, 0, KEY },            /* configuration << 16 | interface << 8 | alt */
+    { "bConfigurationValue", IOP_PARAMS_U8, 0, RO },
+    { "bInterfaceNumber", IOP_PARAMS_U8, 0, RO },
+    { "bAlternateSetting", IOP_PARAMS_U8, 0, RO },
+    { "bNumEndpoints", IOP_PARAMS_U8, 0, RO },
+    { "bInterfaceClass", IOP_PARAMS_U8, 0, RO },
+    { "bInterfaceSubClass", IOP_PARAMS_U8, 0, RO },
+    { "bInterfaceProtocol", IOP_PARAMS_U8, 0, RO },
+    { "iInterface", IOP_PARAMS_U8, 0, RO },
+};
+static const struct fdef usb_endpoint[] = {
+    { "Key", IOP_PARAMS_U32, 0, KEY },            /* config << 24 | interface << 16 | alt << 8 | address */
+    { "bConfigurationValue", IOP_PARAMS_U8, 0, RO },
+    { "bInterfaceNumber", IOP_PARAMS_U8, 0, RO },
+    { "bAlternateSetting", IOP_PARAMS_U8, 0, RO },
+    { "bEndpointAddress", IOP_PARAMS_U8, 0, RO },
+    { "bmAttributes", IOP_PARAMS_U8, 0, RO },
+    { "wMaxPacketSize", IOP_PARAMS_U16, 0, RO },
+    { "bInterval", IOP_PARAMS_U8, 0, RO },
+};
+static const struct gdef usb_groups[] = {
+    GROUP(IOP_PARAMS_GROUP_USB_DEVICE, "USB Device", IOP_PARAMS_SCALAR, usb_device),
+    GROUP(IOP_PARAMS_GROUP_USB_CONFIGS, "USB Configurations", IOP_PARAMS_TABLE, usb_config),
+    GROUP(IOP_PARAMS_GROUP_USB_INTERFACES, "USB Interfaces", IOP_PARAMS_TABLE, usb_interface),
+    GROUP(IOP_PARAMS_GROUP_USB_ENDPOINTS, "USB Endpoints", IOP_PARAMS_TABLE, usb_endpoint),
+};
+
 static int add_groups(struct iop_params *p, const struct gdef *defs, size_t n);
+
+int iop_params_add_usb_groups(struct iop_params *p) {
+    return add_groups(p, usb_groups, IOP_ARRAY_SIZE(usb_groups));
+}
 
 int iop_params_add_isa_dma_group(struct iop_params *p) {
     return add_groups(p, isa_groups, IOP_ARRAY_SIZE(isa_groups));

@@ -101,4 +101,9 @@ int iop_params_add_exec_groups(struct iop_params *p, const struct iop_params_exe
 #define IOP_PARAMS_GROUP_BSA_DEVICE_INFO 0x0000u  /* block storage: Device Information */
 #define IOP_PARAMS_GROUP_BSA_MEDIA_INFO 0x0004u   /* block storage: Media Information */
 int iop_params_add_isa_dma_group(struct iop_params *p);
+#define IOP_PARAMS_GROUP_USB_DEVICE 0x8100u      /* USB Device: descriptor, bus, address */
+#define IOP_PARAMS_GROUP_USB_CONFIGS 0x8101u     /* table, key bConfigurationValue */
+#define IOP_PARAMS_GROUP_USB_INTERFACES 0x8102u  /* table, key config<<16|if<<8|alt */
+#define IOP_PARAMS_GROUP_USB_ENDPOINTS 0x8103u   /* table, key config<<24|if<<16|alt<<8|ep */
+int iop_params_add_usb_groups(struct iop_params *p);
 int iop_params_add_bsa_groups(struct iop_params *p);

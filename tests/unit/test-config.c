@@ -150,6 +150,27 @@ static void test_nodes(void) {
     expect_error("{\"iops\":[],\"nodes\":{\"owner\":\"x\"}}", "$.nodes: unknown key \"owner\"");
 }
 
+static void test_usb(void) {
+    struct iop_config *cfg;
+    CHECK_EQ(parse("{\"iops\":[]}", &cfg, NULL), 0);
+    CHECK(cfg->usb.enabled);
+    CHECK_EQ(cfg->usb.n_allow, 0);
+    iop_config_free(cfg);
+    CHECK_EQ(parse("{\"iops\":[],\"usb\":{\"allow\":[\"1d6b:*\",\"0627:0001\"],"
+                   "\"claim\":[{\"device\":\"1209:0001\",\"detach_kernel_driver\":true}]}}", &cfg, NULL), 0);
+    CHECK_EQ(cfg->usb.n_allow, 2);
+    CHECK_EQ(cfg->usb.allow[0].vid, 0x1d6b);
+    CHECK(cfg->usb.allow[0].any_pid);
+    CHECK_EQ(cfg->usb.allow[1].pid, 0x0001);
+    CHECK_EQ(cfg->usb.n_claim, 1);
+    CHECK(cfg->usb.claim[0].detach);
+    iop_config_free(cfg);
+    expect_error("{\"iops\":[],\"usb\":{\"allow\":[\"xyz\"]}}", "$.usb.allow[0]: expected \"vvvv:pppp\"");
+    expect_error("{\"iops\":[],\"usb\":{\"allow\":[\"1234:56789\"]}}", "hexadecimal");
+    expect_error("{\"iops\":[],\"usb\":{\"claim\":[{}]}}", "$.usb.claim[0]: missing key \"device\"");
+    expect_error("{\"iops\":[],\"usb\":{\"enabled\":\"yes\"}}", "$.usb.enabled: expected true or false");
+}
+
 static void test_files(void) {
     struct iop_config *cfg;
     char *err = NULL;
@@ -174,6 +195,7 @@ int main(void) {
     TEST(test_errors);
     TEST(test_devices);
     TEST(test_nodes);
+    TEST(test_usb);
     TEST(test_files);
     return test_summary();
 }

@@ -49,4 +49,5 @@ int iopctl_cmd_sw(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_get(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_html(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_passthru(struct iopctl *ctl, int argc, char **argv);
+int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_set(struct iopctl *ctl, int argc, char **argv);

@@ -65,6 +65,8 @@ static struct iop_params *catalog(int cls, uint32_t tid) {
         iop_params_add_bsa_groups(p);
     else if (cls == I2O_CLASS_BUS_ADAPTER)
         iop_params_add_isa_dma_group(p);
+    else if (cls == 0x0F0) /* iopd's class for USB devices */
+        iop_params_add_usb_groups(p);
     return p;
 }
 

@@ -55,6 +55,7 @@ const char *iopctl_class_name(unsigned class_id) {
     case I2O_CLASS_BUS_ADAPTER: return "bus-adapter";
     case I2O_CLASS_PEER_TRANSPORT_AGENT: return "peer-transport-agent";
     case I2O_CLASS_PEER_TRANSPORT: return "peer-transport";
+    case 0x0F0: return "usb-device"; /* iopd's class for USB devices */
     }
     return "other";
 }
