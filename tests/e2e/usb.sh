@@ -1,0 +1,131 @@
+#!/bin/sh
+# USB devices inside the IOP, on real (virtual) hardware: QEMU's usb-kbd and
+# usb-storage on xHCI and a Loopback gadget on dummy_hcd.  Their descriptors through
+# I2OPARMGET equal lsusb -v; bulk data round-trips through I2OPASSTHRU's USB
+# message; a stall is -EPIPE; an unclaimed device refuses non-standard transfers;
+# unbinding the gadget with a transfer in flight completes it once, removes the LCT
+# entry and raises the event, and the daemon keeps serving; /dev/usbmon/Nu traces it.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gadget.sh"
+e2e_init "$@"
+rm -rf "$STATE"/*
+trap 'remove_gadget; [ -n "$UDEVD_PID" ] && kill $UDEVD_PID; e2e_cleanup' EXIT
+
+check "udevd runs (libusb hotplug)" start_udevd
+check "Loopback gadget bound to $UDC" make_gadget
+GD=$(gadget_bus_dev)
+cat >/tmp/usb.json <<JSON
+{ "iops": [ { "unit": 0, "devices": [ { "tid": 12, "class": "bus-adapter", "usb": true } ] } ],
+  "usb": { "claim": [ { "device": "$GADGET_VIDPID" } ] } }
+JSON
+check "iopd starts with USB" start_iopd --config /tmp/usb.json
+n_usb=$(lsusb | wc -l)
+n_tids=$("$IOPCTL" --json lct 0 | python3 -c 'import json,sys; print(sum(1 for d in json.load(sys.stdin)["devices"] if d["class"] == "usb-device"))')
+check "every USB device is an LCT entry ($n_tids of $n_usb)" test "$n_tids" -eq "$n_usb"
+check "usbmon nodes exist per bus" sh -c "ls /dev/usbmon/ | grep -q '^[1-9][0-9]*u$'"
+
+# Descriptors through I2OPARMGET against lsusb -v, field by field, every device.
+cat >/tmp/cmp.py <<'PY'
+import json, re, subprocess, sys
+iopctl = sys.argv[1]
+def get(tid, group):
+    return json.loads(subprocess.check_output([iopctl, "--json", "get", "0", str(tid), hex(group)]))
+lct = json.loads(subprocess.check_output([iopctl, "--json", "lct", "0"]))
+bad = 0
+for d in lct["devices"]:
+    if d["class"] != "usb-device":
+        continue
+    dev = get(d["tid"], 0x8100)["fields"]
+    where = "%d:%d" % (dev["Bus"], dev["Device"])
+    text = subprocess.run(["lsusb", "-v", "-s", where], capture_output=True, text=True).stdout
+    text = re.split(r"Binary Object Store|Hub Descriptor|Device Status|Device Qualifier", text)[0]
+    ls = [(m.group(1), int(m.group(2), 16) if m.group(2).startswith("0x") else float(m.group(2)))
+          for m in re.finditer(r"^\s+(\w+)\s+(0x[0-9a-f]+|[0-9.]+)", text, re.M)]
+    def first(name):
+        return [v for k, v in ls if k == name]
+    want = {
+        "bcdUSB": first("bcdUSB")[0], "bDeviceClass": first("bDeviceClass")[0],
+        "bDeviceSubClass": first("bDeviceSubClass")[0], "bDeviceProtocol": first("bDeviceProtocol")[0],
+        "bMaxPacketSize0": first("bMaxPacketSize0")[0], "idVendor": first("idVendor")[0],
+        "idProduct": first("idProduct")[0], "bcdDevice": first("bcdDevice")[0],
+        "bNumConfigurations": first("bNumConfigurations")[0],
+    }
+    got = {k: dev[k] for k in want}
+    # lsusb prints BCD numbers as decimals ("2.00"): compare as BCD.
+    for k in ("bcdUSB", "bcdDevice"):
+        want[k] = int(("%05.2f" % want[k]).replace(".", ""), 16)
+    eps_ls = list(zip(first("bEndpointAddress"), first("wMaxPacketSize"), first("bInterval")))
+    eps = get(d["tid"], 0x8103)["rows"]
+    eps_io = [(e["bEndpointAddress"], e["wMaxPacketSize"], e["bInterval"]) for e in eps]
+    ifs_ls = list(zip(first("bInterfaceNumber"), first("bAlternateSetting"), first("bInterfaceClass")))
+    ifs_io = [(i["bInterfaceNumber"], i["bAlternateSetting"], i["bInterfaceClass"]) for i in get(d["tid"], 0x8102)["rows"]]
+    if got != want or sorted(eps_io) != sorted(eps_ls) or sorted(ifs_io) != sorted(ifs_ls):
+        bad += 1
+        print("TID 0x%x (%s): iopd %s %s %s\n  lsusb %s %s %s" % (d["tid"], where, got, eps_io, ifs_io, want, eps_ls, ifs_ls))
+    else:
+        print("  TID 0x%x (%s %04x:%04x): %d device fields, %d interfaces, %d endpoints equal"
+              % (d["tid"], where, got["idVendor"], got["idProduct"], len(got), len(ifs_io), len(eps_io)))
+sys.exit(1 if bad else 0)
+PY
+check "descriptors through I2OPARMGET equal lsusb -v" python3 /tmp/cmp.py "$IOPCTL"
+
+# The gadget's bulk endpoints, from its endpoint table (dummy_hcd numbers them).
+TID=$("$IOPCTL" --json lct 0 | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print([e["tid"] for e in d["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104][0])')
+eval "$("$IOPCTL" --json get 0 "$TID" 0x8103 | python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["rows"]:
+    if e["bmAttributes"] & 3 == 2:
+        print("%s=0x%02x" % ("EP_IN" if e["bEndpointAddress"] & 0x80 else "EP_OUT", e["bEndpointAddress"]))')"
+echo "    gadget $GD is TID $TID, bulk OUT $EP_OUT, bulk IN $EP_IN"
+# Bulk loopback through the gadget: OUT then IN, through I2OPASSTHRU.
+payload=$(python3 -c 'import os; print(os.urandom(300).hex())')
+check "bulk OUT of 300 bytes" "$IOPCTL" usb bulk "$GD" "$EP_OUT" --data "$payload"
+"$IOPCTL" --json usb bulk "$GD" "$EP_IN" 512 >/tmp/in.json
+check "bulk IN returns the same 300 bytes" python3 -c "
+import json; d = json.load(open('/tmp/in.json')); assert d['status'] == 0 and d['data'] == '$payload', d"
+check "control GET_DESCRIPTOR (standard request)" "$IOPCTL" usb control "$GD" 0x80 6 0x0100 0 18
+
+# A stall: halt the IN endpoint with SET_FEATURE, a bulk read gets -EPIPE, CLEAR_FEATURE.
+check "SET_FEATURE(ENDPOINT_HALT) on $EP_IN" "$IOPCTL" usb control "$GD" 0x02 3 0 "$EP_IN" 0
+"$IOPCTL" --json usb bulk "$GD" "$EP_IN" 64 >/tmp/stall.json
+check "a halted endpoint gives -EPIPE" python3 -c "import json; assert json.load(open('/tmp/stall.json'))['status'] == -32"
+check "CLEAR_FEATURE(ENDPOINT_HALT)" "$IOPCTL" usb control "$GD" 0x02 1 0 "$EP_IN" 0
+
+# The QEMU disk is not claimed: only standard requests on endpoint 0.
+DISK=$(lsusb -d 46f4:0001 | sed -n 's/^Bus 0*\([0-9]*\) Device 0*\([0-9]*\).*/\1:\2/p')
+"$IOPCTL" --json usb bulk "$DISK" 0x81 512 >/tmp/acc.json
+check "an unclaimed device refuses a bulk transfer: -EACCES" python3 -c "import json; assert json.load(open('/tmp/acc.json'))['status'] == -13"
+check "but answers GET_DESCRIPTOR" "$IOPCTL" usb control "$DISK" 0x80 6 0x0100 0 18
+
+# usbmon: head of the gadget bus's node while a transfer runs.
+BUS=${GD%%:*}
+(head -n 2 "/dev/usbmon/${BUS}u" >/tmp/head.txt) &
+headpid=$!
+sleep 0.5
+"$IOPCTL" usb control "$GD" 0x80 6 0x0100 0 18 >/dev/null
+wait $headpid
+check "head -n 2 /dev/usbmon/${BUS}u shows the S and C lines" sh -c "grep -q ' S Ci:$BUS:' /tmp/head.txt && grep -q ' C Ci:$BUS:' /tmp/head.txt"
+
+# Unbind the gadget with a bulk IN waiting (the loopback is empty).
+"$IOPCTL" events -t 20 0 0 0x200 >/tmp/ev.txt 2>&1 &
+evpid=$!
+"$IOPCTL" --json usb bulk "$GD" "$EP_IN" 512 --timeout 0 >/tmp/pending.json 2>&1 &
+pend=$!
+sleep 1
+check "the transfer is still waiting" kill -0 $pend
+check "unbind the gadget" unbind_gadget
+wait $pend
+check "the waiting transfer completed once, with -ENODEV or -EPROTO" python3 -c "
+import json; s = json.load(open('/tmp/pending.json'))['status']; print('    status', s); assert s in (-19, -71), s"
+wait $evpid
+check "MODIFIED_LCT was raised" grep -q "modified-lct" /tmp/ev.txt
+check "the gadget's TID is gone from the LCT" sh -c "! '$IOPCTL' --json lct 0 | grep -q '\"tid\":$TID,'"
+check "the daemon keeps serving" "$IOPCTL" list
+check "bind the gadget again" bind_gadget
+sleep 2
+check "it is back in the LCT" sh -c "'$IOPCTL' lct 0 | grep -q '0x1d6b .*USB'"
+check "SIGTERM" stop_iopd
+e2e_finish
