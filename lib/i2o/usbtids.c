@@ -416,8 +416,10 @@ static void on_urb_done(struct iop_urb *urb) {
 
 static void usb_cancel(struct iop_msg *m) {
     struct usb_call *call = m->device_priv;
+    /* The caller gave up (a signal during its I2OPASSTHRU): discarded as usbfs discards
+     * an URB for a process, completing with -ENOENT. */
     if (call)
-        iop_urb_unlink(call->urb); /* completes with -ECONNRESET */
+        iop_urb_discard(call->urb);
 }
 
 static int refuse(struct iop_msg *m, uint16_t dsc) {

@@ -357,7 +357,7 @@ int iop_urb_submit(struct iop_urb *urb) {
  * is checked even when events keep arriving for other URBs. */
 #define KILL_SLICE_MS 100
 
-int iop_urb_unlink(struct iop_urb *urb) {
+static int cancel_with(struct iop_urb *urb, int status) {
     if (!urb)
         return -EINVAL;
     struct iop_urb_private *p = urb->priv;
@@ -366,7 +366,7 @@ int iop_urb_unlink(struct iop_urb *urb) {
         return -EIDRM;
     if (p->unlinked)
         return -EBUSY;
-    p->unlinked = -ECONNRESET;
+    p->unlinked = status;
     struct iop_usb_engine *e = p->sub_dev->engine;
     int r = e->backend->cancel(urb);
     if (r < 0)
@@ -374,6 +374,10 @@ int iop_urb_unlink(struct iop_urb *urb) {
                   urb->devnum, urb->endpoint, r);
     return 0;
 }
+
+int iop_urb_unlink(struct iop_urb *urb) { return cancel_with(urb, -ECONNRESET); }
+
+int iop_urb_discard(struct iop_urb *urb) { return cancel_with(urb, -ENOENT); }
 
 int iop_urb_kill(struct iop_urb *urb) {
     if (!urb)

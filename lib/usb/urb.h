@@ -163,6 +163,12 @@ int iop_urb_submit(struct iop_urb *urb);
  * killed. */
 int iop_urb_unlink(struct iop_urb *urb);
 
+/* Asynchronous cancel on behalf of a submitter that has gone away, as usbfs's
+ * USBDEVFS_DISCARDURB: like iop_urb_unlink, but the URB completes with -ENOENT, the
+ * status usbfs's usb_kill_urb() gives (and the kernel's usbmon shows).  Used when the
+ * caller of an I2OPASSTHRU is interrupted.  Errors as iop_urb_unlink. */
+int iop_urb_discard(struct iop_urb *urb);
+
 /* Synchronous cancel (usb_kill_urb): marks the URB rejected (submits fail with
  * -EPERM, also from its own handler), cancels it and processes backend events until
  * it has completed (with -ENOENT unless it had finished or was unlinked already) and
