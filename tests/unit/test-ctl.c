@@ -41,7 +41,7 @@ static void setup(void) {
 }
 
 static long ioc(unsigned cmd, uint64_t arg, struct iop_umem_space *u) {
-    return iop_ctl_ioctl(ctl, f, cmd, arg, 0, &u->um);
+    return iop_ctl_ioctl(ctl, f, cmd, arg, 0, &u->um, NULL);
 }
 
 static void test_getiops(void) {
@@ -65,7 +65,7 @@ static void test_validate(void) {
     CHECK_EQ(ioc(I2OVALIDATE, 0, &u), -ENXIO);
     CHECK_EQ(ioc(I2OVALIDATE, 7, &u), -ETIMEDOUT);
     CHECK_EQ(ioc(I2OVALIDATE, 0xffffffffu, &u), -ENXIO);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OVALIDATE, 2, IOP_CTL_COMPAT, &u.um), 0);
+    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OVALIDATE, 2, IOP_CTL_COMPAT, &u.um, NULL), 0);
 }
 
 /* HRT/LCT, native layout. */
@@ -136,11 +136,11 @@ static void test_hrt_compat(void) {
     iop_put_le32(arg32, 2);
     iop_put_le32(arg32 + 4, 0x2000);
     iop_put_le32(arg32 + 8, 0x3000);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, IOP_I2OHRTGET32, 0x1000, IOP_CTL_COMPAT, &u.um), 0);
+    CHECK_EQ(iop_ctl_ioctl(ctl, f, IOP_I2OHRTGET32, 0x1000, IOP_CTL_COMPAT, &u.um, NULL), 0);
     CHECK_EQ(reslen, 24);
     CHECK_EQ(iop_get_le32(buf + 8), 0x10);
     /* The native number from a 32-bit caller is not this command. */
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OHRTGET, 0x1000, IOP_CTL_COMPAT, &u.um), -ENOTTY);
+    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OHRTGET, 0x1000, IOP_CTL_COMPAT, &u.um, NULL), -ENOTTY);
     CHECK_EQ(IOP_I2OHRTGET32, 0xC00C6901u);
     CHECK_EQ(IOP_I2OPARMGET32, 0xC0186904u);
     CHECK_EQ(IOP_I2OSWDL32, 0xC01C6905u);
@@ -218,7 +218,7 @@ static void test_events(void) {
     struct iop_ctl_file *g2;
     CHECK_EQ(iop_ctl_open(ctl, &g2), 0);
     id = (struct i2o_evt_id){ .iop = 2, .tid = 0, .evt_mask = I2O_EVT_IND_EXEC_MODIFIED_LCT };
-    CHECK_EQ(iop_ctl_ioctl(ctl, g2, I2OEVTREG, (uintptr_t)&id, 0, &u.um), 0);
+    CHECK_EQ(iop_ctl_ioctl(ctl, g2, I2OEVTREG, (uintptr_t)&id, 0, &u.um, NULL), 0);
     CHECK_EQ(iop_controller_remove_device(sys->iop[2], 0x300), 0);
     CHECK(iop_ctl_file_readable(g2));
     CHECK(!iop_ctl_file_readable(f));
@@ -319,7 +319,7 @@ static void test_passthru(void) {
     uint32_t msg32[16] = { 4u << 16 | 0x01, (uint32_t)IOP_FN_UTIL_NOP << 24 | 1u << 12, 7, 9, 6u << 16 };
     iop_umem_space_map(&u, 0x30000, pt32, sizeof(pt32), false);
     iop_umem_space_map(&u, 0x20000, msg32, sizeof(msg32), true);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OPASSTHRU32, 0x30000, IOP_CTL_COMPAT, &u.um), 0);
+    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OPASSTHRU32, 0x30000, IOP_CTL_COMPAT, &u.um, NULL), 0);
     CHECK_EQ(msg32[4 + 2], 7);
     /* From a native caller the 32-bit number is unknown: EINVAL as the kernel. */
     CHECK_EQ(ioc(I2OPASSTHRU32, 0x30000, &u), -EINVAL);
@@ -636,7 +636,7 @@ static void test_names_and_unknown(void) {
     CHECK_STREQ(iop_ctl_cmd_name(IOP_I2OLCTGET32, IOP_CTL_COMPAT), "I2OLCTGET");
     CHECK(iop_ctl_cmd_name(0x1234, 0) == NULL);
     CHECK_EQ(ioc(0x1234, 0, &u), -EINVAL);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, 0x1234, 0, IOP_CTL_COMPAT, &u.um), -ENOTTY);
+    CHECK_EQ(iop_ctl_ioctl(ctl, f, 0x1234, 0, IOP_CTL_COMPAT, &u.um, NULL), -ENOTTY);
 }
 
 static void test_files(void) {
