@@ -12,7 +12,7 @@
 # URB rate and each reader's lines, and two ratios: iopd reader lines / kernel reader
 # lines in the "both" phases (target >= 1.0: iopd's node delivers at least what the
 # kernel's does for the same traffic) and the URB rate with an iopd reader against
-# none (cost target <= 10%).
+# none (cost target <= 10%).  IOPVM_SMP=N gives the VM N CPUs (default 1).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$here/../../build}
@@ -22,7 +22,7 @@ SECS=${1:-4} ROUNDS=${2:-3} THREADS=${3:-2} LEN=${4:-64} BUFSIZE=${5:-131072}
 
 if [ -z "${IOPVM:-}" ]; then
     [ -x "$BUILD/tests/usbmon/bench-trace" ] || { echo "bench-trace: build it first: ninja -C $BUILD" >&2; exit 2; }
-    cd "$here/../.." && IOPVM_CACHE=${IOPVM_CACHE:-$BUILD/vm} exec tests/vm/run --timeout 900 -- \
+    cd "$here/../.." && IOPVM_CACHE=${IOPVM_CACHE:-$BUILD/vm} exec tests/vm/run --timeout 900 --smp "${IOPVM_SMP:-1}" -- \
         /bin/sh "$here/bench-trace.sh" "$BUILD" "$SECS" "$ROUNDS" "$THREADS" "$LEN" "$BUFSIZE"
 fi
 
@@ -51,7 +51,7 @@ for e in json.load(sys.stdin)["rows"]:
     if e["bmAttributes"] & 3 == 2:
         print("%s=0x%02x" % ("EP_IN" if e["bEndpointAddress"] & 0x80 else "EP_OUT", e["bEndpointAddress"]))')"
 IOPD_CPU() { awk '{ print $14 + $15 }' "/proc/$IOPD_PID/stat"; } # clock ticks
-echo "bench-trace: kernel $(uname -r), bus $GBUS, TID $TID, $THREADS clients, bulk $LEN-byte OUT/IN pairs, $SECS s per phase, $ROUNDS rounds, read($BUFSIZE)"
+echo "bench-trace: kernel $(uname -r), $(nproc) CPU(s), bus $GBUS, TID $TID, $THREADS clients, bulk $LEN-byte OUT/IN pairs, $SECS s per phase, $ROUNDS rounds, read($BUFSIZE)"
 
 RES=/tmp/bench-trace.res
 : >"$RES"

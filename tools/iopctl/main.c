@@ -128,10 +128,14 @@ static void usage(FILE *out) {
             "\n"
             "Commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-        char head[80];
+        char head[160];
         snprintf(head, sizeof(head), "%s%s%s %s", commands[i].name, commands[i].alias ? "|" : "",
                  commands[i].alias ? commands[i].alias : "", commands[i].args);
-        fprintf(out, "  %-34s %s\n", head, commands[i].help);
+        /* A long synopsis gets its own line, the help goes below it. */
+        if (strlen(head) > 34)
+            fprintf(out, "  %s\n  %-34s %s\n", head, "", commands[i].help);
+        else
+            fprintf(out, "  %-34s %s\n", head, commands[i].help);
     }
     fprintf(out, "\nNumbers may be decimal or 0x-prefixed hex.\n"
                  "Exit status: 0 success, 1 the request failed, 2 usage error, "
