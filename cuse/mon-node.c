@@ -48,13 +48,13 @@ static void mon_init_done(void *userdata) {
     iop_info("/dev/%s ready", iop_cuse_dev_name(n->dev));
 }
 
-/* Answer one read from the reader if it can be answered now: the rest of the pending
- * line (at most size bytes), or end of file after hangup.  False: nothing yet.  The
- * bytes count as read only once the reply went out, so a reply the kernel refuses
- * (its request was interrupted meanwhile) loses nothing. */
+/* Answer one read from the reader if it can be answered now: the pending text (whole
+ * lines as fit in size bytes, or part of one long line), or end of file after hangup.
+ * False: nothing yet.  The bytes count as read only once the reply went out, so a
+ * reply the kernel refuses (its request was interrupted meanwhile) loses nothing. */
 static bool serve_read(struct mon_file *mf, fuse_req_t req, size_t size) {
     const char *data = NULL;
-    int n = iop_mon_reader_peek(mf->reader, &data);
+    int n = iop_mon_reader_peek(mf->reader, size, &data);
     if (n == -EAGAIN)
         return false;
     if (n < 0) {

@@ -19,9 +19,10 @@ struct iop_mon_reader {
     iop_mon_reader_detach_fn detach;
     void *detach_ctx;   /* borrowed */
 
-    /* The line being read: line[off, off + togo) is still unread (printf_togo). */
+    /* The text being read: text[off, off + togo) is still unread (the kernel's
+     * printf_togo, for up to a batch of lines). */
     unsigned off, togo;
-    char line[IOP_MON_PRINTF_DFL];
+    char text[IOP_MON_BATCH_MAX];
 
     struct iop_mon_event ring[IOP_MON_EVENT_MAX];
 };
@@ -77,22 +78,38 @@ int iop_mon_reader_push(struct iop_mon_reader *r, const struct iop_mon_event *ev
     return 0;
 }
 
-int iop_mon_reader_peek(struct iop_mon_reader *r, const char **data) {
+int iop_mon_reader_peek(struct iop_mon_reader *r, size_t want, const char **data) {
     assert(r && data);
-    if (r->togo == 0) {
-        if (r->count == 0)
-            return r->hung_up ? 0 : -EAGAIN;
-        int n = iop_mon_format(r->fmt, &r->ring[r->head], r->line, sizeof(r->line));
+    if (r->togo == 0)
+        r->off = 0;
+    else if (r->count && r->togo < want && r->off) {
+        memmove(r->text, r->text + r->off, r->togo); /* room to append behind the rest */
+        r->off = 0;
+    }
+    /* The first line is formatted whatever want is (a short read takes part of it);
+     * the next ones only whole, while they fit in want.  Formatting is pure, so a line
+     * that turns out too long is simply formatted again by a later read. */
+    while (r->count && (r->togo == 0 || r->togo < want)) {
+        size_t end = (size_t)r->off + r->togo;
+        if (sizeof(r->text) - end < IOP_MON_PRINTF_DFL)
+            break;
+        int n = iop_mon_format(r->fmt, &r->ring[r->head], r->text + end, IOP_MON_PRINTF_DFL);
+        /* Cannot fail: the room is PRINTF_DFL bytes and the format was checked at
+         * new.  Never let it pass as a 0-byte line, which would read as end of file. */
+        if (n <= 0) {
+            if (r->togo)
+                break;
+            return -EIO;
+        }
+        if (r->togo && r->togo + (size_t)n > want)
+            break;
         r->head = (r->head + 1) % IOP_MON_EVENT_MAX;
         r->count--;
-        /* Cannot fail: the buffer is PRINTF_DFL bytes and the format was checked at
-         * new.  Never let it pass as a 0-byte line, which would read as end of file. */
-        if (n <= 0)
-            return -EIO;
-        r->off = 0;
-        r->togo = (unsigned)n;
+        r->togo += (unsigned)n;
     }
-    *data = r->line + r->off;
+    if (r->togo == 0)
+        return r->hung_up ? 0 : -EAGAIN;
+    *data = r->text + r->off;
     return (int)r->togo;
 }
 
@@ -108,7 +125,7 @@ int iop_mon_reader_read(struct iop_mon_reader *r, char *buf, size_t n) {
     const char *data;
     if (!buf && n)
         return -EFAULT;
-    int avail = iop_mon_reader_peek(r, &data);
+    int avail = iop_mon_reader_peek(r, n, &data);
     if (avail <= 0)
         return avail;
     size_t c = n < (size_t)avail ? n : (size_t)avail;

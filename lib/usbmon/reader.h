@@ -5,13 +5,20 @@
  * in from the URB path (iop_mon_reader_push, never blocks, never allocates: the ring is
  * allocated with the reader); they are formatted only when read.
  *
- * Read semantics are those of current kernels (mon_text_read_u/_t after the
- * CVE-2019-9456 fix): when no line is pending, the oldest event is formatted into the
- * pending line; every read returns min(n, rest of that line) bytes, so a read never
- * returns more than one line, and a buffer of IOP_MON_PRINTF_DFL bytes or more always
- * gets exactly one whole line.  A read of 0 bytes still moves an event into the
- * pending line and returns 0, as the kernel does.  Nothing queued and no pending line:
- * -EAGAIN, which the caller turns into blocking or EAGAIN for O_NONBLOCK.
+ * Read semantics follow current kernels (mon_text_read_u/_t after the CVE-2019-9456
+ * fix) with one deliberate difference.  As there, when nothing is pending the oldest
+ * event is formatted into the pending text, a read returns min(n, pending) bytes, the
+ * rest of a line cut by a short read comes first in the next read, and a read of 0
+ * bytes still moves an event into the pending text and returns 0.  Unlike the kernel,
+ * which returns at most one line per read, more queued events are appended as whole
+ * lines while they fit in n (up to IOP_MON_BATCH_MAX bytes): every read of a CUSE node
+ * is a round trip through the daemon, and one line per trip cannot keep up with URB
+ * traffic that the kernel's reader follows (tests/usbmon/bench-trace.sh measured 0.63x
+ * the kernel's lines with one line per read).  So a read either ends with a line's
+ * "\n" or holds no "\n" at all (part of one long line), and a buffer of
+ * IOP_MON_PRINTF_DFL bytes or more always gets whole lines, at least one.  Nothing
+ * queued and nothing pending: -EAGAIN, which the caller turns into blocking or EAGAIN
+ * for O_NONBLOCK.
  *
  * Overflow is a tail drop: with IOP_MON_EVENT_MAX events queued the new event is lost
  * and counted (iop_mon_reader_push returns -ENOBUFS; the bus adds it to its text_lost).
@@ -37,6 +44,8 @@ struct iop_mon_reader;
  * kernel's 176-byte x86_64 event that is 93: the same depth here makes a slow reader
  * lose events where it would have lost them with the kernel. */
 #define IOP_MON_EVENT_MAX 93u
+/* Most text one read returns: a full queue of typical lines (about 100 bytes). */
+#define IOP_MON_BATCH_MAX 16384u
 
 /* Called when the reader becomes readable (an event arrives in an empty queue) and on
  * hangup.  It runs inside the URB path or iop_mon_remove_bus(): it may read from this
@@ -59,13 +68,14 @@ int iop_mon_reader_push(struct iop_mon_reader *r, const struct iop_mon_event *ev
 
 /* Reading in two steps, for callers that can fail to deliver (a FUSE reply to a
  * request that was interrupted meanwhile must not lose the bytes):
- * peek sets *data to the unread rest of the pending line, formatting the next event
- * first when nothing is pending, and returns its length (> 0); 0 at end of file
- * (hung up and drained); -EAGAIN when there is nothing yet.
+ * peek sets *data to the unread pending text, formatting the next event first when
+ * nothing is pending and appending further events as whole lines while the text stays
+ * within want bytes, and returns its length (> 0; it may exceed want when one line
+ * does); 0 at end of file (hung up and drained); -EAGAIN when there is nothing yet.
  * consume marks n of those bytes read (n larger than what is pending is capped). */
-int iop_mon_reader_peek(struct iop_mon_reader *r, const char **data);
+int iop_mon_reader_peek(struct iop_mon_reader *r, size_t want, const char **data);
 void iop_mon_reader_consume(struct iop_mon_reader *r, size_t n);
-/* peek + copy min(n, pending) bytes + consume: bytes read, 0 (end of file, or n == 0),
+/* peek(n) + copy min(n, pending) bytes + consume: bytes read, 0 (end of file, or n == 0),
  * -EAGAIN when nothing is there yet, -EFAULT for a NULL buf with n > 0 (nothing taken). */
 int iop_mon_reader_read(struct iop_mon_reader *r, char *buf, size_t n);
 

@@ -52,11 +52,19 @@ static void expected_line(char fmt, const struct iop_urb *u, char type, int stat
     CHECK(iop_mon_format(fmt, &ev, out, IOP_MON_PRINTF_DFL) > 0);
 }
 
-/* Read one whole line with a big buffer. */
+/* Take exactly one line (or the rest of one): peek without asking for more, copy up to
+ * the first "\n", consume that.  Returns as iop_mon_reader_read(). */
 static int read_line(struct iop_mon_reader *r, char *buf) {
-    int n = iop_mon_reader_read(r, buf, 4096);
-    if (n > 0)
-        buf[n] = 0;
+    const char *p;
+    int n = iop_mon_reader_peek(r, 0, &p);
+    if (n <= 0)
+        return n;
+    const char *nl = memchr(p, '\n', (size_t)n);
+    if (nl)
+        n = (int)(nl - p) + 1;
+    memcpy(buf, p, (size_t)n);
+    buf[n] = 0;
+    iop_mon_reader_consume(r, (size_t)n);
     return n;
 }
 
@@ -264,10 +272,11 @@ static void test_before_open(void) {
     iop_mon_free(m);
 }
 
-/* Reads of 1, 2 and 7 bytes (and one line-size read) return exactly the lines a big
- * buffer gets, never more than one line per read. */
+/* Reads of 1, 2 and 7 bytes, line-size reads and big ones return exactly the same
+ * text; a read ends with a "\n" or holds none (part of one line); big buffers get
+ * several whole lines per read (reader.h: iopd batches where the kernel gives one). */
 static void test_small_reads(void) {
-    static const size_t sizes[] = { 1, 2, 7, 249, 250, 4096 };
+    static const size_t sizes[] = { 1, 2, 7, 100, 249, 250, 4096, 65536 };
     struct iop_mon *m;
     struct test_clock clk = { 0, 123456789 };
     CHECK_EQ(iop_mon_new(&m), 0);
@@ -308,13 +317,17 @@ static void test_small_reads(void) {
         static char got[40 * IOP_MON_PRINTF_DFL];
         size_t got_len = 0;
         int reads = 0, lines = 0;
-        char chunk[4096];
+        static char chunk[65536];
         while ((n = iop_mon_reader_read(r[i], chunk, sizes[i])) > 0) {
             CHECK((size_t)n <= sizes[i]);
-            /* A "\n" only ever ends a read: a read never spans two lines. */
+            /* A read ends with a "\n" or holds none: a line is cut only at the end of
+             * a read that has nothing else. */
             char *nl = memchr(chunk, '\n', (size_t)n);
-            CHECK(nl == NULL || nl == chunk + n - 1);
-            lines += nl != NULL;
+            CHECK(nl == NULL || chunk[n - 1] == '\n');
+            if (sizes[i] >= IOP_MON_PRINTF_DFL)
+                CHECK(nl != NULL); /* whole lines only */
+            for (int k = 0; k < n; k++)
+                lines += chunk[k] == '\n';
             if (got_len + (size_t)n <= sizeof(got))
                 memcpy(got + got_len, chunk, (size_t)n);
             got_len += (size_t)n;
@@ -324,8 +337,10 @@ static void test_small_reads(void) {
         CHECK_EQ(lines, 40);
         CHECK_EQ(got_len, expect_len);
         CHECK_MEMEQ(got, expect, expect_len);
-        if (sizes[i] >= IOP_MON_PRINTF_DFL)
-            CHECK_EQ(reads, 40); /* a line-size buffer gets one whole line per read */
+        if (sizes[i] >= IOP_MON_BATCH_MAX)
+            CHECK_EQ(reads, 1); /* the 40 lines (about 4 KiB) in one big read */
+        else if (sizes[i] >= IOP_MON_PRINTF_DFL) /* several whole lines per read */
+            CHECK((size_t)reads >= (expect_len + sizes[i] - 1) / sizes[i] && reads < 40);
         else if (sizes[i] == 1)
             CHECK_EQ((size_t)reads, expect_len);
         iop_mon_reader_free(r[i]);
@@ -359,18 +374,35 @@ static void test_zero_read_and_peek(void) {
     CHECK(iop_mon_reader_readable(r));
     const char *p;
     const char *want = "ab 0 S Bo:1:000:0 -115 0\n";
-    CHECK_EQ(iop_mon_reader_peek(r, &p), (int)strlen(want));
+    int len = (int)strlen(want);
+    CHECK_EQ(iop_mon_reader_peek(r, 0, &p), len);
     CHECK_MEMEQ(p, want, strlen(want));
-    CHECK_EQ(iop_mon_reader_peek(r, &p), (int)strlen(want)); /* peeking takes nothing */
+    CHECK_EQ(iop_mon_reader_peek(r, 0, &p), len); /* peeking takes nothing */
     iop_mon_reader_consume(r, 3);
-    CHECK_EQ(iop_mon_reader_peek(r, &p), (int)strlen(want) - 3);
+    CHECK_EQ(iop_mon_reader_peek(r, 0, &p), len - 3);
     CHECK_EQ(p[0], '0');
     iop_mon_reader_consume(r, 1000); /* capped at what is pending */
     CHECK_EQ(iop_mon_reader_queued(r), 1);
-    CHECK_EQ(iop_mon_reader_read(r, buf, sizeof(buf)), (int)strlen(want));
+    CHECK_EQ(iop_mon_reader_read(r, buf, sizeof(buf)), len);
     CHECK_MEMEQ(buf, "cd 0 S", 6);
-    CHECK_EQ(iop_mon_reader_peek(r, &p), -EAGAIN);
+    CHECK_EQ(iop_mon_reader_peek(r, 0, &p), -EAGAIN);
     CHECK(!iop_mon_reader_readable(r));
+
+    /* Asking for more appends queued events as whole lines behind the rest of a cut
+     * line, and never part of one. */
+    ev.tag = 0xef;
+    CHECK_EQ(iop_mon_reader_push(r, &ev), 0);
+    ev.tag = 0x12;
+    CHECK_EQ(iop_mon_reader_push(r, &ev), 0);
+    CHECK_EQ(iop_mon_reader_read(r, buf, 3), 3);
+    CHECK_EQ(iop_mon_reader_peek(r, (size_t)len - 3 + 10, &p), len - 3); /* 10 more: no room */
+    CHECK_EQ(iop_mon_reader_queued(r), 1);
+    CHECK_EQ(iop_mon_reader_peek(r, 1000, &p), 2 * len - 3);
+    CHECK_EQ(iop_mon_reader_queued(r), 0);
+    CHECK_MEMEQ(p + len - 3, "12 0 S", 6);
+    CHECK_EQ(iop_mon_reader_read(r, buf, sizeof(buf)), 2 * len - 3);
+    CHECK_MEMEQ(buf, "0 S Bo", 6);
+    CHECK_EQ(iop_mon_reader_read(r, buf, sizeof(buf)), -EAGAIN);
     iop_mon_reader_free(r);
 }
 
