@@ -14,6 +14,7 @@
 
 #include "cuse/cuse-dev.h"
 #include "cuse/fuse-compat.h"
+#include "cuse/parked-reads.h"
 #include "lib/ctl/ctl.h"
 #include "lib/ctl/umem-rounds.h"
 #include "lib/util/log.h"
@@ -37,19 +38,11 @@ struct pending_call {
     struct iop_umem_rounds rounds;
 };
 
-/* A read() waiting for events (blocking mode): parked, never blocking the loop. */
-struct parked_read {
-    struct parked_read *next;
-    fuse_req_t req;
-    size_t size;
-    struct node_file *nf;
-};
-
 /* What the adapter keeps per open file, behind fi->fh. */
 struct node_file {
     struct iop_ctl_node *node;
     struct iop_ctl_file *f;          /* owned */
-    struct parked_read *reads;       /* FIFO of parked reads */
+    struct iop_parked_reads reads;   /* blocking reads waiting for events */
     struct fuse_pollhandle *ph;      /* the latest poll waiting for POLLIN, owned */
 };
 
@@ -59,25 +52,24 @@ static void ctl_init_done(void *userdata) {
     iop_info("/dev/%s ready", iop_cuse_dev_name(n->dev));
 }
 
-static void serve_parked(struct node_file *nf) {
-    while (nf->reads && iop_ctl_file_readable(nf->f)) {
-        struct parked_read *p = nf->reads;
-        nf->reads = p->next;
-        uint8_t buf[I2O_EVT_Q_LEN * sizeof(struct i2o_evt_info)];
-        size_t want = p->size < sizeof(buf) ? p->size : sizeof(buf);
-        long r = iop_ctl_read(nf->f, buf, want);
-        if (r < 0)
-            fuse_reply_err(p->req, (int)-r);
-        else
-            fuse_reply_buf(p->req, (const char *)buf, (size_t)r);
-        free(p);
-    }
+/* Answer one read with the queued events as whole records, if there are any. */
+static bool serve_read(void *ctx, fuse_req_t req, size_t size) {
+    struct node_file *nf = ctx;
+    if (!iop_ctl_file_readable(nf->f))
+        return false;
+    uint8_t buf[I2O_EVT_Q_LEN * sizeof(struct i2o_evt_info)];
+    long r = iop_ctl_read(nf->f, buf, size < sizeof(buf) ? size : sizeof(buf));
+    if (r < 0)
+        fuse_reply_err(req, (int)-r);
+    else
+        fuse_reply_buf(req, (const char *)buf, (size_t)r);
+    return true;
 }
 
 /* Events were queued for this file: finish parked reads, wake a waiting poll. */
 static void on_events(void *ctx) {
     struct node_file *nf = ctx;
-    serve_parked(nf);
+    iop_parked_reads_serve(&nf->reads, serve_read, nf);
     if (nf->ph && iop_ctl_file_readable(nf->f)) {
         fuse_lowlevel_notify_poll(nf->ph);
         fuse_pollhandle_destroy(nf->ph);
@@ -106,12 +98,7 @@ static void ctl_open(fuse_req_t req, struct fuse_file_info *fi) {
 }
 
 static void node_file_free(struct node_file *nf) {
-    while (nf->reads) {
-        struct parked_read *p = nf->reads;
-        nf->reads = p->next;
-        fuse_reply_err(p->req, EBADF);
-        free(p);
-    }
+    iop_parked_reads_fail_all(&nf->reads, EBADF);
     if (nf->ph)
         fuse_pollhandle_destroy(nf->ph);
     iop_ctl_release(nf->f);
@@ -121,19 +108,6 @@ static void node_file_free(struct node_file *nf) {
 static void ctl_release(fuse_req_t req, struct fuse_file_info *fi) {
     node_file_free((struct node_file *)(uintptr_t)fi->fh);
     fuse_reply_err(req, 0);
-}
-
-static void read_interrupted(fuse_req_t req, void *data) {
-    struct parked_read *target = data;
-    struct node_file *nf = target->nf;
-    for (struct parked_read **p = &nf->reads; *p; p = &(*p)->next) {
-        if (*p == target) {
-            *p = target->next;
-            fuse_reply_err(req, EINTR);
-            free(target);
-            return;
-        }
-    }
 }
 
 /* read(): the pending events as whole struct i2o_evt_info records, as the old
@@ -146,39 +120,13 @@ static void ctl_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_in
         fuse_reply_err(req, EINVAL);
         return;
     }
-    if (iop_ctl_file_readable(nf->f) && !nf->reads) {
-        uint8_t buf[I2O_EVT_Q_LEN * sizeof(struct i2o_evt_info)];
-        long r = iop_ctl_read(nf->f, buf, size < sizeof(buf) ? size : sizeof(buf));
-        if (r < 0)
-            fuse_reply_err(req, (int)-r);
-        else
-            fuse_reply_buf(req, (const char *)buf, (size_t)r);
+    if (iop_parked_reads_empty(&nf->reads) && serve_read(nf, req, size))
         return;
-    }
     if (fi->flags & O_NONBLOCK) {
         fuse_reply_err(req, EAGAIN);
         return;
     }
-    /* Registering an interrupt callback on a request that is already interrupted
-     * runs the callback inside fuse_req_interrupt_func(), which would reply (and free
-     * the request) under libfuse's lock; answer such a request here instead. */
-    if (fuse_req_interrupted(req)) {
-        fuse_reply_err(req, EINTR);
-        return;
-    }
-    struct parked_read *p = calloc(1, sizeof(*p));
-    if (!p) {
-        fuse_reply_err(req, ENOMEM);
-        return;
-    }
-    p->req = req;
-    p->size = size;
-    p->nf = nf;
-    struct parked_read **tail = &nf->reads;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = p;
-    fuse_req_interrupt_func(req, read_interrupted, p);
+    iop_parked_reads_add(&nf->reads, req, size);
 }
 
 /* The kernel's driver had no write method: the VFS answered EINVAL. */

@@ -10,26 +10,19 @@
 
 #include "cuse/cuse-dev.h"
 #include "cuse/fuse-compat.h"
+#include "cuse/parked-reads.h"
 #include "lib/usbmon/bus.h"
 #include "lib/usbmon/reader.h"
 #include "lib/util/log.h"
 
 struct mon_file;
 
-/* A read() waiting for a line: the request is kept, not the thread. */
-struct parked_read {
-    struct parked_read *next;
-    fuse_req_t req;
-    size_t size;
-    struct mon_file *mf;         /* borrowed: the file it waits on */
-};
-
 /* What the adapter keeps per open file, behind fi->fh. */
 struct mon_file {
     struct iop_mon_node *node;   /* borrowed */
     struct mon_file *next;       /* in node->files */
     struct iop_mon_reader *reader; /* owned */
-    struct parked_read *reads;   /* owned, FIFO: the kernel served readers in turn */
+    struct iop_parked_reads reads; /* blocking reads waiting for a line */
     struct fuse_pollhandle *ph;  /* owned: the latest poll that asked to be woken */
 };
 
@@ -52,7 +45,8 @@ static void mon_init_done(void *userdata) {
  * lines as fit in size bytes, or part of one long line), or end of file after hangup.
  * False: nothing yet.  The bytes count as read only once the reply went out, so a
  * reply the kernel refuses (its request was interrupted meanwhile) loses nothing. */
-static bool serve_read(struct mon_file *mf, fuse_req_t req, size_t size) {
+static bool serve_read(void *ctx, fuse_req_t req, size_t size) {
+    struct mon_file *mf = ctx;
     const char *data = NULL;
     int n = iop_mon_reader_peek(mf->reader, size, &data);
     if (n == -EAGAIN)
@@ -79,29 +73,13 @@ static void wake_poll(struct mon_file *mf) {
  * URB path; it only answers requests, which never blocks. */
 static void on_reader_ready(void *ctx) {
     struct mon_file *mf = ctx;
-    while (mf->reads && serve_read(mf, mf->reads->req, mf->reads->size)) {
-        struct parked_read *p = mf->reads;
-        mf->reads = p->next;
-        free(p);
-    }
+    iop_parked_reads_serve(&mf->reads, serve_read, mf);
     wake_poll(mf);
-}
-
-static unsigned count_parked(const struct mon_file *mf) {
-    unsigned c = 0;
-    for (const struct parked_read *p = mf->reads; p; p = p->next)
-        c++;
-    return c;
 }
 
 static void mon_file_free(struct mon_file *mf, int parked_err) {
     struct iop_mon_node *n = mf->node;
-    while (mf->reads) {
-        struct parked_read *p = mf->reads;
-        mf->reads = p->next;
-        fuse_reply_err(p->req, parked_err);
-        free(p);
-    }
+    iop_parked_reads_fail_all(&mf->reads, parked_err);
     if (mf->ph)
         fuse_pollhandle_destroy(mf->ph);
     iop_mon_reader_free(mf->reader);
@@ -143,53 +121,18 @@ static void mon_release(fuse_req_t req, struct fuse_file_info *fi) {
     fuse_reply_err(req, 0);
 }
 
-/* FUSE_INTERRUPT for a parked read: the caller got a signal.  The kernel's reader
- * returned -EINTR (not -ERESTARTSYS), so the read is not restarted either. */
-static void read_interrupted(fuse_req_t req, void *data) {
-    struct parked_read *target = data;
-    struct mon_file *mf = target->mf;
-    for (struct parked_read **p = &mf->reads; *p; p = &(*p)->next) {
-        if (*p == target) {
-            *p = target->next;
-            fuse_reply_err(req, EINTR);
-            free(target);
-            return;
-        }
-    }
-}
-
 static void mon_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi) {
     struct mon_file *mf = (struct mon_file *)(uintptr_t)fi->fh;
     (void)off; /* no seek: the kernel's reader ignored the offset too */
 
     /* Reads already waiting go first, as they held the kernel's printf_lock. */
-    if (!mf->reads && serve_read(mf, req, size))
+    if (iop_parked_reads_empty(&mf->reads) && serve_read(mf, req, size))
         return;
     if (fi->flags & O_NONBLOCK) {
         fuse_reply_err(req, EAGAIN);
         return;
     }
-    /* The session is single-threaded, so the interrupt flag cannot change between this
-     * test and the registration below; registering on an already interrupted request
-     * would run read_interrupted from inside fuse_req_interrupt_func(), and replying
-     * there frees the request while libfuse still holds its lock. */
-    if (fuse_req_interrupted(req)) {
-        fuse_reply_err(req, EINTR);
-        return;
-    }
-    struct parked_read *p = calloc(1, sizeof(*p));
-    if (!p) {
-        fuse_reply_err(req, ENOMEM);
-        return;
-    }
-    p->req = req;
-    p->size = size;
-    p->mf = mf;
-    struct parked_read **tail = &mf->reads;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = p;
-    fuse_req_interrupt_func(req, read_interrupted, p);
+    iop_parked_reads_add(&mf->reads, req, size);
 }
 
 /* No write method on the debugfs files: the VFS answered EINVAL. */
@@ -288,6 +231,6 @@ unsigned iop_mon_node_parked_reads(const struct iop_mon_node *n) {
     assert(n);
     unsigned c = 0;
     for (const struct mon_file *mf = n->files; mf; mf = mf->next)
-        c += count_parked(mf);
+        c += iop_parked_reads_count(&mf->reads);
     return c;
 }
