@@ -48,8 +48,9 @@ static void rm_tree(const char *dir) {
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+        char p[768];
+        if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int)sizeof(p))
+            continue;
         struct stat st;
         if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
             rm_tree(p);

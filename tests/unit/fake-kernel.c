@@ -78,8 +78,8 @@ static int transact(struct fake_kernel *k, uint32_t opcode, uint64_t nodeid, con
 int fake_kernel_cuse_init(struct fake_kernel *k) {
     struct cuse_init_in in = { .major = FUSE_KERNEL_VERSION, .minor = FUSE_KERNEL_MINOR_VERSION,
                                .flags = CUSE_UNRESTRICTED_IOCTL };
-    uint8_t *rep;
-    size_t len;
+    uint8_t *rep = NULL;
+    size_t len = 0;
     int r = transact(k, CUSE_INIT, 0, &in, sizeof(in), NULL, 0, &rep, &len);
     if (r < 0)
         return r;
@@ -102,8 +102,8 @@ int fake_kernel_cuse_init(struct fake_kernel *k) {
 
 int fake_kernel_open(struct fake_kernel *k, int flags, uint64_t *fh) {
     struct fuse_open_in in = { .flags = (uint32_t)flags };
-    uint8_t *rep;
-    size_t len;
+    uint8_t *rep = NULL;
+    size_t len = 0;
     int r = transact(k, FUSE_OPEN, 0, &in, sizeof(in), NULL, 0, &rep, &len);
     if (r < 0)
         return r;
@@ -118,8 +118,8 @@ int fake_kernel_open(struct fake_kernel *k, int flags, uint64_t *fh) {
 
 int fake_kernel_release(struct fake_kernel *k, uint64_t fh) {
     struct fuse_release_in in = { .fh = fh };
-    uint8_t *rep;
-    size_t len;
+    uint8_t *rep = NULL;
+    size_t len = 0;
     int r = transact(k, FUSE_RELEASE, 0, &in, sizeof(in), NULL, 0, &rep, &len);
     if (r == 0)
         free(rep);
@@ -128,8 +128,8 @@ int fake_kernel_release(struct fake_kernel *k, uint64_t fh) {
 
 long fake_kernel_read(struct fake_kernel *k, uint64_t fh, void *buf, size_t size) {
     struct fuse_read_in in = { .fh = fh, .size = (uint32_t)size };
-    uint8_t *rep;
-    size_t len;
+    uint8_t *rep = NULL;
+    size_t len = 0;
     int r = transact(k, FUSE_READ, 0, &in, sizeof(in), NULL, 0, &rep, &len);
     if (r < 0)
         return r;
@@ -176,8 +176,8 @@ long fake_kernel_ioctl(struct fake_kernel *k, uint64_t fh, unsigned int cmd, uin
             .in_size = (uint32_t)in_size,
             .out_size = (uint32_t)out_size,
         };
-        uint8_t *rep;
-        size_t len;
+        uint8_t *rep = NULL;
+        size_t len = 0;
         k->rounds++;
         int r = transact(k, FUSE_IOCTL, 0, &in, sizeof(in), in_data, in_size, &rep, &len);
         free(in_data);
@@ -260,8 +260,8 @@ long fake_kernel_ioctl(struct fake_kernel *k, uint64_t fh, unsigned int cmd, uin
 int fake_kernel_cuse_init_any(struct fake_kernel *k, uint32_t *flags) {
     struct cuse_init_in in = { .major = FUSE_KERNEL_VERSION, .minor = FUSE_KERNEL_MINOR_VERSION,
                                .flags = CUSE_UNRESTRICTED_IOCTL };
-    uint8_t *rep;
-    size_t len;
+    uint8_t *rep = NULL;
+    size_t len = 0;
     int r = transact(k, CUSE_INIT, 0, &in, sizeof(in), NULL, 0, &rep, &len);
     if (r < 0)
         return r;
@@ -338,8 +338,8 @@ int fake_kernel_next_msg(struct fake_kernel *k, struct fake_kernel_msg *m) {
 
 long fake_kernel_write(struct fake_kernel *k, uint64_t fh, const void *buf, size_t size) {
     struct fuse_write_in in = { .fh = fh, .size = (uint32_t)size };
-    uint8_t *rep;
-    size_t len;
+    uint8_t *rep = NULL;
+    size_t len = 0;
     int r = transact(k, FUSE_WRITE, 0, &in, sizeof(in), buf, size, &rep, &len);
     if (r < 0)
         return r;

@@ -13,49 +13,13 @@ check() {
     if "$@"; then ok "$desc"; else not_ok "$desc (exit $?)"; fi
 }
 
-VIDPID=1d6b:0104
-G=/sys/kernel/config/usb_gadget/iopd-lb
-UDC=$(ls /sys/class/udc 2>/dev/null | head -n 1)
-UDEVD_PID=
-
+. "$(dirname "$0")/../e2e/gadget.sh"   # make_gadget, bind_gadget, remove_gadget, start_udevd
+VIDPID=$GADGET_VIDPID
 cleanup() {
     [ -n "$UDEVD_PID" ] && kill "$UDEVD_PID" 2>/dev/null
-    [ -d "$G" ] && { echo "" >"$G/UDC" 2>/dev/null; rm -f "$G/configs/c.1/Loopback.0";
-                     rmdir "$G/configs/c.1/strings/0x409" "$G/configs/c.1" \
-                           "$G/functions/Loopback.0" "$G/strings/0x409" "$G" 2>/dev/null; }
-    true
+    remove_gadget
 }
 trap cleanup EXIT
-
-# gadget_present: the loopback gadget is enumerated on the host side.
-gadget_present() {
-    for d in /sys/bus/usb/devices/*; do
-        [ "$(cat "$d/idVendor" 2>/dev/null):$(cat "$d/idProduct" 2>/dev/null)" = "$VIDPID" ] && return 0
-    done
-    return 1
-}
-wait_gadget() { # wait_gadget present|absent
-    n=100
-    while [ $n -gt 0 ]; do
-        if gadget_present; then [ "$1" = present ] && return 0
-        else [ "$1" = absent ] && return 0; fi
-        sleep 0.1; n=$((n - 1))
-    done
-    return 1
-}
-make_gadget() {
-    mkdir -p "$G" && cd "$G" || return 1
-    echo 0x1d6b >idVendor && echo 0x0104 >idProduct
-    mkdir -p strings/0x409 configs/c.1/strings/0x409 functions/Loopback.0
-    echo iopd >strings/0x409/manufacturer
-    echo "iopd loopback" >strings/0x409/product
-    echo 0123 >strings/0x409/serialnumber
-    echo loopback >configs/c.1/strings/0x409/configuration
-    [ -e configs/c.1/Loopback.0 ] || ln -s functions/Loopback.0 configs/c.1/
-    cd / && bind_gadget
-}
-bind_gadget() { echo "$UDC" >"$G/UDC" && wait_gadget present; }
-unbind_gadget() { echo "" >"$G/UDC" && wait_gadget absent; }
 
 # Descriptors as our engine read them (control URBs) against lsusb -v (the kernel's
 # cached copy), field by field, for every device.
@@ -95,15 +59,12 @@ check "bulk-only transport on the QEMU disk" "$E2E" storage
 check "unbind with URBs in flight (no udevd)" "$E2E" unbind $VIDPID "$G/UDC"
 check "gadget bound again" bind_gadget
 # With udevd: libusb's hotplug sees arrivals too.
-if [ -x /lib/systemd/systemd-udevd ]; then
-    /lib/systemd/systemd-udevd >/tmp/udevd.log 2>&1 &
-    UDEVD_PID=$!
-    sleep 0.5
+if start_udevd; then
     check "unbind with URBs in flight (udevd running)" "$E2E" unbind $VIDPID "$G/UDC"
     check "gadget bound again" bind_gadget
     check "hotplug: unbind and bind again are seen" "$E2E" replug $VIDPID "$G/UDC" "$UDC"
 else
-    not_ok "systemd-udevd not installed (apt-get install udev)"
+    not_ok "udevd could not be started"
 fi
 echo "usb-e2e: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -100,8 +100,8 @@ static void print_bus(FILE *out, unsigned type, const uint8_t *b, bool json) {
 }
 
 int iopctl_cmd_hrt(struct iopctl *ctl, int argc, char **argv) {
-    uint32_t iop, len;
-    uint8_t *t;
+    uint32_t iop, len = 0;
+    uint8_t *t = NULL;
     int r;
     if ((r = parse_iop(argc, argv, "hrt", &iop)))
         return r;
@@ -143,8 +143,8 @@ int iopctl_cmd_hrt(struct iopctl *ctl, int argc, char **argv) {
 }
 
 int iopctl_cmd_lct(struct iopctl *ctl, int argc, char **argv) {
-    uint32_t iop, len;
-    uint8_t *t;
+    uint32_t iop, len = 0;
+    uint8_t *t = NULL;
     int r;
     if ((r = parse_iop(argc, argv, "lct", &iop)))
         return r;
