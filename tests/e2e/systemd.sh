@@ -6,8 +6,11 @@
 e2e_init "$@"
 
 unit=/etc/systemd/system/iopd.service
-# The unit as installed, pointing at this build's binary.
-sed "s|^ExecStart=.*|ExecStart=$IOPD --foreground|" "$BUILD/systemd/iopd.service" >"$unit"
+# The unit as installed, with this build's binary installed where meson would put it
+# (the root is a writable overlay here; a build tree below /tmp would be hidden from
+# the service by its PrivateTmp=yes).
+install -m 0755 "$IOPD" /usr/local/sbin/iopd
+sed "s|^ExecStart=.*|ExecStart=/usr/local/sbin/iopd --foreground|" "$BUILD/systemd/iopd.service" >"$unit"
 mkdir -p /etc/systemd/system/iopd.service.d
 # Sanitizer settings reach the service.  LeakSanitizer cannot run inside the unit's
 # sandbox (it stops the world with ptrace, which the system call filter refuses), so
