@@ -1,14 +1,61 @@
 #include "lib/util/log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* The sink is process-wide by nature (like syslog's openlog).  Only the daemon's top
  * level and test mains set it; lib/ code only reads it. */
 static iop_log_sink_fn log_sink;
 static void *log_sink_ctx;
 static int log_max_level = LOG_INFO;
+static struct {
+    unsigned burst;
+    unsigned long long interval_usec;
+    unsigned long long window_start; /* usec, CLOCK_MONOTONIC */
+    unsigned passed, suppressed;
+} log_limit = { 200, 10000000ull, 0, 0, 0 };
+
+void iop_log_set_ratelimit(unsigned burst, unsigned long long interval_usec) {
+    log_limit.burst = burst;
+    log_limit.interval_usec = interval_usec;
+    log_limit.window_start = 0;
+    log_limit.passed = log_limit.suppressed = 0;
+}
+
+static void emit(int level, const char *msg) {
+    if (log_sink)
+        log_sink(log_sink_ctx, level, msg);
+    else
+        fprintf(stderr, "<%d>%s\n", level, msg);
+}
+
+/* True when this message may pass; reports what the last window suppressed. */
+static bool ratelimit_pass(void) {
+    if (log_limit.burst == 0)
+        return true;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned long long now = (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000;
+    if (log_limit.window_start == 0 || now - log_limit.window_start >= log_limit.interval_usec) {
+        if (log_limit.suppressed) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "%u log messages suppressed (more than %u in %g s)", log_limit.suppressed,
+                     log_limit.burst, (double)log_limit.interval_usec / 1e6);
+            emit(LOG_WARNING, msg);
+        }
+        log_limit.window_start = now;
+        log_limit.passed = log_limit.suppressed = 0;
+    }
+    if (log_limit.passed < log_limit.burst) {
+        log_limit.passed++;
+        return true;
+    }
+    log_limit.suppressed++;
+    return false;
+}
 
 void iop_log_set_sink(iop_log_sink_fn fn, void *ctx) {
     log_sink = fn;
@@ -23,11 +70,10 @@ void iop_logv(int level, const char *fmt, va_list ap) {
 
     if (level > log_max_level)
         return;
+    if (level < LOG_DEBUG && !ratelimit_pass())
+        return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    if (log_sink)
-        log_sink(log_sink_ctx, level, msg);
-    else
-        fprintf(stderr, "<%d>%s\n", level, msg);
+    emit(level, msg);
 }
 
 void iop_log(int level, const char *fmt, ...) {

@@ -14,6 +14,14 @@ void iop_log_set_sink(iop_log_sink_fn fn, void *ctx);
 void iop_log_set_max_level(int max_level);
 int iop_log_get_max_level(void);
 
+/* Rate limit: much of what iopd logs is caused by clients (a refused fragment, a
+ * failed transfer), so a busy or hostile client must not flood the journal.  At most
+ * burst messages (debug messages aside: they are asked for with -vv) pass per
+ * interval; the rest are counted, and the first message of the next interval is
+ * preceded by a warning that says how many were suppressed.  Default: 200 per 10 s.
+ * burst 0 turns the limit off. */
+void iop_log_set_ratelimit(unsigned burst, unsigned long long interval_usec);
+
 void iop_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void iop_logv(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
