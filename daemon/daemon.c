@@ -261,6 +261,14 @@ static void on_bus_seen(void *ctx, unsigned busnum) {
 /* USB devices through libusb: the engine on the loop, usbmon watching its URBs, the
  * devices as I2O devices.  A host without USB (no usbfs) only logs: iopd still serves
  * the simulated IOPs. */
+_Static_assert(IOP_CONFIG_USB_PORTS == IOP_USB_MAX_PORTS, "port path depths differ");
+static struct iop_usb_match usb_match(const struct iop_config_usb_match *c, bool detach) {
+    struct iop_usb_match m = { .vid = c->vid, .pid = c->pid, .any_pid = c->any_pid, .detach = detach,
+                               .by_port = c->by_port, .bus = c->bus, .depth = c->depth };
+    memcpy(m.ports, c->ports, sizeof(m.ports));
+    return m;
+}
+
 static int start_usb(struct iopd *d, const struct iop_config_usb *uc) {
     static const struct iop_usb_libusb_config lc = { .log_level = 0 };
     if (!uc->enabled)
@@ -273,9 +281,9 @@ static int start_usb(struct iopd *d, const struct iop_config_usb *uc) {
     iop_usb_engine_set_monitor(d->usb, iop_mon_urb_monitor(d->mon));
     struct iop_usb_policy pol = { .n_allow = uc->n_allow, .n_claim = uc->n_claim };
     for (unsigned i = 0; i < uc->n_allow; i++)
-        pol.allow[i] = (struct iop_usb_match){ uc->allow[i].vid, uc->allow[i].pid, uc->allow[i].any_pid, false };
+        pol.allow[i] = usb_match(&uc->allow[i], false);
     for (unsigned i = 0; i < uc->n_claim; i++)
-        pol.claim[i] = (struct iop_usb_match){ uc->claim[i].vid, uc->claim[i].pid, uc->claim[i].any_pid, uc->claim[i].detach };
+        pol.claim[i] = usb_match(&uc->claim[i], uc->claim[i].detach);
     struct iop_usb_tids_hooks hooks = { .bus_seen = on_bus_seen, .ctx = d };
     if ((r = iop_usb_tids_new(d->usb, &pol, &hooks, &d->usb_tids)) < 0 ||
         (r = iop_usb_tids_attach(d->usb_tids, d->sys)) < 0)

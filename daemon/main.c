@@ -165,6 +165,8 @@ int main(int argc, char **argv) {
 
     iop_log_set_max_level(level);
     iop_log_set_sink(stderr_sink, NULL);
+    /* Clients can make iopd log; they must not be able to flood the journal. */
+    iop_log_set_ratelimit(IOP_LOG_RATELIMIT_BURST, IOP_LOG_RATELIMIT_INTERVAL_USEC);
     if (!foreground) {
         int r = detach(&opt.ready_fd);
         if (r < 0) {

@@ -631,12 +631,43 @@ static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, stru
     return 0;
 }
 
-/* "vvvv:pppp" or "vvvv:*", hexadecimal as lsusb prints them. */
+/* "B-P[.P...]": a device by place, as sysfs names it (/sys/bus/usb/devices/1-2.3 is
+ * bus 1, port 2 of the root hub, port 3 of the hub there).  Decimal. */
+static int parse_usb_port(struct cfg_ctx *p, const char *path, const char *s, struct iop_config_usb_match *m) {
+    static const char want[] = "expected \"BUS-PORT[.PORT...]\" (decimal, as in /sys/bus/usb/devices)";
+    char *end;
+    unsigned long bus = strtoul(s, &end, 10);
+    if (end == s || *end != '-' || bus == 0 || bus > 0xFFFF || !(s[0] >= '0' && s[0] <= '9'))
+        return cfg_fail(p, path, "%s, got \"%s\"", want, s);
+    m->by_port = true;
+    m->bus = (uint16_t)bus;
+    const char *q = end + 1;
+    for (;;) {
+        if (!(*q >= '0' && *q <= '9'))
+            return cfg_fail(p, path, "%s, got \"%s\"", want, s);
+        unsigned long port = strtoul(q, &end, 10);
+        if (port == 0 || port > 255)
+            return cfg_fail(p, path, "%s, got \"%s\" (ports are 1-255)", want, s);
+        if (m->depth == IOP_CONFIG_USB_PORTS)
+            return cfg_fail(p, path, "%s, got \"%s\" (at most %u ports deep)", want, s, IOP_CONFIG_USB_PORTS);
+        m->ports[m->depth++] = (uint8_t)port;
+        if (*end == 0)
+            return 0;
+        if (*end != '.')
+            return cfg_fail(p, path, "%s, got \"%s\"", want, s);
+        q = end + 1;
+    }
+}
+
+/* "vvvv:pppp" or "vvvv:*", hexadecimal as lsusb prints them; or a place, "B-P.P". */
 static int parse_usb_id(struct cfg_ctx *p, const char *path, json_object *v, struct iop_config_usb_match *m) {
     const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
     char *end;
     if (!s)
-        return cfg_fail(p, path, "expected \"vvvv:pppp\" or \"vvvv:*\", got %s", cfg_describe(v));
+        return cfg_fail(p, path, "expected \"vvvv:pppp\", \"vvvv:*\" or \"BUS-PORT[.PORT...]\", got %s",
+                        cfg_describe(v));
+    if (!strchr(s, ':') && strchr(s, '-'))
+        return parse_usb_port(p, path, s, m);
     unsigned long vid = strtoul(s, &end, 16);
     if (end == s || *end != ':' || vid > 0xFFFF)
         return cfg_fail(p, path, "expected \"vvvv:pppp\" or \"vvvv:*\" (hexadecimal), got \"%s\"", s);

@@ -117,10 +117,15 @@ struct iop_config_nodes {
 
 /* USB devices as I2O devices (lib/i2o/usbtids.h). */
 #define IOP_CONFIG_USB_RULES 32u
+#define IOP_CONFIG_USB_PORTS 7u /* USB 2.0: at most 5 hubs below the root hub, +1 */
 struct iop_config_usb_match {
     uint16_t vid, pid;
     bool any_pid;   /* "vvvv:*" */
     bool detach;    /* claim: may detach a kernel driver */
+    bool by_port;   /* "B-P.P...": bus B, ports from the root hub down (sysfs names) */
+    uint16_t bus;
+    uint8_t depth;
+    uint8_t ports[IOP_CONFIG_USB_PORTS];
 };
 struct iop_config_usb {
     bool enabled;   /* default true */

@@ -62,10 +62,18 @@ struct iop_usb_tids {
     unsigned long buses_seen[256 / (8 * sizeof(unsigned long))];
 };
 
-static bool matches(const struct iop_usb_match *rules, unsigned n, uint16_t vid, uint16_t pid,
+bool iop_usb_match_device(const struct iop_usb_match *m, uint16_t vid, uint16_t pid,
+                          const struct iop_usb_dev_info *info) {
+    if (!m->by_port)
+        return m->vid == vid && (m->any_pid || m->pid == pid);
+    return info && info->busnum == m->bus && info->port_depth == m->depth &&
+           memcmp(info->port_path, m->ports, m->depth) == 0;
+}
+
+static bool matches(const struct iop_usb_match *rules, unsigned n, const struct iop_usb_dev *dev,
                     const struct iop_usb_match **which) {
     for (unsigned i = 0; i < n; i++)
-        if (rules[i].vid == vid && (rules[i].any_pid || rules[i].pid == pid)) {
+        if (iop_usb_match_device(&rules[i], iop_usb_dev_vid(dev), iop_usb_dev_pid(dev), iop_usb_dev_info(dev))) {
             if (which)
                 *which = &rules[i];
             return true;
@@ -275,7 +283,7 @@ static void raise_state(struct usb_tid *ut, uint32_t state) {
 
 static void claim(struct iop_usb_tids *t, struct iop_usb_dev *dev) {
     const struct iop_usb_match *rule;
-    if (!matches(t->policy.claim, t->policy.n_claim, iop_usb_dev_vid(dev), iop_usb_dev_pid(dev), &rule))
+    if (!matches(t->policy.claim, t->policy.n_claim, dev, &rule))
         return;
     iop_usb_dev_set_detach_kernel_driver(dev, rule->detach);
     const uint8_t *buf;
@@ -299,7 +307,7 @@ static void on_hotplug(void *data, struct iop_usb_dev *dev, enum iop_usb_hotplug
     const struct iop_usb_dev_info *info = iop_usb_dev_info(dev);
     if (ev == IOP_USB_HOTPLUG_ADD) {
         if (t->policy.n_allow &&
-            !matches(t->policy.allow, t->policy.n_allow, iop_usb_dev_vid(dev), iop_usb_dev_pid(dev), NULL))
+            !matches(t->policy.allow, t->policy.n_allow, dev, NULL))
             return;
         unsigned long bit = 1ul << (info->busnum % (8 * sizeof(unsigned long)));
         unsigned long *word = &t->buses_seen[(info->busnum % 256) / (8 * sizeof(unsigned long))];

@@ -40,6 +40,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/usb/ch9.h"
+
 struct iop_system;
 struct iop_usb_engine;
 struct iop_usb_tids;
@@ -55,7 +57,18 @@ struct iop_usb_match {
     uint16_t vid, pid;
     bool any_pid;          /* "vvvv:*" */
     bool detach;           /* claim rules: may detach a kernel driver */
+    /* By place instead ("B-P.P", as sysfs names devices): the device on bus `bus`
+     * behind the ports ports[0..depth) counted from the root hub down. */
+    bool by_port;
+    uint16_t bus;
+    uint8_t depth;
+    uint8_t ports[IOP_USB_MAX_PORTS];
 };
+
+struct iop_usb_dev_info;
+/* Does the rule select this device? */
+bool iop_usb_match_device(const struct iop_usb_match *m, uint16_t vid, uint16_t pid,
+                          const struct iop_usb_dev_info *info);
 
 struct iop_usb_policy {
     struct iop_usb_match allow[IOP_USB_POLICY_MAX]; /* none: every device */

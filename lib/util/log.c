@@ -16,7 +16,7 @@ static struct {
     unsigned long long interval_usec;
     unsigned long long window_start; /* usec, CLOCK_MONOTONIC */
     unsigned passed, suppressed;
-} log_limit = { 200, 10000000ull, 0, 0, 0 };
+} log_limit = { 0, 0, 0, 0, 0 }; /* off until the owner of the process sets it */
 
 void iop_log_set_ratelimit(unsigned burst, unsigned long long interval_usec) {
     log_limit.burst = burst;

@@ -18,8 +18,10 @@ int iop_log_get_max_level(void);
  * failed transfer), so a busy or hostile client must not flood the journal.  At most
  * burst messages (debug messages aside: they are asked for with -vv) pass per
  * interval; the rest are counted, and the first message of the next interval is
- * preceded by a warning that says how many were suppressed.  Default: 200 per 10 s.
- * burst 0 turns the limit off. */
+ * preceded by a warning that says how many were suppressed.  burst 0 (the default)
+ * turns the limit off; the daemon sets IOP_LOG_RATELIMIT_*. */
+#define IOP_LOG_RATELIMIT_BURST 200u
+#define IOP_LOG_RATELIMIT_INTERVAL_USEC 10000000ull
 void iop_log_set_ratelimit(unsigned burst, unsigned long long interval_usec);
 
 void iop_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -128,4 +128,18 @@ check "bind the gadget again" bind_gadget
 sleep 2
 check "it is back in the LCT" sh -c "'$IOPCTL' lct 0 | grep -q '0x1d6b .*USB'"
 check "SIGTERM" stop_iopd
+
+# usb.allow by place: the keyboard's sysfs name (bus-port), nothing else.
+KPLACE=$(for d in /sys/bus/usb/devices/*-*; do
+    [ "$(cat "$d/idVendor" 2>/dev/null)" = 0627 ] && basename "$d" && break; done)
+cat >/tmp/usb-place.json <<JSON
+{ "iops": [ { "unit": 0, "devices": [ { "tid": 12, "class": "bus-adapter", "usb": true } ] } ],
+  "usb": { "allow": [ "$KPLACE" ] } }
+JSON
+check "iopd starts with usb.allow [\"$KPLACE\"]" start_iopd --config /tmp/usb-place.json
+check "only the keyboard at $KPLACE is a TID" sh -c "'$IOPCTL' --json lct 0 | python3 -c '
+import json, sys
+usb = [d for d in json.load(sys.stdin)[\"devices\"] if d[\"class\"] == \"usb-device\"]
+assert [d[\"vendor_id\"] for d in usb] == [0x0627], usb'"
+check "SIGTERM" stop_iopd
 e2e_finish

@@ -272,7 +272,29 @@ static void test_reload(void) {
     CHECK_EQ(x.result, 0);
 }
 
+/* Policy rules: by id (vvvv:pppp, vvvv:*) and by place (bus, port path). */
+static void test_match(void) {
+    struct iop_usb_dev_info info = { .busnum = 1, .devnum = 4, .port_depth = 2, .port_path = { 2, 4 } };
+    struct iop_usb_match id = { .vid = 0x1d6b, .pid = 0x0104 }, any = { .vid = 0x1d6b, .any_pid = true };
+    CHECK(iop_usb_match_device(&id, 0x1d6b, 0x0104, &info));
+    CHECK(!iop_usb_match_device(&id, 0x1d6b, 0x0105, &info));
+    CHECK(iop_usb_match_device(&any, 0x1d6b, 0x0105, &info));
+    CHECK(!iop_usb_match_device(&any, 0x1d6c, 0x0105, &info));
+    struct iop_usb_match place = { .by_port = true, .bus = 1, .depth = 2, .ports = { 2, 4 } };
+    CHECK(iop_usb_match_device(&place, 0xffff, 0xffff, &info)); /* any device there */
+    place.ports[1] = 3;
+    CHECK(!iop_usb_match_device(&place, 0x1d6b, 0x0104, &info));
+    place.ports[1] = 4;
+    place.bus = 2;
+    CHECK(!iop_usb_match_device(&place, 0x1d6b, 0x0104, &info));
+    place.bus = 1;
+    place.depth = 1; /* the hub at 1-2, not the device behind it */
+    CHECK(!iop_usb_match_device(&place, 0x1d6b, 0x0104, &info));
+    CHECK(!iop_usb_match_device(&place, 0x1d6b, 0x0104, NULL));
+}
+
 int main(void) {
+    TEST(test_match);
     iop_log_set_max_level(LOG_WARNING);
     setup();
     TEST(test_plug);

@@ -169,6 +169,27 @@ static void test_usb(void) {
     expect_error("{\"iops\":[],\"usb\":{\"allow\":[\"1234:56789\"]}}", "hexadecimal");
     expect_error("{\"iops\":[],\"usb\":{\"claim\":[{}]}}", "$.usb.claim[0]: missing key \"device\"");
     expect_error("{\"iops\":[],\"usb\":{\"enabled\":\"yes\"}}", "$.usb.enabled: expected true or false");
+    /* By place, as sysfs names devices. */
+    CHECK_EQ(parse("{\"iops\":[],\"usb\":{\"allow\":[\"3-1\",\"1-2.4.7\"],\"claim\":[{\"device\":\"2-5\"}]}}",
+                   &cfg, NULL), 0);
+    CHECK_EQ(cfg->usb.n_allow, 2);
+    CHECK(cfg->usb.allow[0].by_port);
+    CHECK_EQ(cfg->usb.allow[0].bus, 3);
+    CHECK_EQ(cfg->usb.allow[0].depth, 1);
+    CHECK_EQ(cfg->usb.allow[0].ports[0], 1);
+    CHECK_EQ(cfg->usb.allow[1].bus, 1);
+    CHECK_EQ(cfg->usb.allow[1].depth, 3);
+    CHECK_EQ(cfg->usb.allow[1].ports[2], 7);
+    CHECK(cfg->usb.claim[0].by_port);
+    CHECK_EQ(cfg->usb.claim[0].ports[0], 5);
+    iop_config_free(cfg);
+    static const char *const bad_places[] = { "1-", "0-1", "1-0", "1-2..3", "1-2.", "-1", "1-256", "1-x",
+                                              "1-1.1.1.1.1.1.1.1", "1-2 ", "70000-1", "1--2" };
+    for (size_t i = 0; i < sizeof(bad_places) / sizeof(bad_places[0]); i++) {
+        char json[128];
+        snprintf(json, sizeof(json), "{\"iops\":[],\"usb\":{\"allow\":[\"%s\"]}}", bad_places[i]);
+        expect_error(json, "$.usb.allow[0]: expected \"BUS-PORT[.PORT...]\"");
+    }
 }
 
 static void test_files(void) {
