@@ -13,58 +13,15 @@
 #include "lib/state/state.h"
 #include "lib/util/bytes.h"
 #include "lib/util/log.h"
+#include "testfs.h"
 #include "testutil.h"
 
 static char root[] = "/tmp/iopd-test-state-XXXXXX";
 static char path_buf[512];
 
-/* Log capture: the last warning, to check that damage is reported. */
-static char last_log[512];
-static int n_warnings;
-static void capture(void *ctx, int level, const char *msg) {
-    (void)ctx;
-    if (level <= LOG_WARNING) {
-        n_warnings++;
-        snprintf(last_log, sizeof(last_log), "%s", msg);
-    }
-}
-
 static const char *sub(const char *name) {
     snprintf(path_buf, sizeof(path_buf), "%s/%s", root, name);
     return path_buf;
-}
-
-static void rm_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char p[512];
-        snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-/* Number of entries in dir whose name starts with prefix (raw readdir, not lib/state). */
-static int count_prefix(const char *dir, const char *prefix) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d)
-        return -1;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
-    closedir(d);
-    return n;
 }
 
 static void write_raw(const char *path, const void *data, size_t n) {
@@ -199,7 +156,7 @@ static void test_write_read(void) {
     CHECK_EQ(iop_get_le32(raw + 28), iop_crc32(0, raw, 28));
     CHECK_MEMEQ(raw + 32, bin, sizeof(bin));
     /* No temporary file is left after successful writes. */
-    CHECK_EQ(count_prefix(sub("rw"), ".tmp."), 0);
+    CHECK_EQ(test_count_prefix(sub("rw"), ".tmp."), 0);
     iop_state_dir_free(d);
 }
 
@@ -223,7 +180,7 @@ static void test_caps(void) {
     struct iop_state_writer *w;
     CHECK_EQ(iop_state_writer_new(d, "huge", IOP_STATE_SIZE_MAX + 1, &w), -EFBIG);
     CHECK_EQ(access(sub("caps/huge"), F_OK), -1);
-    CHECK_EQ(count_prefix(sub("caps"), ".tmp."), 0);
+    CHECK_EQ(test_count_prefix(sub("caps"), ".tmp."), 0);
     iop_state_dir_free(d);
 }
 
@@ -236,11 +193,11 @@ static void test_streaming(void) {
     struct iop_state_writer *w;
     CHECK_EQ(iop_state_writer_new(d, "img", 10, &w), 0);
     CHECK_EQ(iop_state_writer_write(w, "0123456", 7), 0);
-    CHECK_EQ(count_prefix(sub("stream"), ".tmp."), 1);
+    CHECK_EQ(test_count_prefix(sub("stream"), ".tmp."), 1);
     expect_content(d, "img", "old");
     w = iop_state_writer_free(w);
     CHECK(w == NULL);
-    CHECK_EQ(count_prefix(sub("stream"), ".tmp."), 0);
+    CHECK_EQ(test_count_prefix(sub("stream"), ".tmp."), 0);
     expect_content(d, "img", "old");
 
     /* Over max_len: refused, the writer stays usable. */
@@ -375,7 +332,7 @@ static void crash_points(bool stream, bool had_old) {
     const char *new = "new content, version two, somewhat longer";
     int completed_at = -1;
     for (int k = 0; k < 32 && completed_at < 0; k++) {
-        rm_tree(sub("crash"));
+        test_rm_tree(sub("crash"));
         struct iop_state_dir *d;
         CHECK_EQ(iop_state_dir_open(sub("crash"), &d), 0);
         if (had_old)
@@ -399,15 +356,15 @@ static void crash_points(bool stream, bool had_old) {
         enum iop_state_step at = p.last;
         bool renamed = at == IOP_STATE_STEP_RENAMED || at == IOP_STATE_STEP_DIR_SYNCED;
         /* Before the rename, the temporary file is still there (as after a real crash). */
-        CHECK_EQ(count_prefix(sub("crash"), ".tmp."), renamed ? 0 : 1);
+        CHECK_EQ(test_count_prefix(sub("crash"), ".tmp."), renamed ? 0 : 1);
         iop_state_dir_free(d);
 
         /* The restarted owner: old or new, never anything else; leftovers gone. */
-        n_warnings = 0;
+        test_n_warnings = 0;
         CHECK_EQ(iop_state_dir_open(sub("crash"), &d), 0);
-        CHECK_EQ(count_prefix(sub("crash"), ".tmp."), 0);
+        CHECK_EQ(test_count_prefix(sub("crash"), ".tmp."), 0);
         expect_content(d, "victim", renamed ? new : (had_old ? old : NULL));
-        CHECK_EQ(n_warnings, 0); /* a leftover is routine, not damage */
+        CHECK_EQ(test_n_warnings, 0); /* a leftover is routine, not damage */
         char **names;
         CHECK_EQ(iop_state_list(d, "", &names), renamed || had_old ? 1 : 0);
         iop_state_names_free(names);
@@ -427,7 +384,7 @@ static void test_crash_every_step(void) {
 
 static void test_crash_remove(void) {
     for (int k = 0; k < 3; k++) {
-        rm_tree(sub("crashrm"));
+        test_rm_tree(sub("crashrm"));
         struct iop_state_dir *d;
         CHECK_EQ(iop_state_dir_open(sub("crashrm"), &d), 0);
         CHECK_EQ(iop_state_write_atomic(d, "gone", "x", 1), 0);
@@ -450,7 +407,7 @@ static void test_leftovers(void) {
     write_raw(sub("left/.tmp.other.17"), "", 0);
     write_raw(sub("left/.unrelated"), "u", 1);
     CHECK_EQ(iop_state_dir_open(sub("left"), &d), 0);
-    CHECK_EQ(count_prefix(sub("left"), ".tmp."), 0);
+    CHECK_EQ(test_count_prefix(sub("left"), ".tmp."), 0);
     CHECK_EQ(access(sub("left/.unrelated"), F_OK), 0); /* only our temporary names go */
     expect_content(d, "keep", "kept");
     /* A writer that collides with a stale name picks the next one. */
@@ -464,16 +421,16 @@ static void test_leftovers(void) {
 
 /* Damage the file in some way and expect it to be refused (and reported). */
 static void expect_damage(struct iop_state_dir *d, const char *name, int err) {
-    n_warnings = 0;
-    last_log[0] = 0;
+    test_n_warnings = 0;
+    test_last_warning[0] = 0;
     void *buf = NULL;
     size_t len;
     CHECK_EQ(iop_state_read(d, name, &buf, &len, 1 << 20), err);
     CHECK(buf == NULL);
-    CHECK(n_warnings >= 1);
-    if (!strstr(last_log, name)) {
+    CHECK(test_n_warnings >= 1);
+    if (!strstr(test_last_warning, name)) {
         test_failures++;
-        fprintf(stderr, "damage report \"%s\" does not name %s\n", last_log, name);
+        fprintf(stderr, "damage report \"%s\" does not name %s\n", test_last_warning, name);
     }
     struct iop_state_reader *r = NULL;
     CHECK_EQ(iop_state_reader_open(d, name, 1 << 20, &r), err);
@@ -560,7 +517,7 @@ static void test_integrity(void) {
 int main(void) {
     if (!mkdtemp(root))
         return test_skip("mkdtemp failed");
-    iop_log_set_sink(capture, NULL);
+    iop_log_set_sink(test_capture_warnings, NULL);
     iop_log_set_max_level(LOG_DEBUG);
     TEST(test_crc32);
     TEST(test_open);
@@ -573,6 +530,6 @@ int main(void) {
     TEST(test_crash_remove);
     TEST(test_leftovers);
     TEST(test_integrity);
-    rm_tree(root);
+    test_rm_tree(root);
     return test_summary();
 }

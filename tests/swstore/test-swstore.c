@@ -15,6 +15,7 @@
 #include "lib/swstore/swstore.h"
 #include "lib/util/bytes.h"
 #include "lib/util/log.h"
+#include "testfs.h"
 #include "testutil.h"
 
 #define FRAG IOP_SW_FRAG_SIZE
@@ -25,52 +26,9 @@
 static char root[] = "/tmp/iopd-test-swstore-XXXXXX";
 static char path_buf[512];
 
-static int n_warnings;
-static char last_warning[512];
-static void capture(void *ctx, int level, const char *msg) {
-    (void)ctx;
-    if (level <= LOG_WARNING) {
-        n_warnings++;
-        snprintf(last_warning, sizeof(last_warning), "%s", msg);
-    }
-}
-
 static const char *sub(const char *name) {
     snprintf(path_buf, sizeof(path_buf), "%s/%s", root, name);
     return path_buf;
-}
-
-static void rm_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        char p[768];
-        if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int)sizeof(p))
-            continue;
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static int count_prefix(const char *dir, const char *prefix) {
-    DIR *d = opendir(dir);
-    int n = 0;
-    if (!d)
-        return -1;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
-    closedir(d);
-    return n;
 }
 
 /* The name of the first entry starting with prefix, into buf. */
@@ -326,8 +284,8 @@ static void test_download_refusals(void) {
     CHECK_EQ(send_frag(s, CONF, 7, 0, img2, len, 5), IOP_SW_STATUS_ERROR_NO_DATA_TRANSFER);
 #undef EXPECT_DL
     /* Nothing but the module's one data file and the index on disk. */
-    CHECK_EQ(count_prefix(sub("refuse"), "sw-"), 1);
-    CHECK_EQ(count_prefix(sub("refuse"), ".tmp."), 0);
+    CHECK_EQ(test_count_prefix(sub("refuse"), "sw-"), 1);
+    CHECK_EQ(test_count_prefix(sub("refuse"), ".tmp."), 0);
     close_store(s, dir);
     free(img);
     free(img2);
@@ -398,9 +356,9 @@ static void test_restart_and_concurrency(void) {
         CHECK_EQ(send_frag(s, IRTOS, 20, 0, a, la, k), 0);
     CHECK(upload_equals(s, IRTOS, 20, a, la));
     /* Freeing the store abandons what is in progress; their temporary files go. */
-    CHECK(count_prefix(sub("restart"), ".tmp.") >= 3);
+    CHECK(test_count_prefix(sub("restart"), ".tmp.") >= 3);
     close_store(s, dir);
-    CHECK_EQ(count_prefix(sub("restart"), ".tmp."), 0);
+    CHECK_EQ(test_count_prefix(sub("restart"), ".tmp."), 0);
     s = open_store("restart", &dir, NULL);
     CHECK_EQ(iop_swstore_list(s, NULL, 0), 4);
     CHECK_EQ(iop_swstore_staged_count(s), 0);
@@ -462,7 +420,7 @@ static void test_remove(void) {
     CHECK_EQ(download(s, IRTOS, 1, 0, img, 3 * FRAG), 0);
     CHECK_EQ(download(s, IRTOS, 2, 0, img, 2 * FRAG), 0);
     CHECK_EQ(download(s, IRTOS, 3, 0, img, 100), 0);
-    CHECK_EQ(count_prefix(sub("remove"), "sw-"), 3);
+    CHECK_EQ(test_count_prefix(sub("remove"), "sw-"), 3);
     uint32_t size = 99;
     struct iop_sw_xfer x = { .sw_type = IRTOS, .sw_id = 1, .swlen = 3 * FRAG + 1 };
     /* Wrong swlen: refused, but the real size is reported. */
@@ -491,7 +449,7 @@ static void test_remove(void) {
     CHECK_EQ(iop_swstore_remove(s, &x, &size), IOP_SW_STATUS_TRANSACTION_ERROR);
     CHECK_EQ(iop_swstore_remove(s, NULL, &size), -EINVAL);
     /* The data files went with the modules; the remaining one persists. */
-    CHECK_EQ(count_prefix(sub("remove"), "sw-"), 1);
+    CHECK_EQ(test_count_prefix(sub("remove"), "sw-"), 1);
     close_store(s, dir);
     s = open_store("remove", &dir, NULL);
     CHECK_EQ(iop_swstore_list(s, NULL, 0), 1);
@@ -552,8 +510,8 @@ static void test_validate_persist(void) {
     CHECK_EQ(iop_swstore_validate(s), 1);
     close_store(s, dir);
     /* One data file per module, nothing else. */
-    CHECK_EQ(count_prefix(sub("persist"), "sw-"), 3);
-    CHECK_EQ(count_prefix(sub("persist"), ".tmp."), 0);
+    CHECK_EQ(test_count_prefix(sub("persist"), "sw-"), 3);
+    CHECK_EQ(test_count_prefix(sub("persist"), ".tmp."), 0);
     free(a);
     free(b);
     free(c);
@@ -596,10 +554,10 @@ static void test_damage(void) {
     snprintf(p, sizeof(p), "%s/%s", sub("damage"), name);
     copy_file(p, sub("module1.bak"));
     flip_byte(p, 32 + 16 + 1000);
-    n_warnings = 0;
+    test_n_warnings = 0;
     s = open_store("damage", &dir, NULL);
-    CHECK(n_warnings >= 1);
-    CHECK(strstr(last_warning, name) != NULL);
+    CHECK(test_n_warnings >= 1);
+    CHECK(strstr(test_last_warning, name) != NULL);
     CHECK_EQ(iop_swstore_list(s, NULL, 0), 1);
     CHECK_EQ(iop_swstore_find(s, IRTOS, 1, NULL), -ENOENT);
     CHECK(upload_equals(s, IRTOS, 2, b, 4000));
@@ -609,18 +567,18 @@ static void test_damage(void) {
 
     /* A damaged index: rebuilt from the data files, all suspect, and rewritten. */
     flip_byte(sub("damage/swstore.idx"), 40);
-    n_warnings = 0;
+    test_n_warnings = 0;
     s = open_store("damage", &dir, NULL);
-    CHECK(n_warnings >= 1);
+    CHECK(test_n_warnings >= 1);
     struct iop_sw_module_info list[3];
     CHECK_EQ(iop_swstore_list(s, list, 3), 2);
     CHECK(!list[0].valid && !list[1].valid);
     CHECK(upload_equals(s, IRTOS, 1, a, 30000));
     CHECK(upload_equals(s, IRTOS, 2, b, 4000));
     close_store(s, dir);
-    n_warnings = 0;
+    test_n_warnings = 0;
     s = open_store("damage", &dir, NULL);
-    CHECK_EQ(n_warnings, 0);
+    CHECK_EQ(test_n_warnings, 0);
     CHECK_EQ(iop_swstore_list(s, NULL, 0), 2);
     CHECK_EQ(iop_swstore_validate(s), 2);
     close_store(s, dir);
@@ -640,12 +598,12 @@ static void test_damage(void) {
     flip_byte(sub("damage/sw-11-00000009-00000000.img"), 40);
     int fd = open(sub("damage/sw-not-ours"), O_WRONLY | O_CREAT, 0600); /* not a data file name */
     close(fd);
-    n_warnings = 0;
+    test_n_warnings = 0;
     s = open_store("damage", &dir, NULL);
     CHECK_EQ(access(sub("damage/sw-11-00000002-00000000.img"), F_OK), -1);
     CHECK_EQ(access(sub("damage/sw-11-00000009-00000000.img"), F_OK), 0);
     CHECK_EQ(access(sub("damage/sw-not-ours"), F_OK), 0);
-    CHECK(n_warnings >= 1);
+    CHECK(test_n_warnings >= 1);
     CHECK_EQ(iop_swstore_list(s, NULL, 0), 2);
     close_store(s, dir);
     unlink(sub("damage/sw-11-00000009-00000000.img"));
@@ -778,7 +736,7 @@ static void test_crash_download(void) {
     int completed_at = -1;
     bool saw_v2 = false;
     for (int k = 0; k < 200 && completed_at < 0; k++) {
-        rm_tree(sub("crash"));
+        test_rm_tree(sub("crash"));
         struct iop_state_dir *dir;
         struct iop_swstore *s = open_store("crash", &dir, NULL);
         CHECK_EQ(download(s, PRIV, 5, 0, v1, l1), 0);
@@ -806,8 +764,8 @@ static void test_crash_download(void) {
         CHECK_EQ(info.valid, !is_v2);
         CHECK(upload_equals(s, PRIV, 5, is_v2 ? v2 : v1, is_v2 ? l2 : l1));
         CHECK_EQ(iop_swstore_list(s, NULL, 0), 1);
-        CHECK_EQ(count_prefix(sub("crash"), ".tmp."), 0);
-        CHECK_EQ(count_prefix(sub("crash"), "sw-"), 1);
+        CHECK_EQ(test_count_prefix(sub("crash"), ".tmp."), 0);
+        CHECK_EQ(test_count_prefix(sub("crash"), "sw-"), 1);
         close_store(s, dir);
     }
     /* Data file: created, module header, 5 fragments, written, synced, renamed, dir
@@ -824,7 +782,7 @@ static void test_crash_remove_validate(void) {
     for (int op = 0; op < 2; op++) {
         int completed_at = -1;
         for (int k = 0; k < 50 && completed_at < 0; k++) {
-            rm_tree(sub("crash2"));
+            test_rm_tree(sub("crash2"));
             struct iop_state_dir *dir;
             struct iop_swstore *s = open_store("crash2", &dir, NULL);
             CHECK_EQ(download(s, IRTOS, 1, 0, v, FRAG + 1), 0);
@@ -847,12 +805,12 @@ static void test_crash_remove_validate(void) {
                 CHECK_EQ(found, p.index_renamed ? -ENOENT : 0);
                 if (found == 0)
                     CHECK(upload_equals(s, IRTOS, 1, v, FRAG + 1));
-                CHECK_EQ(count_prefix(sub("crash2"), "sw-"), found == 0);
+                CHECK_EQ(test_count_prefix(sub("crash2"), "sw-"), found == 0);
             } else {
                 CHECK_EQ(found, 0);
                 CHECK_EQ(info.valid, p.index_renamed);
             }
-            CHECK_EQ(count_prefix(sub("crash2"), ".tmp."), 0);
+            CHECK_EQ(test_count_prefix(sub("crash2"), ".tmp."), 0);
             close_store(s, dir);
         }
         CHECK_EQ(completed_at, op == 0 ? 8 : 6);
@@ -878,10 +836,10 @@ static void test_crash_mid_download(void) {
     CHECK_EQ(r, -ECANCELED);
     CHECK_EQ(k - 1, 128);
     CHECK_EQ(p.step, IOP_STATE_STEP_TEMP_DATA);
-    CHECK_EQ(count_prefix(sub("crash3"), ".tmp."), 1);
+    CHECK_EQ(test_count_prefix(sub("crash3"), ".tmp."), 1);
     close_store(s, dir);
     s = open_store("crash3", &dir, NULL);
-    CHECK_EQ(count_prefix(sub("crash3"), ".tmp."), 0);
+    CHECK_EQ(test_count_prefix(sub("crash3"), ".tmp."), 0);
     CHECK(upload_equals(s, IRTOS, 0, v1, len));
     /* The client resends the unanswered fragment 128: that download died with the process. */
     CHECK_EQ(send_frag(s, IRTOS, 0, 0, v2, len, 128), IOP_SW_STATUS_ERROR_NO_DATA_TRANSFER);
@@ -893,7 +851,7 @@ static void test_crash_mid_download(void) {
 int main(void) {
     if (!mkdtemp(root))
         return test_skip("mkdtemp failed");
-    iop_log_set_sink(capture, NULL);
+    iop_log_set_sink(test_capture_warnings, NULL);
     iop_log_set_max_level(LOG_DEBUG);
     TEST(test_basics);
     TEST(test_big_image);
@@ -908,6 +866,6 @@ int main(void) {
     TEST(test_crash_download);
     TEST(test_crash_remove_validate);
     TEST(test_crash_mid_download);
-    rm_tree(root);
+    test_rm_tree(root);
     return test_summary();
 }
