@@ -87,12 +87,42 @@ static bool op_sel_size(struct op *op) {
     return true;
 }
 
+/* The counted tail of ROW_DELETE, LIST_GET, LIST_SET and ROW_ADD: u16 count, then count
+ * items of a key (key) and/or a row of the selected fields (sel).  Moves *at past it.
+ * 0: parsed; 1: op stopped (the items' size is unknown); -EBADMSG: the list ends
+ * inside it. */
+static int parse_counted(const uint8_t *list, size_t len, size_t *at, struct op *op, bool key, bool sel) {
+    if (*at > len || len - *at < 2)
+        return -EBADMSG;
+    op->count = iop_get_le16(list + *at);
+    *at += 2;
+    op->tail = list + *at;
+    if (!op->count)
+        return 0;
+    size_t item = 0;
+    if (key) {
+        item += op_key_size(op);
+        if (op->stop_status)
+            return 1;
+    }
+    if (sel) {
+        if (!op_sel_size(op))
+            return 1;
+        item += op->sel_size;
+    }
+    if ((uint64_t)op->count * item > len - *at)
+        return -EBADMSG;
+    *at += (size_t)op->count * item;
+    return 0;
+}
+
 /* Parse the operation at *pos.  0: parsed (*pos moves to the next operation, which
  * starts on a 4-byte boundary); 0 with op->stop_status: its length is unknown;
  * -EBADMSG: the list ends inside it. */
 static int parse_op(const struct iop_params *p, const uint8_t *list, size_t len, size_t *pos,
                     struct op *op) {
     size_t at = *pos;
+    int r;
     *op = (struct op){ 0 };
     /* at may lie past len: the pad after the previous operation can run off a cut list. */
 #define NEED(n)                                                                            \
@@ -109,20 +139,10 @@ static int parse_op(const struct iop_params *p, const uint8_t *list, size_t len,
     switch (op->code) {
     case I2O_PARAMS_TABLE_CLEAR:
         break;
-    case I2O_PARAMS_ROW_DELETE: {
-        NEED(2);
-        op->count = iop_get_le16(list + at);
-        at += 2;
-        op->tail = list + at;
-        if (op->count) {
-            size_t ks = op_key_size(op);
-            if (op->stop_status)
-                return 0;
-            NEED((uint64_t)op->count * ks);
-            at += (size_t)op->count * ks;
-        }
+    case I2O_PARAMS_ROW_DELETE:
+        if ((r = parse_counted(list, len, &at, op, true, false)) != 0)
+            return r < 0 ? r : 0;
         break;
-    }
     case I2O_PARAMS_FIELD_GET:
     case I2O_PARAMS_LIST_GET:
     case I2O_PARAMS_MORE_GET:
@@ -141,20 +161,10 @@ static int parse_op(const struct iop_params *p, const uint8_t *list, size_t len,
             at += 2 * (size_t)op->field_count;
         }
         switch (op->code) {
-        case I2O_PARAMS_LIST_GET: {
-            NEED(2);
-            op->count = iop_get_le16(list + at);
-            at += 2;
-            op->tail = list + at;
-            if (op->count) {
-                size_t ks = op_key_size(op);
-                if (op->stop_status)
-                    return 0;
-                NEED((uint64_t)op->count * ks);
-                at += (size_t)op->count * ks;
-            }
+        case I2O_PARAMS_LIST_GET:
+            if ((r = parse_counted(list, len, &at, op, true, false)) != 0)
+                return r < 0 ? r : 0;
             break;
-        }
         case I2O_PARAMS_MORE_GET: {
             op->tail = list + at;
             size_t ks = op_key_size(op);
@@ -171,31 +181,13 @@ static int parse_op(const struct iop_params *p, const uint8_t *list, size_t len,
             NEED(op->sel_size);
             at += op->sel_size;
             break;
-        case I2O_PARAMS_LIST_SET: {
-            NEED(2);
-            op->count = iop_get_le16(list + at);
-            at += 2;
-            op->tail = list + at;
-            if (op->count) {
-                size_t ks = op_key_size(op);
-                if (op->stop_status || !op_sel_size(op))
-                    return 0;
-                NEED((uint64_t)op->count * (ks + op->sel_size));
-                at += (size_t)op->count * (ks + op->sel_size);
-            }
+        case I2O_PARAMS_LIST_SET:
+            if ((r = parse_counted(list, len, &at, op, true, true)) != 0)
+                return r < 0 ? r : 0;
             break;
-        }
         case I2O_PARAMS_ROW_ADD:
-            NEED(2);
-            op->count = iop_get_le16(list + at);
-            at += 2;
-            op->tail = list + at;
-            if (op->count) {
-                if (!op_sel_size(op))
-                    return 0;
-                NEED((uint64_t)op->count * op->sel_size);
-                at += (size_t)op->count * op->sel_size;
-            }
+            if ((r = parse_counted(list, len, &at, op, false, true)) != 0)
+                return r < 0 ? r : 0;
             break;
         default:
             break;
