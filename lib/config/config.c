@@ -18,8 +18,10 @@ IOP_DEFINE_CLEANUP(json_object, json_object_put)
 IOP_DEFINE_CLEANUP(struct iop_config, iop_config_free)
 
 /* One IOP on an ISA bus adapter (DMA channel 5, a 16-bit channel), with the devices a
- * real I2O board showed: its DDM, the ISA bus adapter, a disk below it, a LAN port,
- * and the USB bus adapter under which USB devices appear. */
+ * real I2O board showed: its DDM, the ISA bus adapter, a LAN port and the USB bus
+ * adapter under which USB devices appear; and, as a DPT SmartRAID controller showed
+ * them to dpt_i2o, a SCSI bus port (channel 0) with a logical disk (block storage,
+ * target 0) and a physical SCSI disk (SCSI peripheral, target 1) on it. */
 const char iop_config_default_json[] =
     "{\n"
     "  \"iops\": [\n"
@@ -35,12 +37,18 @@ const char iop_config_default_json[] =
     "          \"description\": \"iopd DDM\" },\n"
     "        { \"tid\": \"0x009\", \"class\": \"bus-adapter\", \"parent\": \"0x008\", \"identity\": \"ISA\",\n"
     "          \"description\": \"ISA bus adapter\", \"adapter\": 1 },\n"
-    "        { \"tid\": \"0x00a\", \"class\": \"block-storage\", \"parent\": \"0x009\", \"identity\": \"DISK0\",\n"
-    "          \"description\": \"Simulated disk\", \"blocks\": 2048, \"block_size\": 512 },\n"
+    "        { \"tid\": \"0x00d\", \"class\": \"bus-adapter\", \"parent\": \"0x008\", \"identity\": \"SCSI0\",\n"
+    "          \"description\": \"SCSI channel 0\", \"scsi_port\": true },\n"
+    "        { \"tid\": \"0x00a\", \"class\": \"block-storage\", \"parent\": \"0x00d\", \"identity\": \"DISK0\",\n"
+    "          \"description\": \"Simulated disk\", \"blocks\": 2048, \"block_size\": 512,\n"
+    "          \"scsi_bus\": 0, \"scsi_target\": 0 },\n"
     "        { \"tid\": \"0x00b\", \"class\": \"lan\", \"parent\": \"0x008\", \"identity\": \"LAN0\",\n"
     "          \"description\": \"Simulated LAN\" },\n"
     "        { \"tid\": \"0x00c\", \"class\": \"bus-adapter\", \"parent\": \"0x008\", \"identity\": \"USB\",\n"
-    "          \"description\": \"USB bus adapter\", \"usb\": true }\n"
+    "          \"description\": \"USB bus adapter\", \"usb\": true },\n"
+    "        { \"tid\": \"0x00e\", \"class\": \"scsi-peripheral\", \"parent\": \"0x00d\", \"identity\": \"SCSIDSK1\",\n"
+    "          \"description\": \"SCSI disk\", \"blocks\": 4096, \"block_size\": 512,\n"
+    "          \"scsi_bus\": 0, \"scsi_target\": 1 }\n"
     "      ]\n"
     "    }\n"
     "  ]\n"
@@ -441,7 +449,8 @@ static int parse_device(struct cfg_ctx *p, const char *path, json_object *o, str
                                         "parent", "user_tid", "identity", "event_capabilities",
                                         "device_flags", "vendor_info", "product_info", "description",
                                         "revision", "serial", "adapter", "usb", "blocks", "block_size",
-                                        "groups", "params", NULL };
+                                        "scsi_port", "scsi_bus", "scsi_target", "scsi_lun", "groups",
+                                        "params", NULL };
     static const struct uint_member ums[] = {
         UM(struct iop_config_device, "tid", tid, 0xFFF),
         UM(struct iop_config_device, "class_version", class_version, 0xF),
@@ -454,6 +463,9 @@ static int parse_device(struct cfg_ctx *p, const char *path, json_object *o, str
         UM(struct iop_config_device, "adapter", adapter_id, UINT32_MAX),
         UM(struct iop_config_device, "blocks", blocks, UINT32_MAX),
         UM(struct iop_config_device, "block_size", block_size, 65536),
+        UM(struct iop_config_device, "scsi_bus", scsi_bus, IOP_CONFIG_SCSI_BUSES - 1),
+        UM(struct iop_config_device, "scsi_target", scsi_target, IOP_CONFIG_SCSI_TARGETS - 1),
+        UM(struct iop_config_device, "scsi_lun", scsi_lun, 7),
     };
     static const struct string_member sms[] = {
         SM(struct iop_config_device, "identity", identity),
@@ -474,6 +486,7 @@ static int parse_device(struct cfg_ctx *p, const char *path, json_object *o, str
     *d = (struct iop_config_device){
         .class_version = 1, .vendor_id = 0x001b, .user_tid = 0xFFF,
         .event_capabilities = 0xFFC00000u, /* the generic indicators */
+        .scsi_target = IOP_CONFIG_SCSI_AUTO,
     };
     if (!json_object_object_get_ex(o, "tid", &v))
         return cfg_fail(p, path, "missing key \"tid\"");
@@ -486,21 +499,29 @@ static int parse_device(struct cfg_ctx *p, const char *path, json_object *o, str
         return r;
     if (cfg_member(o, "usb", path, sub, sizeof(sub), &v) && (r = cfg_get_bool(p, sub, v, &d->usb)) < 0)
         return r;
+    if (cfg_member(o, "scsi_port", path, sub, sizeof(sub), &v) && (r = cfg_get_bool(p, sub, v, &d->scsi_port)) < 0)
+        return r;
     if (cfg_member(o, "groups", path, sub, sizeof(sub), &v) && (r = parse_groups(p, sub, v, d)) < 0)
         return r;
     if (cfg_member(o, "params", path, sub, sizeof(sub), &v) && (r = parse_params(p, sub, v, d)) < 0)
         return r;
     if (d->tid < 2)
         return cfg_fail(p, path, "tid %u is reserved (0: the executive, 1: the host)", d->tid);
-    if ((d->usb || d->adapter_id) && d->class_id != I2O_CLASS_BUS_ADAPTER)
-        return cfg_fail(p, path, "\"usb\" and \"adapter\" belong to bus-adapter devices");
-    if (d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE) {
+    if ((d->usb || d->adapter_id || d->scsi_port) && d->class_id != I2O_CLASS_BUS_ADAPTER)
+        return cfg_fail(p, path, "\"usb\", \"adapter\" and \"scsi_port\" belong to bus-adapter devices");
+    bool disk = d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE || d->class_id == I2O_CLASS_SCSI_PERIPHERAL;
+    if (disk) {
         if (!d->block_size)
             d->block_size = 512;
-        if (d->block_size & (d->block_size - 1))
-            return cfg_fail(p, path, "block_size must be a power of two");
+        if (d->block_size < 512 || (d->block_size & (d->block_size - 1)))
+            return cfg_fail(p, path, "block_size must be a power of two from 512 to 65536");
+        if (d->class_id == I2O_CLASS_SCSI_PERIPHERAL && !d->blocks)
+            return cfg_fail(p, path, "a scsi-peripheral needs \"blocks\" (iopd models SCSI disks)");
     } else if (d->blocks || d->block_size) {
-        return cfg_fail(p, path, "\"blocks\" and \"block_size\" belong to block-storage devices");
+        return cfg_fail(p, path, "\"blocks\" and \"block_size\" belong to block-storage and scsi-peripheral devices");
+    } else if (json_object_object_get_ex(o, "scsi_bus", NULL) || json_object_object_get_ex(o, "scsi_target", NULL) ||
+               json_object_object_get_ex(o, "scsi_lun", NULL)) {
+        return cfg_fail(p, path, "SCSI addresses belong to block-storage and scsi-peripheral devices");
     }
     return 0;
 }
@@ -597,9 +618,11 @@ static int check_node_name(struct cfg_ctx *p, const char *path, const char *name
 }
 
 static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_nodes *n) {
-    static const char *const keys[] = { "ctl", "usbmon", "usbmon_enabled", "user", "group", "mode", NULL };
+    static const char *const keys[] = { "ctl", "ctl_alias", "ctl_alias_enabled", "usbmon", "usbmon_enabled",
+                                        "user", "group", "mode", NULL };
     static const struct string_member sms[] = {
         SM(struct iop_config_nodes, "ctl", ctl),
+        SM(struct iop_config_nodes, "ctl_alias", ctl_alias),
         SM(struct iop_config_nodes, "usbmon", usbmon),
         SM(struct iop_config_nodes, "user", user),
         SM(struct iop_config_nodes, "group", group),
@@ -620,9 +643,17 @@ static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, stru
     if (cfg_member(o, "usbmon_enabled", path, sub, sizeof(sub), &v) &&
         (r = cfg_get_bool(p, sub, v, &n->usbmon_enabled)) < 0)
         return r;
+    if (cfg_member(o, "ctl_alias_enabled", path, sub, sizeof(sub), &v) &&
+        (r = cfg_get_bool(p, sub, v, &n->ctl_alias_enabled)) < 0)
+        return r;
     snprintf(sub, sizeof(sub), "%s.ctl", path);
     if ((r = check_node_name(p, sub, n->ctl)) < 0)
         return r;
+    snprintf(sub, sizeof(sub), "%s.ctl_alias", path);
+    if (n->ctl_alias_enabled && (r = check_node_name(p, sub, n->ctl_alias)) < 0)
+        return r;
+    if (strcmp(n->ctl_alias, n->ctl) == 0) /* the node has that name already */
+        n->ctl_alias_enabled = false;
     snprintf(sub, sizeof(sub), "%s.usbmon", path);
     if ((r = check_node_name(p, sub, n->usbmon)) < 0)
         return r;
@@ -736,7 +767,8 @@ static int parse_root(struct cfg_ctx *p, json_object *root, struct iop_config *c
     json_object *iops, *v;
     int r;
 
-    cfg->nodes = (struct iop_config_nodes){ .ctl = "i2o/ctl", .usbmon = "usbmon", .usbmon_enabled = true,
+    cfg->nodes = (struct iop_config_nodes){ .ctl = "i2o/ctl", .ctl_alias = "i2octl", .ctl_alias_enabled = true,
+                                            .usbmon = "usbmon", .usbmon_enabled = true,
                                             .user = "root", .group = "root", .mode = 0600 };
 
     if (!json_object_is_type(root, json_type_object))

@@ -72,6 +72,10 @@ struct iop_config_value {
     char path[224];         /* "file: $.json.path": where it was written, for errors */
 };
 
+#define IOP_CONFIG_SCSI_AUTO 0xFF
+#define IOP_CONFIG_SCSI_BUSES 5u     /* dpt_i2o's MAX_CHANNEL */
+#define IOP_CONFIG_SCSI_TARGETS 128u /* dpt_i2o's MAX_ID */
+
 struct iop_config_device {
     uint16_t tid;
     uint16_t class_id;
@@ -88,8 +92,12 @@ struct iop_config_device {
     /* Class specifics. */
     uint32_t adapter_id;  /* bus adapters: the HRT adapter they drive (0: none) */
     bool usb;             /* bus adapters: the USB bus adapter (USB devices appear below it) */
-    uint32_t blocks;      /* block storage: capacity in blocks */
-    uint32_t block_size;  /* block storage: bytes per block */
+    uint32_t blocks;      /* block storage, SCSI peripheral: capacity in blocks */
+    uint32_t block_size;  /* block storage, SCSI peripheral: bytes per block */
+    bool scsi_port;       /* bus adapters: a SCSI bus port (the DPT-style channel) */
+    /* Block storage and SCSI peripherals: the SCSI address dpt_i2o reads from DPT group
+     * 0x8000.  scsi_target IOP_CONFIG_SCSI_AUTO: the next free id on the bus. */
+    uint8_t scsi_bus, scsi_target, scsi_lun;
     struct iop_config_group *group; /* owned */
     unsigned n_groups;
     struct iop_config_value *value; /* owned */
@@ -109,6 +117,8 @@ struct iop_config_iop {
 /* The device nodes: names below /dev, and who may open them. */
 struct iop_config_nodes {
     char ctl[64];        /* "i2o/ctl" */
+    char ctl_alias[64];  /* "i2octl": the same device under its older name (off when equal to ctl) */
+    bool ctl_alias_enabled;
     char usbmon[64];     /* "usbmon": /dev/usbmon/0u, /dev/usbmon/1u, 1t ... */
     bool usbmon_enabled;
     char user[33], group[33]; /* owner of every node; "root" */

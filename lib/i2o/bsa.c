@@ -21,7 +21,7 @@
 #define BSA_DSC_DEVICE_NOT_READY 0x0004
 
 /* The medium, opened on first use: a sparse file of exactly the capacity. */
-static int medium(struct iop_device *d) {
+int iop_bsa_medium(struct iop_device *d) {
     if (d->blk_fd >= 0)
         return d->blk_fd;
     uint64_t size = (uint64_t)d->blocks * d->block_size;
@@ -60,8 +60,7 @@ static int reply(struct iop_msg *m, uint8_t status, uint16_t dsc, uint32_t count
     return status;
 }
 
-/* Move n bytes between a host buffer and the device through the DMA channel. */
-static int dma(struct iop_device *d, bool to_iop, void *dst, const void *src, size_t n) {
+int iop_bsa_dma(struct iop_device *d, bool to_iop, void *dst, const void *src, size_t n) {
     if (!d->iop->isa) {
         memcpy(dst, src, n);
         return (int)n;
@@ -86,7 +85,7 @@ static int rw(struct iop_device *d, struct iop_msg *m, bool write) {
             room += m->sg[i].len;
     if (room < count)
         return reply(m, IOP_REPLY_ERROR_NO_DATA_TRANSFER, IOP_DSC_INVALID_PARAMETER, 0);
-    int fd = medium(d);
+    int fd = iop_bsa_medium(d);
     if (fd < 0) {
         iop_log(LOG_ERR, "IOP %u TID 0x%03x: medium: %s", d->iop->unit, d->tid, strerror(-fd));
         return reply(m, IOP_REPLY_ERROR_NO_DATA_TRANSFER, BSA_DSC_DEVICE_NOT_READY, 0);
@@ -108,7 +107,7 @@ static int rw(struct iop_device *d, struct iop_msg *m, bool write) {
         if (e->to_iop != write)
             continue;
         uint32_t n = e->len < count - done ? e->len : count - done;
-        int r = write ? dma(d, true, buf + done, e->data, n) : dma(d, false, e->data, buf + done, n);
+        int r = write ? iop_bsa_dma(d, true, buf + done, e->data, n) : iop_bsa_dma(d, false, e->data, buf + done, n);
         if (r < 0 || (uint32_t)r < n) {
             status = done || r > 0 ? IOP_REPLY_ABORT_PARTIAL_TRANSFER : IOP_REPLY_ABORT_NO_DATA_TRANSFER;
             dsc = BSA_DSC_ACCESS_ERROR;
@@ -139,7 +138,7 @@ int iop_bsa_post(struct iop_device *d, struct iop_msg *m) {
     case IOP_FN_BSA_BLOCK_WRITE:
         return rw(d, m, true);
     case IOP_FN_BSA_CACHE_FLUSH: {
-        int fd = medium(d);
+        int fd = iop_bsa_medium(d);
         if (fd < 0 || fsync(fd) < 0)
             return reply(m, IOP_REPLY_ERROR_NO_DATA_TRANSFER, BSA_DSC_MEDIA_ERROR, 0);
         return reply(m, IOP_REPLY_SUCCESS, BSA_DSC_SUCCESS, 0);

@@ -13,6 +13,9 @@
  * or anonymous memory when the IOP has no state directory. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct iop_device;
 struct iop_msg;
 
@@ -25,3 +28,11 @@ struct iop_msg;
 int iop_bsa_post(struct iop_device *d, struct iop_msg *m);
 /* Close d's medium (with the device). */
 void iop_bsa_close(struct iop_device *d);
+
+/* The medium of a device with blocks (block storage, SCSI peripheral): its file
+ * descriptor, opened on first use, or a negative errno.  The SCSI target model
+ * (dpt.c) uses the same file, so one disk answers both protocols. */
+int iop_bsa_medium(struct iop_device *d);
+/* Move n bytes between a host buffer and the device through the IOP's ISA DMA channel
+ * (a plain copy without one): the bytes delivered or a negative errno. */
+int iop_bsa_dma(struct iop_device *d, bool to_iop, void *dst, const void *src, size_t n);

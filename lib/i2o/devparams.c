@@ -10,7 +10,9 @@
 #include "lib/dma/i8237.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/isa-path.h"
+#include "lib/i2o/dpt.h"
 #include "lib/params/params-exec.h"
+#include "lib/params/params-scsi.h"
 #include "lib/params/params-std.h"
 #include "lib/params/params-store.h"
 #include "lib/params/params.h"
@@ -217,7 +219,13 @@ int iop_device_build_params(struct iop_device *d, const struct iop_config_device
             .store_space = IOP_SWSTORE_TOTAL_SIZE_DEFAULT,
         };
         TRY(iop_params_add_exec_groups(p, &info));
+        TRY(iop_params_add_dpt_exec_group(p));
     }
+    if (d->class_id == I2O_CLASS_BUS_ADAPTER && d->scsi_port)
+        TRY(iop_params_add_scsi_port_groups(p, iop_dpt_port_bus(d), IOP_SCSI_INITIATOR_ID));
+    if (d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE || d->class_id == I2O_CLASS_SCSI_PERIPHERAL)
+        TRY(iop_params_add_scsi_device_groups(p, d->scsi_bus, d->scsi_target, d->scsi_lun,
+                                              d->class_id == I2O_CLASS_SCSI_PERIPHERAL));
     if (drives_isa_dma(d))
         TRY(iop_params_add_isa_dma_group(p));
     if (d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE) {

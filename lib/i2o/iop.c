@@ -9,6 +9,7 @@
 #include "lib/config/config.h"
 #include "lib/i2o/bsa.h"
 #include "lib/i2o/devparams.h"
+#include "lib/i2o/dpt.h"
 #include "lib/params/params.h"
 #include "lib/swstore/swstore.h"
 #include "lib/util/bytes.h"
@@ -33,6 +34,7 @@ static void device_free(struct iop_device *d) {
     if (!d)
         return;
     iop_bsa_close(d);
+    iop_dpt_detach(d);
     iop_params_free(d->params);
     free(d);
 }
@@ -95,6 +97,8 @@ int iop_system_add(struct iop_system *sys, unsigned unit, const char *product_id
     int r = iop_controller_add_device(c, &exec, &e);
     if (r == 0)
         r = iop_device_build_params(e, NULL);
+    if (r == 0)
+        r = iop_dpt_attach(e);
     if (r < 0) {
         controller_free(c);
         return r;
@@ -177,6 +181,7 @@ int iop_controller_add_device(struct iop_controller *c, const struct iop_device 
     *d = *tmpl;
     d->iop = c;
     d->blk_fd = -1;
+    d->scsi = NULL;
     /* Every device answers UtilParams; its groups come from iop_device_build_params. */
     if (iop_params_new(&d->params) < 0) {
         free(d);
@@ -284,6 +289,37 @@ static void encode_bus_info(const struct iop_config_adapter *a, uint8_t out[8]) 
     }
 }
 
+static bool is_disk(const struct iop_config_device *cd) {
+    return cd->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE || cd->class_id == I2O_CLASS_SCSI_PERIPHERAL;
+}
+
+/* SCSI target ids for the disks that asked for one (IOP_CONFIG_SCSI_AUTO): in
+ * configuration order, the lowest id on the disk's bus that no disk names explicitly
+ * and no earlier disk took, skipping the initiator's.  -ENOSPC when a bus is full. */
+static int assign_scsi_targets(const struct iop_config_iop *ci, uint8_t *target) {
+    bool used[IOP_CONFIG_SCSI_BUSES][IOP_CONFIG_SCSI_TARGETS] = { { false } };
+    for (unsigned b = 0; b < IOP_CONFIG_SCSI_BUSES; b++)
+        used[b][IOP_SCSI_INITIATOR_ID] = true;
+    for (unsigned k = 0; k < ci->n_devices; k++)
+        if (is_disk(&ci->device[k]) && ci->device[k].scsi_target != IOP_CONFIG_SCSI_AUTO)
+            used[ci->device[k].scsi_bus][ci->device[k].scsi_target] = true;
+    for (unsigned k = 0; k < ci->n_devices; k++) {
+        const struct iop_config_device *cd = &ci->device[k];
+        target[k] = cd->scsi_target;
+        if (!is_disk(cd) || cd->scsi_target != IOP_CONFIG_SCSI_AUTO)
+            continue;
+        unsigned t = 0;
+        while (t < IOP_CONFIG_SCSI_TARGETS && used[cd->scsi_bus][t])
+            t++;
+        if (t == IOP_CONFIG_SCSI_TARGETS)
+            return iop_log_errno(LOG_ERR, -ENOSPC, "IOP %u TID 0x%03x: no free SCSI target id on bus %u",
+                                 ci->unit, cd->tid, cd->scsi_bus);
+        used[cd->scsi_bus][t] = true;
+        target[k] = (uint8_t)t;
+    }
+    return 0;
+}
+
 static int controller_from_config(struct iop_system *sys, const struct iop_config_iop *ci) {
     struct iop_controller *c;
     int r;
@@ -301,6 +337,13 @@ static int controller_from_config(struct iop_system *sys, const struct iop_confi
         if ((r = iop_controller_add_adapter(c, &h)) < 0)
             return r;
     }
+    uint8_t *targets = calloc(ci->n_devices ? ci->n_devices : 1, 1);
+    if (!targets)
+        return -ENOMEM;
+    if ((r = assign_scsi_targets(ci, targets)) < 0) {
+        free(targets);
+        return r;
+    }
     for (unsigned i = 0; i < ci->n_devices; i++) {
         const struct iop_config_device *cd = &ci->device[i];
         struct iop_device d = {
@@ -308,15 +351,21 @@ static int controller_from_config(struct iop_system *sys, const struct iop_confi
             .vendor_id = cd->vendor_id, .sub_class = cd->sub_class, .user_tid = cd->user_tid,
             .parent_tid = cd->parent_tid, .event_capabilities = cd->event_capabilities,
             .device_flags = cd->device_flags, .adapter_id = cd->adapter_id, .usb_bus = cd->usb,
-            .blocks = cd->blocks, .block_size = cd->block_size,
+            .blocks = cd->blocks, .block_size = cd->block_size, .scsi_port = cd->scsi_port,
+            .scsi_bus = cd->scsi_bus, .scsi_target = cd->scsi_target, .scsi_lun = cd->scsi_lun,
         };
+        d.scsi_target = targets[i];
         /* identity_tag: 8 bytes, space padded */
         memset(d.identity_tag, ' ', sizeof(d.identity_tag));
         memcpy(d.identity_tag, cd->identity, strnlen(cd->identity, sizeof(d.identity_tag)));
         struct iop_device *dev;
-        if ((r = iop_controller_add_device(c, &d, &dev)) < 0 || (r = iop_device_build_params(dev, cd)) < 0)
+        if ((r = iop_controller_add_device(c, &d, &dev)) < 0 || (r = iop_device_build_params(dev, cd)) < 0 ||
+            (r = iop_dpt_attach(dev)) < 0) {
+            free(targets);
             return r;
+        }
     }
+    free(targets);
 
     /* A configured IOP starts with fresh change indicators, as after its own boot. */
     c->hrt_change_ind = c->lct_change_ind = 1;

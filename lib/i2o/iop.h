@@ -26,6 +26,7 @@
 #define IOP_INBOUND_FRAME_WORDS 128u
 
 struct iop_params;  /* lib/params: a device's parameter groups */
+struct iop_scsi_lu; /* lib/scsi: a SCSI logical unit */
 struct iop_swstore; /* lib/swstore: the IOP's software store */
 struct iop_isa_path; /* isa-path.h: the DMA channel on the ISA bus adapter */
 struct iop_state_dir; /* lib/state: the IOP's state directory */
@@ -69,8 +70,11 @@ struct iop_device {
     /* Class specifics from the configuration. */
     uint32_t adapter_id;   /* bus adapter: the HRT entry it drives, 0 none */
     bool usb_bus;          /* bus adapter: USB devices appear below it */
-    uint32_t blocks, block_size; /* block storage geometry */
+    uint32_t blocks, block_size; /* block storage, SCSI peripheral: geometry */
     int blk_fd;            /* block storage: its medium (bsa.c), -1 until first used */
+    bool scsi_port;        /* bus adapter: a SCSI bus port (channel scsi_bus) */
+    uint8_t scsi_bus, scsi_target, scsi_lun; /* storage: the SCSI address (DPT 0x8000) */
+    struct iop_scsi_lu *scsi; /* owned: the SCSI target behind this TID (dpt.c), or NULL */
     struct iop_params *params; /* owned; every device has one */
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
     const struct iop_device_ops *ops; /* NULL: the IOP itself answers */

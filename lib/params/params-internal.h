@@ -66,3 +66,27 @@ uint8_t *params_append_row(struct iop_params_group *g);
 void params_delete_row(struct iop_params_group *g, unsigned i);
 /* Re-derive group 0xF000 if present (never allocates: its rows are preallocated). */
 void params_refresh_descriptors(struct iop_params *p);
+
+/* Groups declared by table (params-std.c, params-scsi.c). */
+struct fdef {
+    const char *name;
+    enum iop_params_type type;
+    uint16_t size; /* strings and bytes only */
+    unsigned flags;
+};
+
+struct gdef {
+    uint16_t number;
+    const char *name;
+    enum iop_params_kind kind;
+    const struct fdef *fields;
+    size_t n_fields;
+};
+
+#define RO 0u
+#define RW IOP_PARAMS_FIELD_RW
+#define KEY IOP_PARAMS_FIELD_KEY
+#define GROUP(num, nm, kd, f) { num, nm, kd, f, IOP_ARRAY_SIZE(f) }
+
+/* Add the groups defs[0..n) describe: -EEXIST (nothing added) if one exists. */
+int params_add_std_groups(struct iop_params *p, const struct gdef *defs, size_t n);

@@ -9,25 +9,6 @@
 #include "lib/util/bytes.h"
 #include "lib/util/cleanup.h"
 
-struct fdef {
-    const char *name;
-    enum iop_params_type type;
-    uint16_t size; /* strings and bytes only */
-    unsigned flags;
-};
-
-struct gdef {
-    uint16_t number;
-    const char *name;
-    enum iop_params_kind kind;
-    const struct fdef *fields;
-    size_t n_fields;
-};
-
-#define RO 0u
-#define RW IOP_PARAMS_FIELD_RW
-#define KEY IOP_PARAMS_FIELD_KEY
-#define GROUP(num, nm, kd, f) { num, nm, kd, f, IOP_ARRAY_SIZE(f) }
 
 /* ---- utility groups, i2omsg.h ---- */
 
@@ -337,21 +318,20 @@ static const struct gdef usb_groups[] = {
     GROUP(IOP_PARAMS_GROUP_USB_ENDPOINTS, "USB Endpoints", IOP_PARAMS_TABLE, usb_endpoint),
 };
 
-static int add_groups(struct iop_params *p, const struct gdef *defs, size_t n);
 
 int iop_params_add_usb_groups(struct iop_params *p) {
-    return add_groups(p, usb_groups, IOP_ARRAY_SIZE(usb_groups));
+    return params_add_std_groups(p, usb_groups, IOP_ARRAY_SIZE(usb_groups));
 }
 
 int iop_params_add_isa_dma_group(struct iop_params *p) {
-    return add_groups(p, isa_groups, IOP_ARRAY_SIZE(isa_groups));
+    return params_add_std_groups(p, isa_groups, IOP_ARRAY_SIZE(isa_groups));
 }
 
 int iop_params_add_bsa_groups(struct iop_params *p) {
-    return add_groups(p, bsa_groups, IOP_ARRAY_SIZE(bsa_groups));
+    return params_add_std_groups(p, bsa_groups, IOP_ARRAY_SIZE(bsa_groups));
 }
 
-static int add_groups(struct iop_params *p, const struct gdef *defs, size_t n) {
+int params_add_std_groups(struct iop_params *p, const struct gdef *defs, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (iop_params_find_group(p, defs[i].number))
             return -EEXIST;
@@ -412,7 +392,7 @@ static int set_u(struct iop_params *p, uint16_t group, const char *field, uint64
 
 int iop_params_add_device_groups(struct iop_params *p, const struct iop_params_identity *id) {
     assert(p && id);
-    TRY(add_groups(p, device_groups, IOP_ARRAY_SIZE(device_groups)));
+    TRY(params_add_std_groups(p, device_groups, IOP_ARRAY_SIZE(device_groups)));
 
     const uint16_t di = IOP_PARAMS_GROUP_DEV_IDENTITY;
     TRY(set_u(p, di, "ClassID", id->class_id));
@@ -467,7 +447,7 @@ int iop_params_add_device_groups(struct iop_params *p, const struct iop_params_i
 
 int iop_params_add_exec_groups(struct iop_params *p, const struct iop_params_exec_info *in) {
     assert(p && in);
-    TRY(add_groups(p, exec_groups, IOP_ARRAY_SIZE(exec_groups)));
+    TRY(params_add_std_groups(p, exec_groups, IOP_ARRAY_SIZE(exec_groups)));
 
     uint32_t mem = OR_DEFAULT(in->processor_memory, DEFAULT_PROC_MEMORY);
     const uint16_t hw = IOP_PARAMS_GROUP_EXEC_HW;
