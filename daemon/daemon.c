@@ -345,6 +345,8 @@ static void reload(struct iopd *d) {
         iopd_nodes_set_perms(d->nodes, &perms);
         if (strcmp(cfg->nodes.usbmon, d->node_cfg.usbmon) != 0 ||
             cfg->nodes.usbmon_enabled != d->node_cfg.usbmon_enabled ||
+            cfg->nodes.ctl_alias_enabled != d->node_cfg.ctl_alias_enabled ||
+            strcmp(cfg->nodes.ctl_alias, d->node_cfg.ctl_alias) != 0 ||
             (!d->opt.ctl_name && strcmp(cfg->nodes.ctl, d->node_cfg.ctl) != 0))
             iop_warn("node names changed in %s: they take effect when iopd restarts", origin);
         free(d->config_origin);
@@ -388,8 +390,10 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
         goto fail;
     d->node_cfg = cfg->nodes;
     struct iop_config_usb usb_cfg = cfg->usb;
-    if (opt->ctl_name)
+    if (opt->ctl_name) { /* one node under that name: a second instance must not take /dev/i2octl */
         snprintf(d->node_cfg.ctl, sizeof(d->node_cfg.ctl), "%s", opt->ctl_name);
+        d->node_cfg.ctl_alias_enabled = false;
+    }
     if (opt->no_usbmon)
         d->node_cfg.usbmon_enabled = false;
     r = iop_system_new_from_config(cfg, &d->sys);
@@ -419,6 +423,11 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
     if ((r = resolve_perms(&d->node_cfg, &perms)) < 0 || (r = iop_mon_new(&d->mon)) < 0 ||
         (r = iopd_nodes_new(d->loop, opt->cuse_path, &perms, &hooks, &d->nodes)) < 0 ||
         (r = iopd_nodes_add_ctl(d->nodes, d->ctl, d->node_cfg.ctl)) < 0)
+        goto fail;
+    /* The older name (/dev/i2octl, what DPT's raidutils open): a second CUSE node for the
+     * same device model -- same IOPs, same files and events. */
+    if (d->node_cfg.ctl_alias_enabled && strcmp(d->node_cfg.ctl_alias, d->node_cfg.ctl) != 0 &&
+        (r = iopd_nodes_add_ctl(d->nodes, d->ctl, d->node_cfg.ctl_alias)) < 0)
         goto fail;
     if (d->node_cfg.usbmon_enabled) {
         char name[96];

@@ -64,9 +64,13 @@ int iop_ctl_ioctl(struct iop_ctl *ctl, struct iop_ctl_file *f, unsigned int cmd,
     assert(ctl && f && um);
     const struct ctl_cmd *d = ctl_cmd_lookup(cmd, flags);
     if (!d)
-        /* The native path's default case is EINVAL; a 32-bit caller's unknown command
-         * went through compat_ioctl's -ENOIOCTLCMD, which the VFS turns into ENOTTY. */
-        return (flags & IOP_CTL_COMPAT) ? -ENOTTY : -EINVAL;
+        /* EINVAL on both paths.  Native: i2o_cfg_ioctl's default case.  A 32-bit
+         * caller's unknown command (DPT's 'D' ioctls from a 32-bit raidutils) came
+         * back from i2o_cfg_compat_ioctl as -ENOIOCTLCMD, which 2.6's compat_sys_ioctl
+         * (fs/compat.c: "ioctl32(...): Unknown cmd", error = -EINVAL) turned into
+         * EINVAL; kernels from 2.6.39 on say ENOTTY there, but i2o_config's users ran
+         * on 2.6. */
+        return -EINVAL;
     struct ctl_call c = {
         .ctl = ctl, .file = f, .cmd = cmd, .arg = arg,
         .compat = (flags & IOP_CTL_COMPAT) != 0, .um = um, .async = async,

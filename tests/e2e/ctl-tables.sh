@@ -7,17 +7,17 @@ e2e_init "$@"
 
 check "iopd starts" start_iopd
 check "HRT: one ISA adapter at 0x330, DMA channel 5" "$E2E/ctl-client" /dev/i2o/ctl hrt 0 1 isa 0x330 5
-check "LCT: executive, DDM, ISA adapter, disk, LAN, USB adapter, then USB devices" "$E2E/ctl-client" /dev/i2o/ctl lct 0 \
-    0x000:0x000 0x008:0x001 0x009:0x080 0x00a:0x010 0x00b:0x020 0x00c:0x080
+check "LCT: executive, DDM, ISA adapter, disk, LAN, USB adapter, SCSI port, SCSI disk, then USB devices" "$E2E/ctl-client" /dev/i2o/ctl lct 0 \
+    0x000:0x000 0x008:0x001 0x009:0x080 0x00a:0x010 0x00b:0x020 0x00c:0x080 0x00d:0x080 0x00e:0x051
 check "HRT/LCT of a missing IOP: ENXIO" "$E2E/ctl-client" /dev/i2o/ctl lct 4 ENXIO
 check "ENOBUFS reports the needed length, then the retry works" "$E2E/ctl-client" /dev/i2o/ctl enobufs 0
 check "iopctl hrt" sh -c "'$IOPCTL' hrt 0 | grep -q 'isa .*io=0x330 csn=0 dma=5 mem=0xd0000'"
-check "iopctl lct --json lists the 6 devices, then the VM's USB devices" sh -c "'$IOPCTL' --json lct 0 | python3 -c '
+check "iopctl lct --json lists the 8 devices, then the VM's USB devices" sh -c "'$IOPCTL' --json lct 0 | python3 -c '
 import json, sys
 d = json.load(sys.stdin)[\"devices\"]
-assert [e[\"tid\"] for e in d[:6]] == [0, 8, 9, 10, 11, 12], d
+assert [e[\"tid\"] for e in d[:8]] == [0, 8, 9, 10, 11, 12, 13, 14], d
 assert d[3][\"class\"] == \"block-storage\"
-usb = d[6:]
+usb = d[8:]
 assert len(usb) >= 2 and all(e[\"class\"] == \"usb-device\" and e[\"tid\"] >= 0x100 for e in usb), usb
 assert any(e[\"vendor_id\"] == 0x0627 for e in usb), usb  # QEMU usb-kbd
 '"

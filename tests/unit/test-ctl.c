@@ -139,8 +139,8 @@ static void test_hrt_compat(void) {
     CHECK_EQ(iop_ctl_ioctl(ctl, f, IOP_I2OHRTGET32, 0x1000, IOP_CTL_COMPAT, &u.um, NULL), 0);
     CHECK_EQ(reslen, 24);
     CHECK_EQ(iop_get_le32(buf + 8), 0x10);
-    /* The native number from a 32-bit caller is not this command. */
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OHRTGET, 0x1000, IOP_CTL_COMPAT, &u.um, NULL), -ENOTTY);
+    /* The native number from a 32-bit caller is not this command: EINVAL, as 2.6. */
+    CHECK_EQ(iop_ctl_ioctl(ctl, f, I2OHRTGET, 0x1000, IOP_CTL_COMPAT, &u.um, NULL), -EINVAL);
     CHECK_EQ(IOP_I2OHRTGET32, 0xC00C6901u);
     CHECK_EQ(IOP_I2OPARMGET32, 0xC0186904u);
     CHECK_EQ(IOP_I2OSWDL32, 0xC01C6905u);
@@ -636,7 +636,7 @@ static void test_names_and_unknown(void) {
     CHECK_STREQ(iop_ctl_cmd_name(IOP_I2OLCTGET32, IOP_CTL_COMPAT), "I2OLCTGET");
     CHECK(iop_ctl_cmd_name(0x1234, 0) == NULL);
     CHECK_EQ(ioc(0x1234, 0, &u), -EINVAL);
-    CHECK_EQ(iop_ctl_ioctl(ctl, f, 0x1234, 0, IOP_CTL_COMPAT, &u.um, NULL), -ENOTTY);
+    CHECK_EQ(iop_ctl_ioctl(ctl, f, 0x1234, 0, IOP_CTL_COMPAT, &u.um, NULL), -EINVAL);
 }
 
 static void test_files(void) {
