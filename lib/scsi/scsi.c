@@ -399,8 +399,8 @@ void iop_scsi_exec(struct iop_scsi_lu *lu, struct iop_scsi_cmd *cmd) {
         return scsi_check(lu, cmd, IOP_SCSI_ILLEGAL_REQUEST, ASC_INVALID_OPCODE, 0);
     if (cmd->cdb_len < need) /* the CDB ends before its fields */
         return scsi_bad_field(lu, cmd, false, (unsigned)cmd->cdb_len, -1);
-    if (c[need - 1] & 0x03) /* CONTROL: NACA and the obsolete link bits */
-        return scsi_bad_field(lu, cmd, false, (unsigned)need - 1, 0);
+    if (c[need - 1] & 0x07) /* CONTROL: NACA (bit 2) and the obsolete FLAG/LINK bits */
+        return scsi_bad_field(lu, cmd, false, (unsigned)need - 1, -1);
     bool lun_ok = need != 6 || (c[1] >> 5) == lu->lun;
     switch (c[0]) {
     case 0x12: return inquiry(lu, cmd, lun_ok);
