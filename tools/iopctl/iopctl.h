@@ -37,6 +37,13 @@ void iopctl_json_str(FILE *out, const char *s, size_t maxlen);
  * Returns 0 and a malloc'ed buffer, or an errno. */
 int iopctl_get_table(struct iopctl *ctl, unsigned long cmd, uint32_t iop, uint8_t **buf, uint32_t *len);
 
+/* Memory below 4 GiB (MAP_32BIT) for buffers an SG element names by 32-bit address;
+ * NULL on failure.  Unmap with munmap(p, n ? n : 1). */
+void *iopctl_map32(size_t n);
+/* A whole file (at most 16 MiB) into such memory; IOPCTL_OK or the failure reported. */
+int iopctl_read_file32(const char *path, uint8_t **buf, size_t *len);
+int iopctl_write_file(const char *path, const void *buf, size_t len);
+
 const char *iopctl_class_name(unsigned class_id);
 const char *iopctl_bus_name(unsigned bus_type);
 
@@ -49,5 +56,6 @@ int iopctl_cmd_sw(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_get(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_html(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_passthru(struct iopctl *ctl, int argc, char **argv);
+int iopctl_cmd_scsi(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_set(struct iopctl *ctl, int argc, char **argv);

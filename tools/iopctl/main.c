@@ -24,6 +24,8 @@ static const struct iopctl_command commands[] = {
     { "validate", NULL, "IOP", "accept the IOP's configuration (I2OVALIDATE)", iopctl_cmd_validate },
     { "passthru", NULL, "IOP TID FUNCTION [WORD...] [--to-iop FILE] [--from-iop LEN] [--out FILE]",
       "send one raw I2O message (I2OPASSTHRU)", iopctl_cmd_passthru },
+    { "scsi", NULL, "IOP TID CDB... [--in LEN] [--out FILE] [--data-out FILE] [--no-autosense]",
+      "send one SCSI CDB as a DPT private SCSI_EXEC message (I2OPASSTHRU)", iopctl_cmd_scsi },
     { "usb", NULL, "control|bulk|interrupt|iso DEV ...",
       "one USB transfer on a device shown as a TID (I2OPASSTHRU)", iopctl_cmd_usb },
     { "html", NULL, "IOP TID [PAGE] [--query Q]", "a configuration dialog page (I2OHTML)", iopctl_cmd_html },

@@ -23,9 +23,43 @@
 #define SGL_END_OF_BUFFER 0x40000000u
 #define SGL_LAST 0x80000000u
 
-static void *map32(size_t n) {
+void *iopctl_map32(size_t n) {
     void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
     return p == MAP_FAILED ? NULL : p;
+}
+
+int iopctl_read_file32(const char *path, uint8_t **buf, size_t *len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    *buf = NULL;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (1 << 24)) {
+        int e = fd < 0 ? errno : EFBIG;
+        if (fd >= 0)
+            close(fd);
+        return iopctl_fail(path, e);
+    }
+    *len = (size_t)st.st_size;
+    *buf = iopctl_map32(*len);
+    errno = 0;
+    if (!*buf || (*len && read(fd, *buf, *len) != (ssize_t)*len)) {
+        int e = errno ? errno : EIO;
+        close(fd);
+        return iopctl_fail(path, e);
+    }
+    close(fd);
+    return IOPCTL_OK;
+}
+
+int iopctl_write_file(const char *path, const void *buf, size_t len) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, buf, len) != (ssize_t)len) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return iopctl_fail(path, e);
+    }
+    close(fd);
+    return IOPCTL_OK;
 }
 
 static const char usage_text[] =
@@ -63,31 +97,16 @@ int iopctl_cmd_passthru(struct iopctl *ctl, int argc, char **argv) {
     if (words > MAX_WORDS)
         return iopctl_usage("%s (at most %u words in all)", usage_text, MAX_WORDS);
 
-    uint32_t *msg = map32((MAX_WORDS + REPLY_WORDS) * 4);
+    uint32_t *msg = iopctl_map32((MAX_WORDS + REPLY_WORDS) * 4);
     uint8_t *in = NULL, *out = NULL;
     size_t in_len = 0;
     int ret = IOPCTL_FAILED;
     if (!msg)
         return iopctl_fail("mmap", errno);
-    if (in_file) {
-        int fd = open(in_file, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (1 << 24)) {
-            ret = iopctl_fail(in_file, fd < 0 ? errno : EFBIG);
-            if (fd >= 0)
-                close(fd);
-            goto done;
-        }
-        in_len = (size_t)st.st_size;
-        in = map32(in_len);
-        if (!in || (in_len && read(fd, in, in_len) != (ssize_t)in_len)) {
-            ret = iopctl_fail(in_file, errno ? errno : EIO);
-            close(fd);
-            goto done;
-        }
-        close(fd);
-    }
-    if (out_len && !(out = map32(out_len))) {
+    if (in_file && (ret = iopctl_read_file32(in_file, &in, &in_len)) != IOPCTL_OK)
+        goto done;
+    ret = IOPCTL_FAILED;
+    if (out_len && !(out = iopctl_map32(out_len))) {
         ret = iopctl_fail("mmap", errno);
         goto done;
     }
@@ -136,14 +155,8 @@ int iopctl_cmd_passthru(struct iopctl *ctl, int argc, char **argv) {
     }
     if (out && r == 0) {
         if (out_file) {
-            int fd = open(out_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (fd < 0 || write(fd, out, out_len) != (ssize_t)out_len) {
-                ret = iopctl_fail(out_file, errno);
-                if (fd >= 0)
-                    close(fd);
+            if ((ret = iopctl_write_file(out_file, out, out_len)) != IOPCTL_OK)
                 goto done;
-            }
-            close(fd);
         } else if (!ctl->json) {
             for (uint32_t i = 0; i < out_len; i++)
                 printf("%02x%s", out[i], (i + 1) % 32 ? "" : "\n");
