@@ -15,10 +15,13 @@
  *   dpt-client NODE bsaread TID LBA N SEED BsaBlockRead of them, compared with the pattern
  *   dpt-client NODE unknown TID            an unknown opcode and a missing LUN: sense checked
  *   dpt-client NODE missing TID            TEST UNIT READY to a TID with no target
- *   dpt-client NODE cycles N               N x (open, TEST UNIT READY, close) to TID 0x00a;
- *                                          prints the mean cost of cycles 1-10, 991-1000
- *                                          and the last 10
+ *   dpt-client NODE cycles N [PID]         N x (open, TEST UNIT READY, close) to TID 0x00a;
+ *                                          prints the median cost of 100 cycles around the
+ *                                          1st, the 1,000th, the 10,000th and the last;
+ *                                          with the daemon's PID checks its descriptors
+ *                                          and memory (/proc/PID/fd, /proc/PID/status)
  * Exit status 0 when every expectation held. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -174,7 +177,7 @@ static void discover(void) {
     for (unsigned e = 0; e < (words - 3) / 9; e++) {
         const uint8_t *p = lct + 12 + 36 * e;
         unsigned tid = (p[2] | p[3] << 8) & 0xFFF, cls = (p[12] | p[13] << 8) & 0xFFF;
-        uint8_t b[64];
+        uint8_t b[400];
         if (cls == 0x080 && query(tid, 0x0200, b, 28) == 0) { /* a SCSI bus port */
             EXPECT(b[4] == 7, "port 0x%03x initiator id %u", tid, b[4]);
             ports++;
@@ -183,7 +186,7 @@ static void discover(void) {
             EXPECT(query(tid, 0x8000, b, 32) == 0, "TID 0x%03x: DPT group 0x8000", tid);
             printf("0x%03x %u %u %u\n", tid, (b[0] | b[1] << 8 | b[2] << 16 | (unsigned)b[3] << 24) >> 16,
                    b[4] | b[5] << 8, b[9]);
-            EXPECT(query(tid, 0xF100, b, 64) == 0, "TID 0x%03x: group 0xF100", tid);
+            EXPECT(query(tid, 0xF100, b, 328) == 0 && !memcmp(b, "iopd", 4), "TID 0x%03x: group 0xF100", tid);
             disks++;
         }
     }
@@ -289,27 +292,77 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void cycles(unsigned n) {
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median cost of the 100 cycles from `from` (1-based): robust on a loaded machine. */
+static double median(const double *t, unsigned from) {
+    double w[100];
+    memcpy(w, t + from, sizeof(w));
+    qsort(w, 100, sizeof(w[0]), cmp);
+    return (w[49] + w[50]) / 2;
+}
+
+/* The daemon's open descriptors and VmRSS (kB), from /proc (no procps needed). */
+static void daemon_usage(unsigned pid, unsigned *fds, long *rss) {
+    char path[64], line[256];
+    *fds = 0;
+    *rss = -1;
+    snprintf(path, sizeof(path), "/proc/%u/fd", pid);
+    DIR *d = opendir(path);
+    for (struct dirent *e; d && (e = readdir(d));)
+        *fds += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    snprintf(path, sizeof(path), "/proc/%u/status", pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "VmRSS: %ld", rss) == 1)
+            break;
+    if (f)
+        fclose(f);
+}
+
+/* n cycles of open, I2OPASSTHRU (TEST UNIT READY), close.  With the daemon's pid its
+ * descriptors and memory are read before, half way and after: the descriptors must
+ * not change, and memory must not grow over the second half (the first half lets
+ * the allocator -- ASan's in the tests -- settle). */
+static void cycles(unsigned n, unsigned pid) {
     uint8_t tur[6] = { 0 };
     uint32_t reply[17];
-    double first = 0, at1000 = 0, last = 0;
+    static double t[100001];
+    unsigned fds[3] = { 0 };
+    long rss[3] = { 0 };
+    if (pid)
+        daemon_usage(pid, &fds[0], &rss[0]);
     for (unsigned i = 1; i <= n; i++) {
-        double t = now();
+        double t0 = now();
         if (scsi(DISK_TID, tur, 6, 0, NULL, 0, reply) != 0 || reply[4] != 0) {
             EXPECT(0, "cycle %u: 0x%08x", i, reply[4]);
             return;
         }
-        t = now() - t;
-        if (i <= 10)
-            first += t / 10;
-        if (i > 990 && i <= 1000)
-            at1000 += t / 10;
-        if (i > n - 10)
-            last += t / 10;
+        t[i] = now() - t0;
+        if (pid && i == n / 2)
+            daemon_usage(pid, &fds[1], &rss[1]);
     }
-    printf("cycles %u: open+I2OPASSTHRU+close mean us: 1-10 %.0f, 991-1000 %.0f, last 10 %.0f; "
-           "ratio 1000th/1st %.2f, last/1st %.2f\n", n, first * 1e6, at1000 * 1e6, last * 1e6, at1000 / first,
-           last / first);
+    if (pid)
+        daemon_usage(pid, &fds[2], &rss[2]);
+    double first = median(t, 1), at1000 = median(t, 951);
+    printf("%u cycles of open+I2OPASSTHRU+close: cycle 1 %.0f us; median of 100 around the 1st %.0f us, "
+           "the 1,000th %.0f us", n, t[1] * 1e6, first * 1e6, at1000 * 1e6);
+    if (n >= 10050)
+        printf(", the 10,000th %.0f us", median(t, 9951) * 1e6);
+    printf(", the last %.0f us; ratio 1,000th/1st %.2f", median(t, n - 99) * 1e6, at1000 / first);
+    if (n >= 10050)
+        printf(", 10,000th/1st %.2f", median(t, 9951) / first);
+    printf("\n");
+    if (!pid)
+        return;
+    printf("daemon: fds %u -> %u -> %u, VmRSS %ld -> %ld -> %ld kB\n", fds[0], fds[1], fds[2], rss[0], rss[1], rss[2]);
+    EXPECT(fds[0] == fds[1] && fds[1] == fds[2], "the daemon's descriptors changed");
+    EXPECT(rss[2] - rss[1] <= 256, "the daemon grew by %ld kB over the last %u cycles", rss[2] - rss[1], n - n / 2);
 }
 
 int main(int argc, char **argv) {
@@ -334,8 +387,8 @@ int main(int argc, char **argv) {
         unknown((unsigned)a[0]);
     else if (strcmp(cmd, "missing") == 0 && argc == 4)
         missing((unsigned)a[0]);
-    else if (strcmp(cmd, "cycles") == 0 && argc == 4 && a[0] >= 1000)
-        cycles((unsigned)a[0]);
+    else if (strcmp(cmd, "cycles") == 0 && (argc == 4 || argc == 5) && a[0] >= 1100 && a[0] <= 100000)
+        cycles((unsigned)a[0], (unsigned)a[1]);
     else {
         fprintf(stderr, "dpt-client: bad command\n");
         return 2;

@@ -49,18 +49,11 @@ check "iopd restarts" start_iopd
 check "after the restart READ(10) still gives the data" "$C" $N read 0x00a 512 1024 7
 check "and BsaBlockRead too" "$C" $N bsaread 0x00a 512 1024 7
 
-# 10,000 cycles of open, one ioctl, close, as raideng sends every message.
+# 10,000 cycles of open, one ioctl, close, as raideng sends every message; the client
+# reads the daemon's /proc/PID/fd and /proc/PID/status before, half way and after.
 wait_for $N 100
-"$C" $N cycles 1000 >/tmp/dpt.warm
-pid=$IOPD_PID
-fd0=$(ls /proc/$pid/fd | wc -l)
-rss0=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pid/status)
-check "10,000 open/I2OPASSTHRU/close cycles" sh -c "'$C' $N cycles 10000 >/tmp/dpt.cycles"
-fd1=$(ls /proc/$pid/fd | wc -l)
-rss1=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pid/status)
+"$C" $N cycles 1100 >/dev/null
+check "10,000 open/I2OPASSTHRU/close cycles: no fd growth, no memory growth" sh -c "'$C' $N cycles 10000 $IOPD_PID >/tmp/dpt.cycles"
 cat /tmp/dpt.cycles
-echo "daemon: $fd0 -> $fd1 fds, VmRSS $rss0 -> $rss1 kB"
-check "no fd growth in the daemon ($fd0 -> $fd1)" test "$fd1" -eq "$fd0"
-check "no memory growth in the daemon (VmRSS $rss0 -> $rss1 kB, at most 512 kB)" test $((rss1 - rss0)) -le 512
 check "SIGTERM (ASan finds no leak)" stop_iopd
 e2e_finish

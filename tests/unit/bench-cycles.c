@@ -18,13 +18,27 @@
 #include "lib/ctl/ctl.h"
 #include "lib/i2o/iop.h"
 
-#define CYCLES 20000u
+#define CYCLES_DEFAULT 20000u
+#define WINDOW 100u /* cycles per median: robust against a loaded machine */
 
 static struct iop_ctl_node *node;
 
 static void pump(void *ctx) {
     (void)ctx;
     iop_cuse_dev_process(iop_ctl_node_dev(node));
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median cost of WINDOW cycles from `from` (1-based). */
+static double median(const double *t, unsigned from) {
+    double w[WINDOW];
+    memcpy(w, t + from, sizeof(w));
+    qsort(w, WINDOW, sizeof(w[0]), cmp);
+    return (w[WINDOW / 2 - 1] + w[WINDOW / 2]) / 2;
 }
 
 static double now(void) {
@@ -45,7 +59,10 @@ static long rss_kb(void) {
     return v;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    unsigned cycles = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : CYCLES_DEFAULT;
+    if (cycles < 12000)
+        cycles = 12000;
     struct iop_config *cfg;
     struct iop_system *sys;
     struct iop_ctl *ctl;
@@ -71,11 +88,16 @@ int main(void) {
     iop_umem_space_init(&user);
     iop_umem_space_map(&user, 0x10000, &pt, sizeof(pt), false);
     iop_umem_space_map(&user, 0x20000, msg, sizeof(msg), true);
-    static double t[CYCLES + 1];
+    double *t = calloc(cycles + 1, sizeof(*t));
     long rss0 = 0;
-    for (unsigned i = 1; i <= CYCLES; i++) {
+    if (!t)
+        return 1;
+    memset(t, 0xff, (cycles + 1) * sizeof(*t)); /* touched now: its pages are not growth later */
+    for (unsigned i = 1; i <= cycles; i++) {
         if (i == 1001)
             rss0 = rss_kb();
+        if (getenv("BENCH_PROGRESS") && i % 20000 == 0)
+            fprintf(stderr, "%u cycles: VmRSS %ld kB\n", i, rss_kb());
         uint64_t fh;
         msg[12] = 17u << 16;
         double s = now();
@@ -85,28 +107,17 @@ int main(void) {
             return 1;
         }
         t[i] = now() - s;
-        if (getenv("BENCH_PROGRESS") && (i % 500 == 0 || i < 6))
-            fprintf(stderr, "%u: %.1f us\n", i, t[i] * 1e6);
     }
     long rss1 = rss_kb();
-    double a = 0, b = 0, c = 0;
-    for (unsigned i = 1; i <= 10; i++)
-        a += t[i] / 10;
-    for (unsigned i = 991; i <= 1000; i++)
-        b += t[i] / 10;
-    for (unsigned i = 9991; i <= 10000; i++)
-        c += t[i] / 10;
-    double m1 = 0, m2 = 0;
-    for (unsigned i = 1001; i <= 2000; i++)
-        m1 += t[i] / 1000;
-    for (unsigned i = CYCLES - 999; i <= CYCLES; i++)
-        m2 += t[i] / 1000;
-    printf("open+I2OPASSTHRU32+close, mean us: cycles 1-10 %.1f, 991-1000 %.1f, 9991-10000 %.1f\n", a * 1e6, b * 1e6,
-           c * 1e6);
-    printf("ratio 1000th/1st %.2f, 10000th/1st %.2f; cycles 1001-2000 %.1f us vs %u-%u %.1f us (ratio %.2f)\n", b / a,
-           c / a, m1 * 1e6, CYCLES - 999, CYCLES, m2 * 1e6, m2 / m1);
-    printf("VmRSS after 1000 cycles %ld kB, after %u %ld kB; open files in the model %u\n", rss0, CYCLES, rss1,
+    double first = median(t, 1), at1000 = median(t, 951), at10000 = median(t, 9951), last = median(t, cycles - WINDOW + 1);
+    printf("open+I2OPASSTHRU32+close: cycle 1 %.1f us; median of %u cycles around the 1st %.1f us, the 1,000th "
+           "%.1f us, the 10,000th %.1f us, the last (%u) %.1f us\n",
+           t[1] * 1e6, WINDOW, first * 1e6, at1000 * 1e6, at10000 * 1e6, cycles, last * 1e6);
+    printf("ratios to the first: 1,000th %.2f, 10,000th %.2f, last %.2f\n", at1000 / first, at10000 / first,
+           last / first);
+    printf("VmRSS after 1,000 cycles %ld kB, after %u %ld kB; files open in the model %u\n", rss0, cycles, rss1,
            iop_ctl_file_count(ctl));
+    free(t);
     iop_ctl_node_free(node);
     fake_kernel_close(&k);
     iop_ctl_free(ctl);
