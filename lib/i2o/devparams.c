@@ -20,13 +20,7 @@
 #include "lib/swstore/swstore.h"
 #include "lib/util/bytes.h"
 #include "lib/util/log.h"
-
-#define TRY(expr)                                                                          \
-    do {                                                                                   \
-        int _r = (expr);                                                                   \
-        if (_r < 0)                                                                        \
-            return _r;                                                                     \
-    } while (0)
+#include "lib/util/cleanup.h"
 
 /* Is d the bus adapter for the controller's DMA-capable ISA adapter? */
 static bool drives_isa_dma(const struct iop_device *d) {
@@ -209,7 +203,7 @@ int iop_device_build_params(struct iop_device *d, const struct iop_config_device
         .physical_location = "",
         .instance = d->tid,
     };
-    TRY(iop_params_add_device_groups(p, &id));
+    IOP_TRY(iop_params_add_device_groups(p, &id));
     if (d->tid == IOP_TID_EXECUTIVE) {
         struct iop_params_exec_info info = {
             .vendor_id = c->org_id,
@@ -218,27 +212,27 @@ int iop_device_build_params(struct iop_device *d, const struct iop_config_device
             .module_limit = IOP_SWSTORE_MODULES_DEFAULT,
             .store_space = IOP_SWSTORE_TOTAL_SIZE_DEFAULT,
         };
-        TRY(iop_params_add_exec_groups(p, &info));
-        TRY(iop_params_add_dpt_exec_group(p));
+        IOP_TRY(iop_params_add_exec_groups(p, &info));
+        IOP_TRY(iop_params_add_dpt_exec_group(p));
     }
     if (d->class_id == I2O_CLASS_BUS_ADAPTER && d->scsi_port)
-        TRY(iop_params_add_scsi_port_groups(p, iop_dpt_port_bus(d), IOP_SCSI_INITIATOR_ID));
+        IOP_TRY(iop_params_add_scsi_port_groups(p, iop_dpt_port_bus(d), IOP_SCSI_INITIATOR_ID));
     if (d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE || d->class_id == I2O_CLASS_SCSI_PERIPHERAL)
-        TRY(iop_params_add_scsi_device_groups(p, d->scsi_bus, d->scsi_target, d->scsi_lun,
+        IOP_TRY(iop_params_add_scsi_device_groups(p, d->scsi_bus, d->scsi_target, d->scsi_lun,
                                               d->class_id == I2O_CLASS_SCSI_PERIPHERAL));
     if (drives_isa_dma(d))
-        TRY(iop_params_add_isa_dma_group(p));
+        IOP_TRY(iop_params_add_isa_dma_group(p));
     if (d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE) {
-        TRY(iop_params_add_bsa_groups(p));
+        IOP_TRY(iop_params_add_bsa_groups(p));
         uint64_t cap = (uint64_t)d->blocks * d->block_size;
-        TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_DEVICE_INFO, "NumberOfPaths", NULL, 0, 1));
-        TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_DEVICE_INFO, "BlockSize", NULL, 0, d->block_size));
-        TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_DEVICE_INFO, "DeviceCapacity", NULL, 0, cap));
-        TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "Capacity", NULL, 0, cap));
-        TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "BlockSize", NULL, 0, d->block_size));
+        IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_DEVICE_INFO, "NumberOfPaths", NULL, 0, 1));
+        IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_DEVICE_INFO, "BlockSize", NULL, 0, d->block_size));
+        IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_DEVICE_INFO, "DeviceCapacity", NULL, 0, cap));
+        IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "Capacity", NULL, 0, cap));
+        IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "BlockSize", NULL, 0, d->block_size));
     }
     if (cd)
-        TRY(apply_config(d, cd));
+        IOP_TRY(apply_config(d, cd));
     iop_device_refresh(d);
     return 0;
 }

@@ -22,17 +22,10 @@ IOP_DEFINE_CLEANUP(struct iop_params, iop_params_free)
 
 static const size_t caps[8] = { 4, 8, 12, 16, 30, 64, 256, IOP_PARAMS_RESULT_MAX + 100 };
 
-#define TRY(expr)                                                                          \
-    do {                                                                                   \
-        int _r = (expr);                                                                   \
-        if (_r < 0)                                                                        \
-            return _r;                                                                     \
-    } while (0)
-
 int iop_params_fuzz_model(struct iop_params **ret) {
     _cleanup_(iop_params_freep) struct iop_params *p = NULL;
     struct iop_params_group *g;
-    TRY(iop_params_new(&p));
+    IOP_TRY(iop_params_new(&p));
     static const uint8_t serial[] = { 'F', 'Z', '0', '1' };
     const struct iop_params_identity id = {
         .class_id = 0x010, .owner_tid = 0xFFF, .parent_tid = 0, .vendor = "iopd",
@@ -40,41 +33,41 @@ int iop_params_fuzz_model(struct iop_params **ret) {
         .sn_format = 2, .serial = serial, .serial_len = sizeof(serial), .ddm_tid = 8,
         .module_name = "fuzz ddm", .module_rev = "1", .device_name = "fz0",
     };
-    TRY(iop_params_add_device_groups(p, &id));
-    TRY(iop_params_add_exec_groups(p, &(struct iop_params_exec_info){ .vendor_id = 0x1234 }));
+    IOP_TRY(iop_params_add_device_groups(p, &id));
+    IOP_TRY(iop_params_add_exec_groups(p, &(struct iop_params_exec_info){ .vendor_id = 0x1234 }));
 
-    TRY(iop_params_add_group(p, IOP_PARAMS_FUZZ_SCALAR, "Fuzz Scalar", IOP_PARAMS_SCALAR, 0, &g));
-    TRY(iop_params_add_field(g, "Mode", IOP_PARAMS_U8, 0, IOP_PARAMS_FIELD_RW));
-    TRY(iop_params_field_set_range(g, 0, 0, 9));
-    TRY(iop_params_add_field(g, "Count", IOP_PARAMS_U16, 0, IOP_PARAMS_FIELD_RW));
-    TRY(iop_params_add_field(g, "Limit", IOP_PARAMS_U32, 0, IOP_PARAMS_FIELD_RW));
-    TRY(iop_params_add_field(g, "Serial", IOP_PARAMS_U64, 0, 0));
-    TRY(iop_params_add_field(g, "Label", IOP_PARAMS_STRING, 12, IOP_PARAMS_FIELD_RW));
-    TRY(iop_params_add_field(g, "Secret", IOP_PARAMS_BYTES, 4,
+    IOP_TRY(iop_params_add_group(p, IOP_PARAMS_FUZZ_SCALAR, "Fuzz Scalar", IOP_PARAMS_SCALAR, 0, &g));
+    IOP_TRY(iop_params_add_field(g, "Mode", IOP_PARAMS_U8, 0, IOP_PARAMS_FIELD_RW));
+    IOP_TRY(iop_params_field_set_range(g, 0, 0, 9));
+    IOP_TRY(iop_params_add_field(g, "Count", IOP_PARAMS_U16, 0, IOP_PARAMS_FIELD_RW));
+    IOP_TRY(iop_params_add_field(g, "Limit", IOP_PARAMS_U32, 0, IOP_PARAMS_FIELD_RW));
+    IOP_TRY(iop_params_add_field(g, "Serial", IOP_PARAMS_U64, 0, 0));
+    IOP_TRY(iop_params_add_field(g, "Label", IOP_PARAMS_STRING, 12, IOP_PARAMS_FIELD_RW));
+    IOP_TRY(iop_params_add_field(g, "Secret", IOP_PARAMS_BYTES, 4,
                              IOP_PARAMS_FIELD_RW | IOP_PARAMS_FIELD_NOREAD));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_FUZZ_SCALAR, "Serial", NULL, 0, 0x0102030405060708ull));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_FUZZ_SCALAR, "Serial", NULL, 0, 0x0102030405060708ull));
 
     const unsigned all = IOP_PARAMS_GROUP_ROW_ADD | IOP_PARAMS_GROUP_ROW_DELETE |
                          IOP_PARAMS_GROUP_CLEAR;
-    TRY(iop_params_add_group(p, IOP_PARAMS_FUZZ_TABLE, "Fuzz Table", IOP_PARAMS_TABLE, all, &g));
-    TRY(iop_params_add_field(g, "Id", IOP_PARAMS_U16, 0, IOP_PARAMS_FIELD_KEY | IOP_PARAMS_FIELD_RW));
-    TRY(iop_params_add_field(g, "Level", IOP_PARAMS_U8, 0, IOP_PARAMS_FIELD_RW));
-    TRY(iop_params_field_set_range(g, 1, 1, 5));
-    TRY(iop_params_add_field(g, "Name", IOP_PARAMS_STRING, 8, IOP_PARAMS_FIELD_RW));
-    TRY(iop_params_add_field(g, "Stamp", IOP_PARAMS_U32, 0, 0));
-    TRY(iop_params_set_max_rows(g, FUZZ_TABLE_ROWS));
+    IOP_TRY(iop_params_add_group(p, IOP_PARAMS_FUZZ_TABLE, "Fuzz Table", IOP_PARAMS_TABLE, all, &g));
+    IOP_TRY(iop_params_add_field(g, "Id", IOP_PARAMS_U16, 0, IOP_PARAMS_FIELD_KEY | IOP_PARAMS_FIELD_RW));
+    IOP_TRY(iop_params_add_field(g, "Level", IOP_PARAMS_U8, 0, IOP_PARAMS_FIELD_RW));
+    IOP_TRY(iop_params_field_set_range(g, 1, 1, 5));
+    IOP_TRY(iop_params_add_field(g, "Name", IOP_PARAMS_STRING, 8, IOP_PARAMS_FIELD_RW));
+    IOP_TRY(iop_params_add_field(g, "Stamp", IOP_PARAMS_U32, 0, 0));
+    IOP_TRY(iop_params_set_max_rows(g, FUZZ_TABLE_ROWS));
     for (uint16_t id16 = 1; id16 <= 3; id16++) {
         uint8_t key[2];
         iop_put_le16(key, id16);
-        TRY(iop_params_row_add(g, key, 2));
-        TRY(iop_params_set_uint(p, IOP_PARAMS_FUZZ_TABLE, "Level", key, 2, 1));
-        TRY(iop_params_set_uint(p, IOP_PARAMS_FUZZ_TABLE, "Stamp", key, 2, 1000u + id16));
+        IOP_TRY(iop_params_row_add(g, key, 2));
+        IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_FUZZ_TABLE, "Level", key, 2, 1));
+        IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_FUZZ_TABLE, "Stamp", key, 2, 1000u + id16));
     }
 
-    TRY(iop_params_add_group(p, IOP_PARAMS_FUZZ_KEYLESS, "Fuzz Keyless", IOP_PARAMS_TABLE, all, &g));
-    TRY(iop_params_add_field(g, "Value", IOP_PARAMS_U32, 0, IOP_PARAMS_FIELD_RW));
-    TRY(iop_params_row_add(g, NULL, 0));
-    TRY(iop_params_row_add(g, NULL, 0));
+    IOP_TRY(iop_params_add_group(p, IOP_PARAMS_FUZZ_KEYLESS, "Fuzz Keyless", IOP_PARAMS_TABLE, all, &g));
+    IOP_TRY(iop_params_add_field(g, "Value", IOP_PARAMS_U32, 0, IOP_PARAMS_FIELD_RW));
+    IOP_TRY(iop_params_row_add(g, NULL, 0));
+    IOP_TRY(iop_params_row_add(g, NULL, 0));
     *ret = TAKE_PTR(p);
     return 0;
 }

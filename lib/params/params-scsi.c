@@ -7,13 +7,6 @@
 #include "lib/params/params.h"
 #include "lib/util/cleanup.h"
 
-#define TRY(expr)                                                                          \
-    do {                                                                                   \
-        int _r = (expr);                                                                   \
-        if (_r < 0)                                                                        \
-            return _r;                                                                     \
-    } while (0)
-
 /* 0000 HBA Controller Information: I2O_HBA_CONTROLLER_INFO_SCALAR, 16 bytes. */
 static const struct fdef hba_controller[] = {
     { "BusType", IOP_PARAMS_U8, 0, RO },   /* 0x01 SCSI */
@@ -97,21 +90,21 @@ static const struct gdef dpt_exec_groups[] = {
 };
 
 int iop_params_add_scsi_port_groups(struct iop_params *p, unsigned bus, unsigned initiator_id) {
-    TRY(params_add_std_groups(p, port_groups, IOP_ARRAY_SIZE(port_groups)));
+    IOP_TRY(params_add_std_groups(p, port_groups, IOP_ARRAY_SIZE(port_groups)));
     char name[13];
     snprintf(name, sizeof(name), "SCSI%u", bus);
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_CONTROLLER, "BusType", NULL, 0, 0x01));
-    TRY(iop_params_set_string(p, IOP_PARAMS_GROUP_HBA_CONTROLLER, "BusName", NULL, 0, name));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "SCSIType", NULL, 0, 0x03));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "ProtectionManagement", NULL, 0, 0x02));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_CONTROLLER, "BusType", NULL, 0, 0x01));
+    IOP_TRY(iop_params_set_string(p, IOP_PARAMS_GROUP_HBA_CONTROLLER, "BusName", NULL, 0, name));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "SCSIType", NULL, 0, 0x03));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "ProtectionManagement", NULL, 0, 0x02));
     /* parity enabled, initiator id specified */
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "Settings", NULL, 0, 0x05));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "InitiatorID", NULL, 0, initiator_id));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "MaxOffset", NULL, 0, 15));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "MaxDataWidth", NULL, 0, 16));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "MaxSyncRate", NULL, 0, 160000000));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_PORT, "MaxNumberDevices", NULL, 0, 16));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_PORT, "DeviceIdEnd", NULL, 0, 15));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "Settings", NULL, 0, 0x05));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "InitiatorID", NULL, 0, initiator_id));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "MaxOffset", NULL, 0, 15));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "MaxDataWidth", NULL, 0, 16));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_CONTROLLER, "MaxSyncRate", NULL, 0, 160000000));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_PORT, "MaxNumberDevices", NULL, 0, 16));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_HBA_SCSI_PORT, "DeviceIdEnd", NULL, 0, 15));
     static const uint8_t lun_end[8] = { 0, 7 };
     return iop_params_set(p, IOP_PARAMS_GROUP_HBA_SCSI_PORT, "LunEnd", NULL, 0, lun_end, sizeof(lun_end));
 }
@@ -119,21 +112,21 @@ int iop_params_add_scsi_port_groups(struct iop_params *p, unsigned bus, unsigned
 int iop_params_add_scsi_device_groups(struct iop_params *p, unsigned bus, unsigned target, unsigned lun,
                                       int scsi_peripheral) {
     const uint8_t lun_info[8] = { 0, (uint8_t)lun };
-    TRY(params_add_std_groups(p, dpt_device_groups, IOP_ARRAY_SIZE(dpt_device_groups)));
+    IOP_TRY(params_add_std_groups(p, dpt_device_groups, IOP_ARRAY_SIZE(dpt_device_groups)));
     /* type 0 (direct access); flags: parallel, disconnect, 16-bit wide, sync */
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_DPT_DEVICE, "Flags", NULL, 0, 0xA4));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_DPT_DEVICE, "Bus", NULL, 0, bus));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_DPT_DEVICE, "Identifier", NULL, 0, target));
-    TRY(iop_params_set(p, IOP_PARAMS_GROUP_DPT_DEVICE, "LunInfo", NULL, 0, lun_info, sizeof(lun_info)));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_DPT_DEVICE, "Flags", NULL, 0, 0xA4));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_DPT_DEVICE, "Bus", NULL, 0, bus));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_DPT_DEVICE, "Identifier", NULL, 0, target));
+    IOP_TRY(iop_params_set(p, IOP_PARAMS_GROUP_DPT_DEVICE, "LunInfo", NULL, 0, lun_info, sizeof(lun_info)));
     if (!scsi_peripheral)
         return 0;
-    TRY(params_add_std_groups(p, scsi_device_groups, IOP_ARRAY_SIZE(scsi_device_groups)));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "Flags", NULL, 0, 0xA4));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "Identifier", NULL, 0, target));
-    TRY(iop_params_set(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "LunInfo", NULL, 0, lun_info, sizeof(lun_info)));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "QueueDepth", NULL, 0, 32));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "NegOffset", NULL, 0, 15));
-    TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "NegDataWidth", NULL, 0, 16));
+    IOP_TRY(params_add_std_groups(p, scsi_device_groups, IOP_ARRAY_SIZE(scsi_device_groups)));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "Flags", NULL, 0, 0xA4));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "Identifier", NULL, 0, target));
+    IOP_TRY(iop_params_set(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "LunInfo", NULL, 0, lun_info, sizeof(lun_info)));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "QueueDepth", NULL, 0, 32));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "NegOffset", NULL, 0, 15));
+    IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "NegDataWidth", NULL, 0, 16));
     return iop_params_set_uint(p, IOP_PARAMS_GROUP_SCSI_DEVICE, "NegSyncRate", NULL, 0, 160000000);
 }
 

@@ -377,13 +377,6 @@ static int set_u(struct iop_params *p, uint16_t group, const char *field, uint64
     return iop_params_set_uint(p, group, field, NULL, 0, v);
 }
 
-#define TRY(expr)                                                                          \
-    do {                                                                                   \
-        int _r = (expr);                                                                   \
-        if (_r < 0)                                                                        \
-            return _r;                                                                     \
-    } while (0)
-
 /* The simulated IOP's message frames: I2O_OUTBOUND_MSG_FRAME_SIZE is 128 words (i2o-abi.md
  * 4.0) and the kernel's passthrough allows SG_TABLESIZE = 30 elements; we use both as the
  * SGL limits of every device. */
@@ -392,44 +385,44 @@ static int set_u(struct iop_params *p, uint16_t group, const char *field, uint64
 
 int iop_params_add_device_groups(struct iop_params *p, const struct iop_params_identity *id) {
     assert(p && id);
-    TRY(params_add_std_groups(p, device_groups, IOP_ARRAY_SIZE(device_groups)));
+    IOP_TRY(params_add_std_groups(p, device_groups, IOP_ARRAY_SIZE(device_groups)));
 
     const uint16_t di = IOP_PARAMS_GROUP_DEV_IDENTITY;
-    TRY(set_u(p, di, "ClassID", id->class_id));
-    TRY(set_u(p, di, "OwnerTID", id->owner_tid));
-    TRY(set_u(p, di, "ParentTID", id->parent_tid));
-    TRY(set_str(p, di, "VendorInfo", id->vendor));
-    TRY(set_str(p, di, "ProductInfo", id->product));
-    TRY(set_str(p, di, "Description", id->description));
-    TRY(set_str(p, di, "ProductRevLevel", id->revision));
-    TRY(set_u(p, di, "SNFormat", id->sn_format));
+    IOP_TRY(set_u(p, di, "ClassID", id->class_id));
+    IOP_TRY(set_u(p, di, "OwnerTID", id->owner_tid));
+    IOP_TRY(set_u(p, di, "ParentTID", id->parent_tid));
+    IOP_TRY(set_str(p, di, "VendorInfo", id->vendor));
+    IOP_TRY(set_str(p, di, "ProductInfo", id->product));
+    IOP_TRY(set_str(p, di, "Description", id->description));
+    IOP_TRY(set_str(p, di, "ProductRevLevel", id->revision));
+    IOP_TRY(set_u(p, di, "SNFormat", id->sn_format));
     uint8_t sn[IOP_PARAMS_SERIAL_SZ] = { 0 };
     size_t sn_len = id->serial ? IOP_MIN(id->serial_len, (size_t)IOP_PARAMS_SERIAL_SZ - 1) : 0;
     sn[0] = (uint8_t)sn_len; /* [length][bytes]: see f100 */
     if (sn_len)
         memcpy(sn + 1, id->serial, sn_len);
-    TRY(iop_params_set(p, di, "SerialNumber", NULL, 0, sn, sizeof(sn)));
+    IOP_TRY(iop_params_set(p, di, "SerialNumber", NULL, 0, sn, sizeof(sn)));
 
     const uint16_t dd = IOP_PARAMS_GROUP_DDM_IDENTITY;
-    TRY(set_u(p, dd, "DdmTID", id->ddm_tid));
-    TRY(set_str(p, dd, "ModuleName", id->module_name));
-    TRY(set_str(p, dd, "ModuleRevLevel", id->module_rev));
-    TRY(set_u(p, dd, "SNFormat", id->sn_format));
-    TRY(iop_params_set(p, dd, "SerialNumber", NULL, 0, sn, sizeof(sn)));
+    IOP_TRY(set_u(p, dd, "DdmTID", id->ddm_tid));
+    IOP_TRY(set_str(p, dd, "ModuleName", id->module_name));
+    IOP_TRY(set_str(p, dd, "ModuleRevLevel", id->module_rev));
+    IOP_TRY(set_u(p, dd, "SNFormat", id->sn_format));
+    IOP_TRY(iop_params_set(p, dd, "SerialNumber", NULL, 0, sn, sizeof(sn)));
 
     const uint16_t ui = IOP_PARAMS_GROUP_USER_INFO;
-    TRY(set_str(p, ui, "DeviceName", id->device_name));
-    TRY(set_str(p, ui, "ServiceName", id->service_name));
-    TRY(set_str(p, ui, "PhysicalLocation", id->physical_location));
-    TRY(set_u(p, ui, "InstanceNumber", id->instance));
+    IOP_TRY(set_str(p, ui, "DeviceName", id->device_name));
+    IOP_TRY(set_str(p, ui, "ServiceName", id->service_name));
+    IOP_TRY(set_str(p, ui, "PhysicalLocation", id->physical_location));
+    IOP_TRY(set_u(p, ui, "InstanceNumber", id->instance));
 
     const uint16_t sg = IOP_PARAMS_GROUP_SGL_LIMITS;
-    TRY(set_u(p, sg, "SglChainSize", DEFAULT_FRAME_WORDS * 4));
-    TRY(set_u(p, sg, "SglChainSizeMax", DEFAULT_FRAME_WORDS * 4));
-    TRY(set_u(p, sg, "SglChainSizeTarget", DEFAULT_FRAME_WORDS * 4));
-    TRY(set_u(p, sg, "SglFragCount", DEFAULT_SGL_FRAGS));
-    TRY(set_u(p, sg, "SglFragCountMax", DEFAULT_SGL_FRAGS));
-    TRY(set_u(p, sg, "SglFragCountTarget", DEFAULT_SGL_FRAGS));
+    IOP_TRY(set_u(p, sg, "SglChainSize", DEFAULT_FRAME_WORDS * 4));
+    IOP_TRY(set_u(p, sg, "SglChainSizeMax", DEFAULT_FRAME_WORDS * 4));
+    IOP_TRY(set_u(p, sg, "SglChainSizeTarget", DEFAULT_FRAME_WORDS * 4));
+    IOP_TRY(set_u(p, sg, "SglFragCount", DEFAULT_SGL_FRAGS));
+    IOP_TRY(set_u(p, sg, "SglFragCountMax", DEFAULT_SGL_FRAGS));
+    IOP_TRY(set_u(p, sg, "SglFragCountTarget", DEFAULT_SGL_FRAGS));
     return 0;
 }
 
@@ -447,50 +440,50 @@ int iop_params_add_device_groups(struct iop_params *p, const struct iop_params_i
 
 int iop_params_add_exec_groups(struct iop_params *p, const struct iop_params_exec_info *in) {
     assert(p && in);
-    TRY(params_add_std_groups(p, exec_groups, IOP_ARRAY_SIZE(exec_groups)));
+    IOP_TRY(params_add_std_groups(p, exec_groups, IOP_ARRAY_SIZE(exec_groups)));
 
     uint32_t mem = OR_DEFAULT(in->processor_memory, DEFAULT_PROC_MEMORY);
     const uint16_t hw = IOP_PARAMS_GROUP_EXEC_HW;
-    TRY(set_u(p, hw, "I2oVendorID", in->vendor_id));
-    TRY(set_u(p, hw, "ProductID", in->product_id));
-    TRY(set_u(p, hw, "ProcessorMemory", mem));
-    TRY(set_u(p, hw, "PermMemory", in->perm_memory));
-    TRY(set_u(p, hw, "HWCapabilities", in->hw_capabilities));
-    TRY(set_u(p, hw, "ProcessorType", in->processor_type));
-    TRY(set_u(p, hw, "ProcessorVersion", in->processor_version));
+    IOP_TRY(set_u(p, hw, "I2oVendorID", in->vendor_id));
+    IOP_TRY(set_u(p, hw, "ProductID", in->product_id));
+    IOP_TRY(set_u(p, hw, "ProcessorMemory", mem));
+    IOP_TRY(set_u(p, hw, "PermMemory", in->perm_memory));
+    IOP_TRY(set_u(p, hw, "HWCapabilities", in->hw_capabilities));
+    IOP_TRY(set_u(p, hw, "ProcessorType", in->processor_type));
+    IOP_TRY(set_u(p, hw, "ProcessorVersion", in->processor_version));
 
     uint32_t in_size = OR_DEFAULT(in->inbound_frame_size, DEFAULT_FRAME_WORDS);
     uint32_t in_max = OR_DEFAULT(in->inbound_max, DEFAULT_FRAMES);
     uint32_t out_size = OR_DEFAULT(in->outbound_frame_size, DEFAULT_FRAME_WORDS);
     uint32_t out_max = OR_DEFAULT(in->outbound_max, DEFAULT_FRAMES);
     const uint16_t mi = IOP_PARAMS_GROUP_EXEC_MSG_IF;
-    TRY(set_u(p, mi, "InboundFrameSize", in_size));
-    TRY(set_u(p, mi, "InboundSizeTarget", in_size));
-    TRY(set_u(p, mi, "InboundMax", in_max));
-    TRY(set_u(p, mi, "InboundTarget", in_max));
-    TRY(set_u(p, mi, "InboundPoolCount", in_max));
-    TRY(set_u(p, mi, "InboundCurrentFree", in_max));
-    TRY(set_u(p, mi, "OutboundFrameSize", out_size));
-    TRY(set_u(p, mi, "OutboundMax", out_max));
-    TRY(set_u(p, mi, "OutboundMaxTarget", out_max));
-    TRY(set_u(p, mi, "OutboundCurrentFree", out_max));
-    TRY(set_u(p, mi, "InitCode", INIT_CODE_OS));
+    IOP_TRY(set_u(p, mi, "InboundFrameSize", in_size));
+    IOP_TRY(set_u(p, mi, "InboundSizeTarget", in_size));
+    IOP_TRY(set_u(p, mi, "InboundMax", in_max));
+    IOP_TRY(set_u(p, mi, "InboundTarget", in_max));
+    IOP_TRY(set_u(p, mi, "InboundPoolCount", in_max));
+    IOP_TRY(set_u(p, mi, "InboundCurrentFree", in_max));
+    IOP_TRY(set_u(p, mi, "OutboundFrameSize", out_size));
+    IOP_TRY(set_u(p, mi, "OutboundMax", out_max));
+    IOP_TRY(set_u(p, mi, "OutboundMaxTarget", out_max));
+    IOP_TRY(set_u(p, mi, "OutboundCurrentFree", out_max));
+    IOP_TRY(set_u(p, mi, "InitCode", INIT_CODE_OS));
 
     const uint16_t env = IOP_PARAMS_GROUP_EXEC_ENV;
-    TRY(set_u(p, env, "MemTotal", mem));
-    TRY(set_u(p, env, "MemFree", mem));
-    TRY(set_u(p, env, "PageSize", OR_DEFAULT(in->page_size, DEFAULT_PAGE_SIZE)));
-    TRY(set_u(p, env, "EventQMax", DEFAULT_EVENT_Q));
-    TRY(set_u(p, env, "DDMLoadMax", DEFAULT_DDM_LOAD_MAX));
+    IOP_TRY(set_u(p, env, "MemTotal", mem));
+    IOP_TRY(set_u(p, env, "MemFree", mem));
+    IOP_TRY(set_u(p, env, "PageSize", OR_DEFAULT(in->page_size, DEFAULT_PAGE_SIZE)));
+    IOP_TRY(set_u(p, env, "EventQMax", DEFAULT_EVENT_Q));
+    IOP_TRY(set_u(p, env, "DDMLoadMax", DEFAULT_DDM_LOAD_MAX));
 
     const uint16_t st = IOP_PARAMS_GROUP_EXEC_STORE;
-    TRY(set_u(p, st, "ModuleLimit", OR_DEFAULT(in->module_limit, DEFAULT_MODULE_LIMIT)));
-    TRY(set_u(p, st, "FreeSpace", OR_DEFAULT(in->store_space, DEFAULT_STORE_SPACE)));
+    IOP_TRY(set_u(p, st, "ModuleLimit", OR_DEFAULT(in->module_limit, DEFAULT_MODULE_LIMIT)));
+    IOP_TRY(set_u(p, st, "FreeSpace", OR_DEFAULT(in->store_space, DEFAULT_STORE_SPACE)));
 
     const uint16_t sw = IOP_PARAMS_GROUP_EXEC_SW_ATTR;
-    TRY(set_u(p, sw, "I2oVendorID", in->vendor_id));
-    TRY(set_u(p, sw, "ProductID", in->product_id));
-    TRY(set_u(p, sw, "CodeSize", in->code_size));
-    TRY(set_u(p, sw, "SWCapabilities", in->sw_capabilities));
+    IOP_TRY(set_u(p, sw, "I2oVendorID", in->vendor_id));
+    IOP_TRY(set_u(p, sw, "ProductID", in->product_id));
+    IOP_TRY(set_u(p, sw, "CodeSize", in->code_size));
+    IOP_TRY(set_u(p, sw, "SWCapabilities", in->sw_capabilities));
     return 0;
 }

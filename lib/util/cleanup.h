@@ -31,5 +31,13 @@ static inline void fclosep(FILE **f) { if (*f) fclose(*f); }
     static inline void func##p(type **p) { if (*p) (void)func(*p); }
 
 #define IOP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Evaluate expr (an int: 0 or more, or a negative errno) and return it if negative. */
+#define IOP_TRY(expr)                                                                      \
+    do {                                                                                   \
+        int _iop_try_r = (expr);                                                           \
+        if (_iop_try_r < 0)                                                                \
+            return _iop_try_r;                                                             \
+    } while (0)
 #define IOP_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define IOP_MAX(a, b) ((a) > (b) ? (a) : (b))
