@@ -186,7 +186,7 @@ static void discover(void) {
             EXPECT(query(tid, 0x8000, b, 32) == 0, "TID 0x%03x: DPT group 0x8000", tid);
             printf("0x%03x %u %u %u\n", tid, (b[0] | b[1] << 8 | b[2] << 16 | (unsigned)b[3] << 24) >> 16,
                    b[4] | b[5] << 8, b[9]);
-            EXPECT(query(tid, 0xF100, b, 328) == 0 && !memcmp(b, "iopd", 4), "TID 0x%03x: group 0xF100", tid);
+            EXPECT(query(tid, 0xF100, b, 328) == 0 && !memcmp(b + 8, "iopd", 4), "TID 0x%03x: group 0xF100", tid);
             disks++;
         }
     }
@@ -297,8 +297,12 @@ static int cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Median cost of the 100 cycles from `from` (1-based): robust on a loaded machine. */
-static double median(const double *t, unsigned from) {
+/* Median cost of the 100 of n cycles around cycle k (1-based): robust on a loaded
+ * machine. */
+static double median(const double *t, unsigned n, unsigned k) {
+    unsigned from = k > 50 ? k - 50 : 1;
+    if (from + 99 > n)
+        from = n - 99;
     double w[100];
     memcpy(w, t + from, sizeof(w));
     qsort(w, 100, sizeof(w[0]), cmp);
@@ -349,15 +353,11 @@ static void cycles(unsigned n, unsigned pid) {
     }
     if (pid)
         daemon_usage(pid, &fds[2], &rss[2]);
-    double first = median(t, 1), at1000 = median(t, 951);
+    double first = median(t, n, 1), at1000 = median(t, n, 1000), at10000 = median(t, n, 10000);
     printf("%u cycles of open+I2OPASSTHRU+close: cycle 1 %.0f us; median of 100 around the 1st %.0f us, "
-           "the 1,000th %.0f us", n, t[1] * 1e6, first * 1e6, at1000 * 1e6);
-    if (n >= 10050)
-        printf(", the 10,000th %.0f us", median(t, 9951) * 1e6);
-    printf(", the last %.0f us; ratio 1,000th/1st %.2f", median(t, n - 99) * 1e6, at1000 / first);
-    if (n >= 10050)
-        printf(", 10,000th/1st %.2f", median(t, 9951) / first);
-    printf("\n");
+           "the 1,000th %.0f us, the 10,000th %.0f us, the last %.0f us; ratios to the 1st: 1,000th %.2f, "
+           "10,000th %.2f\n", n, t[1] * 1e6, first * 1e6, at1000 * 1e6, at10000 * 1e6, median(t, n, n) * 1e6,
+           at1000 / first, at10000 / first);
     if (!pid)
         return;
     printf("daemon: fds %u -> %u -> %u, VmRSS %ld -> %ld -> %ld kB\n", fds[0], fds[1], fds[2], rss[0], rss[1], rss[2]);

@@ -221,6 +221,10 @@ static void test_groups(void) {
     CHECK_EQ(query(0x00d, 0x0000, b, 40), IOP_REPLY_SUCCESS);
     CHECK_EQ(b[0], 0x01);
     CHECK_MEMEQ(b + 4, "SCSI0", 5);
+    /* The identity group dpt_i2o's adpt_i2o_report_hba_unit() prints. */
+    uint8_t id[400];
+    CHECK_EQ(query(0x00a, 0xF100, id, 336), IOP_REPLY_SUCCESS);
+    CHECK_MEMEQ(id + 8, "iopd", 4);
     /* The executive's DPT 0x8000 (no firmware debug buffer). */
     CHECK_EQ(query(0x000, 0x8000, b, 24), IOP_REPLY_SUCCESS);
     CHECK_EQ(iop_get_le32(b + 4), 0);
