@@ -24,6 +24,8 @@ assert list(tab) == [1] + [0] * 31, list(tab)
 check "iopctl list" sh -c "'$IOPCTL' list | grep -qx 0"
 check "iopctl list --json" sh -c "[ \"\$('$IOPCTL' --json list)\" = '{\"iops\":[0]}' ]"
 check "/dev/usbmon/0u exists too, 0600 root:root" sh -c '[ "$(stat -c %a:%U:%G /dev/usbmon/0u)" = 600:root:root ]'
+check "/dev/i2octl, the older name, too, 0600 root:root" sh -c '[ "$(stat -c %a:%U:%G /dev/i2octl)" = 600:root:root ]'
+check "I2OGETIOPS through /dev/i2octl" "$E2E/ctl-client" /dev/i2octl getiops 0
 # Permissions are the kernel's business: a user without access gets EACCES from open().
 check "a non-root user gets EACCES" sh -c "setpriv --reuid=nobody --regid=nogroup --clear-groups \
     python3 -c 'import os
@@ -35,6 +37,7 @@ raise SystemExit(1)'"
 check "SIGTERM stops iopd with status 0" stop_iopd
 check "the node is gone after SIGTERM" wait_gone /dev/i2o/ctl
 check "so is /dev/usbmon/0u" test ! -e /dev/usbmon/0u
+check "and /dev/i2octl" test ! -e /dev/i2octl
 
 # Owner, group and mode from the configuration; a member of the group may open it.
 cat >/tmp/perm.json <<'JSON'
