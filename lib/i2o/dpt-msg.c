@@ -13,9 +13,8 @@
 int iop_dpt_parse(const uint32_t *frame, unsigned words, struct iop_dpt_scb *out) {
     assert(out);
     memset(out, 0, sizeof(*out));
-    if (!frame || words < 5)
-        return -EMSGSIZE;
-    if (frame[1] >> 24 != FN_PRIVATE || frame[4] >> 16 != IOP_DPT_ORG_ID)
+    /* Without word 4 the organisation is unknown: not ours to answer. */
+    if (!frame || words < 5 || frame[1] >> 24 != FN_PRIVATE || frame[4] >> 16 != IOP_DPT_ORG_ID)
         return -ENOENT;
     if ((frame[4] & 0xFFFF) != IOP_DPT_XFN_SCSI_EXEC)
         return -ENOSYS;

@@ -59,9 +59,9 @@ struct iop_dpt_scb {
     uint32_t byte_count;
 };
 
-/* Parse a private message.  0: a DPT SCSI_EXEC in *out; -ENOENT: function 0xFF of
- * another organisation; -ENOSYS: another DPT XFunctionCode; -EMSGSIZE: fewer than 12
- * words; -EINVAL: a CDB length of 0 or over 16, or an undefined direction (both bits). */
+/* Parse a private message.  0: a DPT SCSI_EXEC in *out; -ENOENT: not function 0xFF
+ * of organisation 0x001B (or too short to say); -ENOSYS: another DPT XFunctionCode;
+ * -EMSGSIZE: a SCSI_EXEC of fewer than 12 words; -EINVAL: a CDB length of 0 or over 16, or an undefined direction (both bits). */
 int iop_dpt_parse(const uint32_t *frame, unsigned words, struct iop_dpt_scb *out);
 
 /* What the HBA does with a parsed SCB before the target sees it. */
