@@ -70,7 +70,7 @@ struct iop_scsi_lu {
     char product[17];
     char revision[5];
     char serial[33];        /* VPD 80h; also part of the VPD 83h designators */
-    uint64_t naa;           /* VPD 83h NAA designator (NAA 5: top nibble 5) */
+    uint64_t naa;           /* VPD 83h NAA designator, 8 bytes (the top nibble is the NAA type) */
     struct iop_scsi_medium medium;
     /* State (SPC/SBC), changed by commands. */
     bool stopped;           /* START STOP UNIT START=0: media commands NOT READY */
