@@ -109,12 +109,20 @@ sleep 0.5
 wait $headpid
 check "head -n 2 /dev/usbmon/${BUS}u shows the S and C lines" sh -c "grep -q ' S Ci:$BUS:' /tmp/head.txt && grep -q ' C Ci:$BUS:' /tmp/head.txt"
 
-# Unbind the gadget with a bulk IN waiting (the loopback is empty).
-"$IOPCTL" events -t 20 0 0 0x200 >/tmp/ev.txt 2>&1 &
+# Unbind the gadget with a bulk IN waiting (the loopback is empty).  Each step waits
+# for the one before to have happened (the events registered, the URB submitted, as
+# the usbmon node shows), not for a fixed time: on a loaded machine a second is not
+# enough for a background client to start.
+"$IOPCTL" events -t 60 0 0 0x200 >/tmp/ev.txt 2>&1 &
 evpid=$!
+n=200; while [ $n -gt 0 ] && ! grep -q registered /tmp/ev.txt; do sleep 0.1; n=$((n - 1)); done
+(head -n 1 "/dev/usbmon/${BUS}u" >/tmp/sub.txt) &
+headpid=$!
+sleep 0.5
 "$IOPCTL" --json usb bulk "$GD" "$EP_IN" 512 --timeout 0 >/tmp/pending.json 2>&1 &
 pend=$!
-sleep 1
+n=200; while [ $n -gt 0 ] && kill -0 $headpid 2>/dev/null; do sleep 0.1; n=$((n - 1)); done
+check "the bulk IN was submitted (usbmon: $(cut -c1-60 /tmp/sub.txt))" grep -q " S Bi:$BUS:" /tmp/sub.txt
 check "the transfer is still waiting" kill -0 $pend
 check "unbind the gadget" unbind_gadget
 wait $pend

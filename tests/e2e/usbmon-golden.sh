@@ -61,7 +61,10 @@ long=$(python3 -c 'print(bytes(range(200)).hex())')
 "$IOPCTL" usb control "$GD" 0x80 0 0 0 2 >/dev/null                 # GET_STATUS
 "$IOPCTL" usb interrupt "$KBD" "$KEP" 8 --interval "$KIVAL" --timeout 0 >/dev/null 2>&1 &
 intr=$!
-sleep 1
+# Wait for the submission to show in the trace (a fixed second is not enough for the
+# background client to start on a loaded machine).
+n=200; while [ $n -gt 0 ] && ! grep -q ' S Ii:' /tmp/iopd.txt; do sleep 0.1; n=$((n - 1)); done
+sleep 0.5
 # A signal to the waiting caller: the kernel sends FUSE_INTERRUPT, iopd unlinks the
 # URB.  (SIGTERM: a non-interactive shell starts background jobs with SIGINT ignored.)
 kill -TERM $intr; wait $intr
