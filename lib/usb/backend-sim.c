@@ -80,8 +80,11 @@ struct iop_usb_sim_dev {
     unsigned n_configs;
     uint8_t active_config;
     uint8_t alts[IOP_USB_MAX_INTERFACES];
-    char **strings;             /* owned */
-    unsigned n_strings;
+    uint8_t *strings[256];      /* owned: string descriptors by index, as sent */
+    uint8_t string_len[256];
+    bool strings_stall;
+    uint16_t string_stall_length;
+    unsigned string_requests;
     uint32_t driver_bound, detached;
     iop_usb_sim_control_fn control;
     void *control_data;
@@ -358,16 +361,50 @@ static void serve_iso(struct iop_usb_sim_dev *sd, struct sim_ep *ep, struct sim_
         record_out(ep, urb);
 }
 
-static void put_string(struct iop_urb *urb, const char *str) {
-    uint8_t d[2 + 2 * STRING_MAX_CHARS];
-    size_t n = strlen(str);
-    if (n > STRING_MAX_CHARS)
-        n = STRING_MAX_CHARS;
+/* A string descriptor for UTF-8 text (a byte that does not start a valid sequence
+ * counts as Latin-1), at most STRING_MAX_CHARS UTF-16 units. */
+static size_t make_string_desc(const char *str, uint8_t *d) {
+    const uint8_t *p = (const uint8_t *)str;
+    size_t n = 0;
+    while (*p && n < STRING_MAX_CHARS) {
+        uint32_t u = *p;
+        size_t len = u < 0x80 ? 1 : (u & 0xe0) == 0xc0 ? 2 : (u & 0xf0) == 0xe0 ? 3 : (u & 0xf8) == 0xf0 ? 4 : 1;
+        bool ok = len > 1;
+        for (size_t i = 1; i < len && ok; i++)
+            ok = (p[i] & 0xc0) == 0x80;
+        if (ok) {
+            u &= 0x7fu >> len;
+            for (size_t i = 1; i < len; i++)
+                u = u << 6 | (p[i] & 0x3f);
+        } else {
+            len = 1;
+        }
+        p += len;
+        if (u >= 0x10000) {
+            if (n + 2 > STRING_MAX_CHARS)
+                break;
+            iop_put_le16(d + 2 + 2 * n++, (uint16_t)(0xd800 + ((u - 0x10000) >> 10)));
+            u = 0xdc00 + ((u - 0x10000) & 0x3ff);
+        }
+        iop_put_le16(d + 2 + 2 * n++, (uint16_t)u);
+    }
     d[0] = (uint8_t)(2 + 2 * n);
     d[1] = IOP_USB_DT_STRING;
-    for (size_t i = 0; i < n; i++)
-        iop_put_le16(d + 2 + 2 * i, (uint8_t)str[i]);
-    (void)in_from(urb, d, d[0] < urb->transfer_buffer_length ? d[0] : urb->transfer_buffer_length);
+    return d[0];
+}
+
+static int set_string(struct iop_usb_sim_dev *sd, uint8_t index, const uint8_t *data, size_t len) {
+    if (len > 255 || (len && !data))
+        return -EINVAL;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -ENOMEM;
+    if (len)
+        memcpy(copy, data, len);
+    free(sd->strings[index]);
+    sd->strings[index] = copy;
+    sd->string_len[index] = (uint8_t)len;
+    return 0;
 }
 
 static const uint8_t *config_by_value(const struct iop_usb_sim_dev *sd, uint8_t value,
@@ -417,11 +454,14 @@ static int serve_control(struct iop_usb_sim_dev *sd, struct sim_ep *ep0, struct 
         } else if (dt == IOP_USB_DT_CONFIG && idx < sd->n_configs) {
             size_t n = sd->config_len[idx];
             (void)in_from(urb, sd->configs[idx], len < n ? len : n);
-        } else if (dt == IOP_USB_DT_STRING && idx == 0) {
-            static const uint8_t langids[] = { 4, IOP_USB_DT_STRING, 0x09, 0x04 };
-            (void)in_from(urb, langids, len < sizeof(langids) ? len : sizeof(langids));
-        } else if (dt == IOP_USB_DT_STRING && idx <= sd->n_strings) {
-            put_string(urb, sd->strings[idx - 1]);
+        } else if (dt == IOP_USB_DT_STRING) {
+            sd->string_requests++;
+            if (sd->strings_stall || (sd->string_stall_length && len == sd->string_stall_length) ||
+                !sd->strings[idx])
+                *st = -EPIPE;
+            else
+                (void)in_from(urb, sd->strings[idx],
+                              len < sd->string_len[idx] ? len : sd->string_len[idx]);
         } else {
             *st = -EPIPE;
         }
@@ -582,9 +622,8 @@ static void sim_dev_free(struct iop_usb_sim_dev *sd) {
     }
     for (unsigned i = 0; i < sd->n_configs; i++)
         free(sd->configs[i]);
-    for (unsigned i = 0; i < sd->n_strings; i++)
+    for (unsigned i = 0; i < 256; i++)
         free(sd->strings[i]);
-    free(sd->strings);
     free(sd);
 }
 
@@ -734,8 +773,8 @@ int iop_usb_sim_plug(struct iop_usb_engine *e, const struct iop_usb_sim_device *
                      struct iop_usb_sim_dev **ret) {
     struct sim *s = engine_sim(e);
     if (!s || !d || !ret || !d->device_descriptor || d->n_configs > IOP_USB_MAX_CONFIGS ||
-        (d->n_configs && !d->configs) || (d->n_strings && !d->strings) ||
-        d->port_depth > IOP_USB_MAX_PORTS)
+        (d->n_configs && !d->configs) || (d->n_strings && !d->strings) || d->n_strings > 255 ||
+        (d->n_raw_strings && !d->raw_strings) || d->port_depth > IOP_USB_MAX_PORTS)
         return -EINVAL;
     struct iop_usb_sim_dev *sd = calloc(1, sizeof(*sd));
     if (!sd)
@@ -763,17 +802,17 @@ int iop_usb_sim_plug(struct iop_usb_engine *e, const struct iop_usb_sim_device *
         sd->config_len[i] = h.total_length;
         sd->n_configs = i + 1;
     }
-    if (r == 0 && d->n_strings) {
-        sd->strings = calloc(d->n_strings, sizeof(char *));
-        if (!sd->strings)
-            r = -ENOMEM;
-        for (unsigned i = 0; r == 0 && i < d->n_strings; i++) {
-            sd->strings[i] = strdup(d->strings[i] ? d->strings[i] : "");
-            if (!sd->strings[i])
-                r = -ENOMEM;
-            sd->n_strings = i + 1;
-        }
+    static const uint8_t langids[] = { 4, IOP_USB_DT_STRING, 0x09, 0x04 }; /* en-US */
+    if (r == 0)
+        r = set_string(sd, 0, langids, sizeof(langids));
+    for (unsigned i = 0; r == 0 && i < d->n_strings; i++) {
+        uint8_t desc[2 + 2 * STRING_MAX_CHARS];
+        r = set_string(sd, (uint8_t)(i + 1), desc, make_string_desc(d->strings[i] ? d->strings[i] : "", desc));
     }
+    for (unsigned i = 0; r == 0 && i < d->n_raw_strings; i++)
+        r = set_string(sd, d->raw_strings[i].index, d->raw_strings[i].data, d->raw_strings[i].len);
+    sd->strings_stall = d->strings_stall;
+    sd->string_stall_length = d->string_stall_length;
     sd->active_config = d->active_config;
     uint8_t devnum = d->devnum;
     if (devnum == 0) {
@@ -828,6 +867,11 @@ uint16_t iop_usb_sim_busnum(const struct iop_usb_sim_dev *sd) {
 uint8_t iop_usb_sim_devnum(const struct iop_usb_sim_dev *sd) {
     assert(sd);
     return sd->devnum;
+}
+
+unsigned iop_usb_sim_string_requests(const struct iop_usb_sim_dev *sd) {
+    assert(sd);
+    return sd->string_requests;
 }
 
 uint32_t iop_usb_sim_detached(const struct iop_usb_sim_dev *sd) {

@@ -44,12 +44,31 @@ struct iop_usb_sim_device {
     const uint8_t *const *configs;   /* raw configuration descriptors, wTotalLength each */
     unsigned n_configs;              /* at most IOP_USB_MAX_CONFIGS */
     uint8_t active_config;           /* bConfigurationValue at plug time, 0 unconfigured */
-    const char *const *strings;      /* string descriptors 1..n (ASCII); 0 is LANGID en-US */
+    const char *const *strings;      /* string descriptors 1..n (UTF-8, sent as UTF-16LE;
+                                        bytes that are not UTF-8 go as Latin-1); 0 is the
+                                        LANGID table { en-US } */
     unsigned n_strings;
+    /* String descriptors as raw bytes, for broken ones: each replaces string `index`
+     * (0: the LANGID table) and is sent as given, cut to wLength. */
+    const struct iop_usb_sim_raw_string *raw_strings;
+    unsigned n_raw_strings;
+    bool strings_stall;              /* every GET_DESCRIPTOR(STRING) stalls */
+    uint16_t string_stall_length;    /* GET_DESCRIPTOR(STRING) with this wLength stalls
+                                        (0: none), as devices that only take exact lengths */
     uint32_t driver_bound;           /* interfaces a "kernel driver" holds: claiming them
                                         is -EBUSY unless the detach flag is set */
     bool silent;                     /* endpoint 0 NAKs everything (a hung device) */
 };
+
+struct iop_usb_sim_raw_string {
+    uint8_t index;
+    const uint8_t *data;
+    size_t len;                      /* at most 255 */
+};
+
+/* GET_DESCRIPTOR(STRING) requests the device answered (or stalled), for tests that
+ * count usbcore's retries. */
+unsigned iop_usb_sim_string_requests(const struct iop_usb_sim_dev *sd);
 
 /* Plug a device in: enumeration (control URBs) starts; it is registered once they
  * have completed.  The handle stays valid until the engine is freed. */

@@ -113,6 +113,8 @@ static void dev_free(struct iop_usb_dev *dev) {
     iop_usb_enum_free(dev->enumr);
     for (unsigned i = 0; i < IOP_USB_MAX_CONFIGS; i++)
         free(dev->configs[i].buf);
+    for (unsigned i = 0; i < IOP_USB_DEV_STRINGS; i++)
+        free(dev->strings[i]);
     while (dev->hangups) {
         struct dev_hangup *h = dev->hangups;
         dev->hangups = h->next;
@@ -389,6 +391,11 @@ const struct iop_usb_dev_info *iop_usb_dev_info(const struct iop_usb_dev *dev) {
 const uint8_t *iop_usb_dev_descriptor(const struct iop_usb_dev *dev) {
     assert(dev);
     return dev->desc;
+}
+
+const char *iop_usb_dev_string(const struct iop_usb_dev *dev, enum iop_usb_dev_string which) {
+    assert(dev);
+    return (unsigned)which < IOP_USB_DEV_STRINGS ? dev->strings[which] : NULL;
 }
 
 uint16_t iop_usb_dev_vid(const struct iop_usb_dev *dev) {

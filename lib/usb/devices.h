@@ -68,6 +68,16 @@ int iop_usb_dev_remove_hangup(struct iop_usb_dev *dev, iop_usb_dev_fn fn, void *
 void iop_usb_dev_set_drained(struct iop_usb_dev *dev, iop_usb_dev_fn fn, void *data);
 
 /* ---- What the device is ---- */
+enum iop_usb_dev_string {
+    IOP_USB_STRING_MANUFACTURER, /* iManufacturer */
+    IOP_USB_STRING_PRODUCT,      /* iProduct */
+    IOP_USB_STRING_SERIAL,       /* iSerialNumber */
+    IOP_USB_DEV_STRINGS,
+};
+/* The device's strings as UTF-8, read at enumeration as usbcore reads them
+ * (enumerate.c); NULL when the device has none, or stalled, timed out or sent a
+ * broken or empty one. */
+const char *iop_usb_dev_string(const struct iop_usb_dev *dev, enum iop_usb_dev_string which);
 const struct iop_usb_dev_info *iop_usb_dev_info(const struct iop_usb_dev *dev);
 /* The device descriptor (18 bytes), as the device returned it to GET_DESCRIPTOR. */
 const uint8_t *iop_usb_dev_descriptor(const struct iop_usb_dev *dev);

@@ -78,6 +78,7 @@ struct iop_usb_dev {
     struct dev_ep ep_in[IOP_USB_ENDPOINTS], ep_out[IOP_USB_ENDPOINTS];
     uint16_t iso_queued[2 * IOP_USB_ENDPOINTS]; /* by endpoint number, +16 for IN */
     uint32_t claimed;                 /* bit n: interface n claimed */
+    char *strings[IOP_USB_DEV_STRINGS]; /* owned, UTF-8, NULL: none */
 
     struct iop_urb *inflight;         /* URBs in flight (not owned: each holds a ref) */
     unsigned n_inflight;

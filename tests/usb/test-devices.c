@@ -76,8 +76,9 @@ static void test_enumeration(void) {
     CHECK_EQ(iop_usb_dev_ref_by_addr(e, 1, 2, &dev), -ENODEV);
     CHECK_EQ(ev.adds, 0);
     CHECK_EQ(iop_usb_engine_enumerating(e), 1);
-    /* Device descriptor, GET_CONFIGURATION, config header, config: four URBs. */
-    CHECK_EQ(iop_usb_sim_advance(e, 0), 4);
+    /* Device descriptor, GET_CONFIGURATION, config header, config, then the LANGID
+     * table, the product and the manufacturer strings (no serial): seven URBs. */
+    CHECK_EQ(iop_usb_sim_advance(e, 0), 7);
     CHECK_EQ(ev.adds, 1);
     CHECK_EQ(iop_usb_engine_enumerating(e), 0);
     CHECK_EQ(iop_usb_dev_ref_by_addr(e, 1, 2, &dev), 0);
@@ -93,6 +94,9 @@ static void test_enumeration(void) {
     CHECK_MEMEQ(cfg, fx_config, FX_CONFIG_LEN);
     CHECK_EQ(iop_usb_dev_config(dev, 1, &cfg, &len), -ENOENT);
     CHECK_EQ(iop_usb_dev_active_config(dev), 1);
+    CHECK_STREQ(iop_usb_dev_string(dev, IOP_USB_STRING_MANUFACTURER), "iopd");
+    CHECK_STREQ(iop_usb_dev_string(dev, IOP_USB_STRING_PRODUCT), "sim device");
+    CHECK(iop_usb_dev_string(dev, IOP_USB_STRING_SERIAL) == NULL);
     const struct iop_usb_dev_info *info = iop_usb_dev_info(dev);
     CHECK_EQ(info->busnum, 1);
     CHECK_EQ(info->devnum, 2);
