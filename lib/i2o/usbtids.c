@@ -18,6 +18,7 @@
 #include "lib/usb/urb.h"
 #include "lib/util/bytes.h"
 #include "lib/util/log.h"
+#include "lib/util/utf8.h"
 
 /* Private message words. */
 #define W_XFN 4
@@ -120,6 +121,16 @@ static void fill_descriptor_groups(struct iop_device *d, struct iop_usb_dev *dev
     iop_params_set_uint(p, g, "bNumConfigurations", NULL, 0, dd[17]);
     iop_params_set_uint(p, g, "ActiveConfiguration", NULL, 0, iop_usb_dev_active_config(dev));
     iop_params_set_uint(p, g, "Claimed", NULL, 0, iop_usb_dev_claimed(dev));
+    static const char *const string_fields[IOP_USB_DEV_STRINGS] = {
+        [IOP_USB_STRING_MANUFACTURER] = "Manufacturer",
+        [IOP_USB_STRING_PRODUCT] = "Product",
+        [IOP_USB_STRING_SERIAL] = "SerialNumber",
+    };
+    for (int i = 0; i < IOP_USB_DEV_STRINGS; i++) {
+        const char *str = iop_usb_dev_string(dev, i);
+        if (str)
+            iop_params_set(p, g, string_fields[i], NULL, 0, str, iop_utf8_prefix(str, IOP_PARAMS_USB_STRING_SZ));
+    }
 
     struct iop_params_group *cg = iop_params_find_group(p, IOP_PARAMS_GROUP_USB_CONFIGS);
     struct iop_params_group *ig = iop_params_find_group(p, IOP_PARAMS_GROUP_USB_INTERFACES);
@@ -217,6 +228,15 @@ static uint8_t device_class(struct iop_usb_dev *dev) {
 
 static const struct iop_device_ops usb_device_ops;
 
+/* A device string into a fixed-size identity field (NUL included), cut between
+ * characters; or the numeric fallback when the device has no such string. */
+static void identity_str(char *dst, size_t size, const char *str, const char *fallback) {
+    const char *s = str ? str : fallback;
+    size_t n = iop_utf8_prefix(s, size - 1);
+    memcpy(dst, s, n);
+    dst[n] = 0;
+}
+
 /* Create ut's LCT entry in the current system. */
 static int add_entry(struct usb_tid *ut) {
     struct iop_usb_tids *t = ut->t;
@@ -253,14 +273,16 @@ static int add_entry(struct usb_tid *ut) {
     int r = iop_controller_add_device(c, &tmpl, &d);
     if (r < 0)
         return r;
-    char product[17], desc[17];
+    /* The names usbcore shows (sysfs manufacturer, product, serial), else numbers. */
+    char vendor[17], product[17];
+    snprintf(vendor, sizeof(vendor), "USB %04x", iop_usb_dev_vid(dev));
     snprintf(product, sizeof(product), "%04x:%04x", iop_usb_dev_vid(dev), iop_usb_dev_pid(dev));
-    snprintf(desc, sizeof(desc), "%s", usb_class_name(cls));
     struct iop_config_device cd;
     memset(&cd, 0, sizeof(cd));
-    snprintf(cd.vendor_info, sizeof(cd.vendor_info), "USB %04x", iop_usb_dev_vid(dev));
-    snprintf(cd.product_info, sizeof(cd.product_info), "%s", product);
-    snprintf(cd.description, sizeof(cd.description), "%s", desc);
+    identity_str(cd.vendor_info, sizeof(cd.vendor_info), iop_usb_dev_string(dev, IOP_USB_STRING_MANUFACTURER), vendor);
+    identity_str(cd.product_info, sizeof(cd.product_info), iop_usb_dev_string(dev, IOP_USB_STRING_PRODUCT), product);
+    identity_str(cd.description, sizeof(cd.description), NULL, usb_class_name(cls));
+    identity_str(cd.serial, sizeof(cd.serial), iop_usb_dev_string(dev, IOP_USB_STRING_SERIAL), "");
     if ((r = iop_device_build_params(d, &cd)) < 0 || (r = iop_params_add_usb_groups(d->params)) < 0) {
         iop_controller_remove_device(c, ut->tid);
         return r;

@@ -8,6 +8,7 @@
 #include "lib/params/params.h"
 #include "lib/util/bytes.h"
 #include "lib/util/cleanup.h"
+#include "lib/util/utf8.h"
 
 
 /* ---- utility groups, i2omsg.h ---- */
@@ -281,6 +282,11 @@ static const struct fdef usb_device[] = {
     { "bNumConfigurations", IOP_PARAMS_U8, 0, RO },
     { "ActiveConfiguration", IOP_PARAMS_U8, 0, RO },
     { "Claimed", IOP_PARAMS_U8, 0, RO },          /* iopd may do more than standard requests */
+    /* The strings usbcore reads at enumeration, UTF-8 ("" when the device has none or
+     * a broken one); 126 UTF-16 units are at most 378 bytes. */
+    { "Manufacturer", IOP_PARAMS_STRING, IOP_PARAMS_USB_STRING_SZ, RO },
+    { "Product", IOP_PARAMS_STRING, IOP_PARAMS_USB_STRING_SZ, RO },
+    { "SerialNumber", IOP_PARAMS_STRING, IOP_PARAMS_USB_STRING_SZ, RO },
 };
 static const struct fdef usb_config[] = {
     { "bConfigurationValue", IOP_PARAMS_U8, 0, KEY },
@@ -369,7 +375,7 @@ static int set_str(struct iop_params *p, uint16_t group, const char *field, cons
     int fi = g ? iop_params_find_field(g, field) : -ENOENT;
     if (fi < 0)
         return fi;
-    size_t n = strnlen(s, g->fields[fi].size);
+    size_t n = iop_utf8_prefix(s, g->fields[fi].size);
     return iop_params_set(p, group, field, NULL, 0, s, n);
 }
 

@@ -47,6 +47,7 @@ struct iop_params;
 #define IOP_PARAMS_MODULE_NAME_SZ 24
 #define IOP_PARAMS_SERIAL_SZ 256
 #define IOP_PARAMS_USER_NAME_SZ 64
+#define IOP_PARAMS_USB_STRING_SZ 384 /* a USB string descriptor as UTF-8, with room to spare */
 
 /* What the caller knows about a device; strings longer than their field are cut. */
 struct iop_params_identity {

@@ -272,6 +272,56 @@ static void test_reload(void) {
     CHECK_EQ(x.result, 0);
 }
 
+static void check_names(uint16_t tid, const char *vendor, const char *product, const char *mfr_full,
+                        const char *serial) {
+    struct iop_device *d = iop_controller_find_device(sys->iop[0], tid);
+    CHECK(d != NULL);
+    if (!d)
+        return;
+    char buf[400];
+    CHECK(iop_params_get_string(d->params, IOP_PARAMS_GROUP_DEV_IDENTITY, "VendorInfo", NULL, 0, buf, sizeof(buf)) >= 0);
+    CHECK_STREQ(buf, vendor);
+    CHECK(iop_params_get_string(d->params, IOP_PARAMS_GROUP_DEV_IDENTITY, "ProductInfo", NULL, 0, buf, sizeof(buf)) >= 0);
+    CHECK_STREQ(buf, product);
+    CHECK(iop_params_get_string(d->params, IOP_PARAMS_GROUP_USB_DEVICE, "Manufacturer", NULL, 0, buf, sizeof(buf)) >= 0);
+    CHECK_STREQ(buf, mfr_full);
+    CHECK(iop_params_get_string(d->params, IOP_PARAMS_GROUP_USB_DEVICE, "SerialNumber", NULL, 0, buf, sizeof(buf)) >= 0);
+    CHECK_STREQ(buf, serial);
+    uint8_t sn[256];
+    CHECK(iop_params_get(d->params, IOP_PARAMS_GROUP_DEV_IDENTITY, "SerialNumber", NULL, 0, sn, sizeof(sn)) > 0);
+    CHECK_EQ(sn[0], strlen(serial));
+    CHECK(memcmp(sn + 1, serial, strlen(serial)) == 0);
+}
+
+/* Names: the device's strings in the identity group (cut between characters to I2O's
+ * 16 bytes) and whole in the USB group; numbers when the device has none. */
+static void test_names(void) {
+    static const char *const strings[] = { "Lautsprecher 1 \xe2\x82\xac", "SrcSink", "0042" };
+    static uint8_t desc[18];
+    memcpy(desc, fx_device_desc, 18);
+    desc[16] = 3;
+    struct iop_usb_sim_device spec = fx_spec(IOP_USB_SPEED_HIGH);
+    spec.device_descriptor = desc;
+    spec.strings = strings;
+    spec.n_strings = 3;
+    spec.devnum = 20;
+    struct iop_usb_sim_dev *named, *bare;
+    CHECK_EQ(iop_usb_sim_plug(eng, &spec, &named), 0);
+    iop_usb_sim_advance(eng, 0);
+    /* "Lautsprecher 1 €" is 18 bytes: cut before the euro sign, whose 3 bytes would
+     * straddle the 16th. */
+    check_names(IOP_USB_FIRST_TID + 1, "Lautsprecher 1 ", "SrcSink", strings[0], "0042");
+    spec = fx_spec(IOP_USB_SPEED_HIGH);
+    spec.strings_stall = true;
+    spec.devnum = 21;
+    CHECK_EQ(iop_usb_sim_plug(eng, &spec, &bare), 0);
+    iop_usb_sim_advance(eng, 0);
+    check_names(IOP_USB_FIRST_TID + 2, "USB 1234", "1234:5678", "", "");
+    iop_usb_sim_unplug(named);
+    iop_usb_sim_unplug(bare);
+    iop_usb_sim_advance(eng, 0);
+}
+
 /* Policy rules: by id (vvvv:pppp, vvvv:*) and by place (bus, port path). */
 static void test_match(void) {
     struct iop_usb_dev_info info = { .busnum = 1, .devnum = 4, .port_depth = 2, .port_path = { 2, 4 } };
@@ -303,6 +353,7 @@ int main(void) {
     TEST(test_errors);
     TEST(test_cancel_and_unplug);
     TEST(test_reload);
+    TEST(test_names);
     iop_usb_tids_free(tids); /* before the engine, whose hotplug list it is on */
     eng = iop_usb_engine_free(eng);
     iop_ctl_release(file);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lib/usb/strings.h"
+#include "lib/util/utf8.h"
 #include "testutil.h"
 
 /* A string descriptor for an ASCII/Latin-1 text, as a device would send it. */
@@ -109,6 +110,17 @@ static void test_utf8(void) {
     CHECK_EQ(iop_usb_string_decode(NULL, 10, out, sizeof(out)), 0);
 }
 
+/* Device strings go into fixed-size fields: cut between characters, never inside. */
+static void test_utf8_prefix(void) {
+    const char *s = "ab\xe2\x82\xac" "cd\xf0\x9f\x8e\xb5";
+    static const size_t want[13] = { 0, 1, 2, 2, 2, 5, 6, 7, 7, 7, 7, 11, 11 };
+    for (size_t m = 0; m <= 12; m++)
+        CHECK_EQ(iop_utf8_prefix(s, m), want[m]);
+    CHECK_EQ(iop_utf8_prefix("\x80\x80\x80\x80\x80", 2), 2); /* not UTF-8: bytes */
+    CHECK_EQ(iop_utf8_prefix("a\xc3", 5), 2);                /* cut short at the end */
+    CHECK_EQ(iop_utf8_prefix("", 5), 0);
+}
+
 static uint64_t rng = 0x243F6A8885A308D3ull;
 static uint32_t next(void) {
     rng ^= rng >> 12;
@@ -144,6 +156,7 @@ int main(void) {
     TEST(test_trim);
     TEST(test_langid);
     TEST(test_utf8);
+    TEST(test_utf8_prefix);
     TEST(test_fuzz);
     return test_summary();
 }

@@ -30,8 +30,16 @@ int iopctl_fail(const char *what, int e);
 int iopctl_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Strict number parsing (decimal or 0x hex): 0, or -EINVAL. */
 int iopctl_parse_u32(const char *s, uint32_t max, uint32_t *out);
-/* A JSON string literal (with quotes) for s, into out. */
+/* A JSON string literal (with quotes) for s (at most maxlen bytes), into out: UTF-8
+ * passes through, control characters and bytes that are not UTF-8 are escaped. */
 void iopctl_json_str(FILE *out, const char *s, size_t maxlen);
+/* s for a terminal: UTF-8 passes through, control characters and bytes that are not
+ * UTF-8 are shown as \xHH (device strings may hold anything). */
+void iopctl_text_str(FILE *out, const char *s, size_t maxlen);
+/* One field of a parameter group (scalar groups), read with a FIELD_GET: its bytes
+ * into out (at most size).  The number of bytes, or -1 when the IOP refused. */
+int iopctl_field_get(struct iopctl *ctl, uint32_t iop, uint32_t tid, uint16_t group, uint16_t field, void *out,
+                     size_t size);
 
 /* Fetch an HRT/LCT-style table: I2OHRTGET/I2OLCTGET with the ENOBUFS retry.
  * Returns 0 and a malloc'ed buffer, or an errno. */

@@ -62,18 +62,67 @@ int iopctl_parse_u32(const char *s, uint32_t max, uint32_t *out) {
     return 0;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (n bytes left), 0 if none. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    size_t len = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    /* No overlong forms, surrogates or code points above U+10FFFF. */
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) || (s[0] == 0xf0 && s[1] < 0x90) ||
+        (s[0] == 0xf4 && s[1] >= 0x90))
+        return 0;
+    return len;
+}
+
+/* Print s, escaping what esc says for bytes that are not printable ASCII or UTF-8. */
+static void print_str(FILE *out, const char *s, size_t maxlen, bool json) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strnlen(s, maxlen);
+    for (size_t i = 0; i < n;) {
+        size_t len = u[i] >= 0x80 ? utf8_seq(u + i, n - i) : 0;
+        if (len) {
+            fwrite(u + i, 1, len, out);
+            i += len;
+            continue;
+        }
+        unsigned char ch = u[i++];
+        if (json && (ch == '"' || ch == '\\'))
+            fprintf(out, "\\%c", ch);
+        else if (ch >= 0x20 && ch < 0x7f)
+            fputc(ch, out);
+        else
+            fprintf(out, json ? "\\u%04x" : "\\x%02x", ch);
+    }
+}
+
 void iopctl_json_str(FILE *out, const char *s, size_t maxlen) {
     fputc('"', out);
-    for (size_t i = 0; i < maxlen && s[i]; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\')
-            fprintf(out, "\\%c", ch);
-        else if (ch < 0x20 || ch >= 0x7f)
-            fprintf(out, "\\u%04x", ch);
-        else
-            fputc(ch, out);
-    }
+    print_str(out, s, maxlen, true);
     fputc('"', out);
+}
+
+void iopctl_text_str(FILE *out, const char *s, size_t maxlen) { print_str(out, s, maxlen, false); }
+
+int iopctl_field_get(struct iopctl *ctl, uint32_t iop, uint32_t tid, uint16_t group, uint16_t field, void *out,
+                     size_t size) {
+    /* One FIELD_GET, plus a filler block so that a failure is not flattened into EAGAIN. */
+    uint16_t ops[] = { 2, 0, I2O_PARAMS_FIELD_GET, group, 1, field, 0, I2O_PARAMS_SIZE_GET, 0xF000, 0xFFFF };
+    uint8_t res[512];
+    unsigned int reslen = sizeof(res);
+    struct i2o_cmd_psetget pg = { .iop = iop, .tid = tid, .opbuf = ops, .oplen = sizeof(ops), .resbuf = res,
+                                  .reslen = &reslen };
+    if (ioctl(ctl->fd, I2OPARMGET, &pg) < 0 || reslen < 12 || reslen > sizeof(res) || res[6] != 0)
+        return -1;
+    size_t words = (size_t)(res[4] | res[5] << 8), n = words ? (words - 1) * 4 : 0;
+    if (n > reslen - 8)
+        n = reslen - 8;
+    if (n > size)
+        n = size;
+    memcpy(out, res + 8, n);
+    return (int)n;
 }
 
 int iopctl_cmd_list(struct iopctl *ctl, int argc, char **argv) {

@@ -145,10 +145,13 @@ static void print_value(const struct iop_params_field_info *fi, const uint8_t *v
         char s[IOP_PARAMS_FIELD_SIZE_MAX + 1];
         memcpy(s, v, n);
         s[n] = 0;
-        if (json)
+        if (json) {
             iopctl_json_str(stdout, s, n);
-        else
-            printf("\"%s\"", s);
+        } else {
+            printf("\"");
+            iopctl_text_str(stdout, s, n);
+            printf("\"");
+        }
         return;
     }
     if (fi->type == IOP_PARAMS_BYTES) {

@@ -6,7 +6,12 @@
 
 #include <linux/i2o-dev.h>
 
+#include "lib/params/params-std.h"
 #include "tools/iopctl/iopctl.h"
+
+/* Field numbers in group 0xF100 (lib/params/params-std.c). */
+#define F100_VENDOR_INFO 3
+#define F100_PRODUCT_INFO 4
 
 /* A 32-bit little-endian word of a table. */
 static uint32_t le32(const uint8_t *p) {
@@ -159,31 +164,49 @@ int iopctl_cmd_lct(struct iopctl *ctl, int argc, char **argv) {
     if (ctl->json)
         printf("{\"iop\":%u,\"change_ind\":%u,\"devices\":[", iop, le32(t + 8));
     else
-        printf("IOP %u LCT: %u entr%s, change indicator %u\n%-5s %-18s %-6s %-8s %-6s %-6s %-8s %-10s %s\n",
-               iop, n, n == 1 ? "y" : "ies", le32(t + 8), "TID", "CLASS", "SUBCL", "VENDOR", "PARENT",
-               "USER", "IDENTITY", "EVENTS", "CHANGE");
+        printf("IOP %u LCT: %u entr%s, change indicator %u\n%-5s %-18s %-10s %-6s %-6s %-6s %-8s %-10s %-6s %s\n",
+               iop, n, n == 1 ? "y" : "ies", le32(t + 8), "TID", "CLASS", "SUBCLASS", "VENDOR", "PARENT",
+               "USER", "IDENTITY", "EVENTS", "CHANGE", "NAME");
     for (unsigned i = 0; i < n; i++) {
         const uint8_t *e = t + 12 + i * 36;
         unsigned tid = le32(e) >> 16 & 0xFFF;
         uint32_t w3 = le32(e + 12), w5 = le32(e + 20);
-        unsigned cls = w3 & 0xFFF, vendor = w3 >> 16, user = w5 & 0xFFF, parent = w5 >> 12 & 0xFFF;
+        unsigned cls = w3 & 0xFFF, vendor_id = w3 >> 16, user = w5 & 0xFFF, parent = w5 >> 12 & 0xFFF;
         char ident[9];
         for (int k = 0; k < 8; k++)
             ident[k] = (e[24 + k] >= 0x20 && e[24 + k] < 0x7f) ? (char)e[24 + k] : ' ';
         ident[8] = 0;
         for (int k = 7; k >= 0 && ident[k] == ' '; k--)
             ident[k] = 0;
+        /* The names from the device's identity group (0xF100): USB devices show the
+         * strings they gave usbcore. */
+        char vendor[IOP_PARAMS_VENDOR_INFO_SZ + 1] = "", product[IOP_PARAMS_PRODUCT_INFO_SZ + 1] = "";
+        (void)iopctl_field_get(ctl, iop, tid, IOP_PARAMS_GROUP_DEV_IDENTITY, F100_VENDOR_INFO, vendor,
+                               IOP_PARAMS_VENDOR_INFO_SZ);
+        (void)iopctl_field_get(ctl, iop, tid, IOP_PARAMS_GROUP_DEV_IDENTITY, F100_PRODUCT_INFO, product,
+                               IOP_PARAMS_PRODUCT_INFO_SZ);
         if (ctl->json) {
             printf("%s{\"tid\":%u,\"class_id\":%u,\"class\":\"%s\",\"sub_class\":%u,\"vendor_id\":%u,"
                    "\"parent_tid\":%u,\"user_tid\":%u,\"identity\":",
-                   i ? "," : "", tid, cls, iopctl_class_name(cls), le32(e + 16), vendor, parent, user);
+                   i ? "," : "", tid, cls, iopctl_class_name(cls), le32(e + 16), vendor_id, parent, user);
             iopctl_json_str(stdout, ident, 8);
-            printf(",\"event_capabilities\":%u,\"change_ind\":%u,\"device_flags\":%u}", le32(e + 32),
-                   le32(e + 4), le32(e + 8));
+            printf(",\"event_capabilities\":%u,\"change_ind\":%u,\"device_flags\":%u,\"vendor_info\":",
+                   le32(e + 32), le32(e + 4), le32(e + 8));
+            iopctl_json_str(stdout, vendor, sizeof(vendor));
+            printf(",\"product_info\":");
+            iopctl_json_str(stdout, product, sizeof(product));
+            printf("}");
         } else {
-            printf("0x%03x %-18s 0x%04x 0x%04x   0x%03x  0x%03x  %-8s 0x%08x %u\n", tid,
-                   iopctl_class_name(cls), le32(e + 16), vendor, parent, user, ident, le32(e + 32),
-                   le32(e + 4));
+            /* Every column fixed-width (the sub-class is a full 32-bit word), the
+             * names last. */
+            char subcl[16];
+            snprintf(subcl, sizeof(subcl), "0x%04x", le32(e + 16));
+            printf("0x%03x %-18s %-10s 0x%04x 0x%03x  0x%03x  %-8s 0x%08x %-6u ", tid, iopctl_class_name(cls),
+                   subcl, vendor_id, parent, user, ident, le32(e + 32), le32(e + 4));
+            iopctl_text_str(stdout, vendor, sizeof(vendor));
+            printf("%s", vendor[0] && product[0] ? " " : "");
+            iopctl_text_str(stdout, product, sizeof(product));
+            printf("\n");
         }
     }
     if (ctl->json)

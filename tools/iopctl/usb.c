@@ -19,18 +19,12 @@
 
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
-/* One field of group 0x8100 of a TID, read with a FIELD_GET (plus a filler block, so
- * a failure is not flattened into EAGAIN). */
+/* Bus (u16) or Device (u8) of group 0x8100 of a TID. */
 static int usb_field(struct iopctl *ctl, uint32_t iop, uint32_t tid, uint16_t field, uint32_t *out) {
-    uint16_t ops[] = { 2, 0, I2O_PARAMS_FIELD_GET, IOP_PARAMS_GROUP_USB_DEVICE, 1, field, 0,
-                       I2O_PARAMS_SIZE_GET, 0xF000, 0xFFFF };
-    uint8_t res[64];
-    unsigned int reslen = sizeof(res);
-    struct i2o_cmd_psetget pg = { .iop = iop, .tid = tid, .opbuf = ops, .oplen = sizeof(ops), .resbuf = res,
-                                  .reslen = &reslen };
-    if (ioctl(ctl->fd, I2OPARMGET, &pg) < 0 || reslen < 12 || res[6] != 0)
+    uint8_t v[2] = { 0, 0 };
+    if (iopctl_field_get(ctl, iop, tid, IOP_PARAMS_GROUP_USB_DEVICE, field, v, field == 0 ? 2 : 1) < 1)
         return -1;
-    *out = field == 0 ? le16(res + 8) : res[8]; /* Bus is u16, Device u8 */
+    *out = field == 0 ? le16(v) : v[0];
     return 0;
 }
 
@@ -95,7 +89,7 @@ static int parse_hex(const char *s, uint8_t *out, size_t cap) {
 static const char usage_text[] =
     "usb control DEV REQTYPE REQUEST VALUE INDEX LENGTH [--data HEX]\n"
     "       iopctl usb bulk|interrupt DEV ENDPOINT LENGTH|--data HEX [--interval N]\n"
-    "       iopctl usb iso DEV ENDPOINT PACKETS PACKET_LENGTH [--interval N]\n"
+    "       iopctl usb iso DEV ENDPOINT PACKETS PACKET_LENGTH [--interval N] [--data HEX]\n"
     "  DEV: the device's TID or BUS:DEVICE (as lsusb shows it); ENDPOINT with 0x80 for IN;\n"
     "  options: --timeout MS (default 5000), --flags N (URB flags)";
 
@@ -179,9 +173,10 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
     uint8_t *data = (uint8_t *)(msg + 128 + REPLY_WORDS);
     if (!in && data_hex) {
         int k = parse_hex(data_hex, data, MAX_DATA);
-        if (k < 0 || (type == 2 && (uint32_t)k != len)) {
+        if (k < 0 || ((type == 2 || type == 0) && (uint32_t)k != len)) {
             munmap(msg, map_len);
-            return iopctl_usage("%s (--data: hex bytes%s)", usage_text, type == 2 ? ", exactly LENGTH of them" : "");
+            return iopctl_usage("%s (--data: hex bytes%s)", usage_text,
+                                type == 2 ? ", exactly LENGTH of them" : type == 0 ? ", PACKETS x PACKET_LENGTH of them" : "");
         }
         if (type != 2)
             len = (uint32_t)k;
@@ -235,6 +230,9 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
         if (status)
             snprintf(why, sizeof(why), " (%s)", strerror(-status));
         printf("IOP %u TID 0x%03x: status %d%s, %u byte%s\n", iop, tid, status, why, actual, actual == 1 ? "" : "s");
+        for (unsigned i = 0; type == 0 && i < npackets; i++)
+            printf("  packet %u: status %d, %u byte%s\n", i, (int32_t)reply[10 + 2 * i], reply[9 + 2 * i],
+                   reply[9 + 2 * i] == 1 ? "" : "s");
         for (uint32_t i = 0; in && i < actual; i++)
             printf("%02x%s", data[i], (i + 1) % 32 && i + 1 < actual ? (i + 1) % 4 ? "" : " " : "\n");
     }
