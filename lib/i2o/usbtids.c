@@ -95,6 +95,28 @@ static struct iop_device *usb_adapter(struct iop_system *sys) {
 
 /* ---- Parameter groups from the descriptors ---- */
 
+/* What SET_CONFIGURATION and SET_INTERFACE change: the active configuration, the
+ * claim, which altsetting each interface has. */
+static void fill_state(struct iop_device *d, struct iop_usb_dev *dev) {
+    struct iop_params *p = d->params;
+    uint8_t active = iop_usb_dev_active_config(dev);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_USB_DEVICE, "ActiveConfiguration", NULL, 0, active);
+    iop_params_set_uint(p, IOP_PARAMS_GROUP_USB_DEVICE, "Claimed", NULL, 0, iop_usb_dev_claimed(dev));
+    struct iop_params_group *ig = iop_params_find_group(p, IOP_PARAMS_GROUP_USB_INTERFACES);
+    struct iop_params_field_info kf;
+    if (!ig || iop_params_field_info(ig, (unsigned)iop_params_group_key_field(ig), &kf) < 0)
+        return;
+    for (unsigned i = 0; i < iop_params_group_row_count(ig); i++) {
+        const uint8_t *row = iop_params_row(ig, i);
+        if (!row)
+            continue;
+        uint32_t key = iop_get_le32(row + kf.offset);
+        uint8_t cfg = (uint8_t)(key >> 16), ifnum = (uint8_t)(key >> 8), alt = (uint8_t)key;
+        bool current = cfg == active && alt == iop_usb_dev_altsetting(dev, ifnum);
+        iop_params_set_uint(p, IOP_PARAMS_GROUP_USB_INTERFACES, "Current", &key, 4, current);
+    }
+}
+
 static void fill_descriptor_groups(struct iop_device *d, struct iop_usb_dev *dev) {
     struct iop_params *p = d->params;
     const struct iop_usb_dev_info *info = iop_usb_dev_info(dev);
@@ -119,8 +141,6 @@ static void fill_descriptor_groups(struct iop_device *d, struct iop_usb_dev *dev
     iop_params_set_uint(p, g, "iProduct", NULL, 0, dd[15]);
     iop_params_set_uint(p, g, "iSerialNumber", NULL, 0, dd[16]);
     iop_params_set_uint(p, g, "bNumConfigurations", NULL, 0, dd[17]);
-    iop_params_set_uint(p, g, "ActiveConfiguration", NULL, 0, iop_usb_dev_active_config(dev));
-    iop_params_set_uint(p, g, "Claimed", NULL, 0, iop_usb_dev_claimed(dev));
     static const char *const string_fields[IOP_USB_DEV_STRINGS] = {
         [IOP_USB_STRING_MANUFACTURER] = "Manufacturer",
         [IOP_USB_STRING_PRODUCT] = "Product",
@@ -288,6 +308,7 @@ static int add_entry(struct usb_tid *ut) {
         return r;
     }
     fill_descriptor_groups(d, dev);
+    fill_state(d, dev);
     iop_device_params_load(d);
     ut->iop = c;
     return 0;
@@ -432,9 +453,22 @@ static void call_free(struct usb_call *call) {
     }
 }
 
+static void claim(struct iop_usb_tids *t, struct iop_usb_dev *dev);
+
 static void on_urb_done(struct iop_urb *urb) {
     struct usb_call *call = urb->context;
     struct iop_msg *m = call->m;
+    struct usb_tid *ut = call->ut;
+    enum iop_urb_set_request set = iop_urb_set_request(urb);
+    if (urb->status == 0 && set != IOP_URB_PLAIN && ut->t) {
+        /* A new configuration: the policy claims its interfaces, as it claimed the
+         * first one's. */
+        if (set == IOP_URB_SET_CONFIGURATION)
+            claim(ut->t, ut->dev);
+        struct iop_device *d = ut->iop ? iop_controller_find_device(ut->iop, ut->tid) : NULL;
+        if (d)
+            fill_state(d, ut->dev);
+    }
     for (unsigned i = 0; i < m->n_sg; i++)
         if (!m->sg[i].to_iop)
             m->sg[i].done = urb->actual_length < m->sg[i].len ? urb->actual_length : m->sg[i].len;

@@ -306,6 +306,7 @@ static const struct fdef usb_interface[] = {
     { "bInterfaceSubClass", IOP_PARAMS_U8, 0, RO },
     { "bInterfaceProtocol", IOP_PARAMS_U8, 0, RO },
     { "iInterface", IOP_PARAMS_U8, 0, RO },
+    { "Current", IOP_PARAMS_U8, 0, RO },          /* 1: the interface's altsetting now */
 };
 static const struct fdef usb_endpoint[] = {
     { "Key", IOP_PARAMS_U32, 0, KEY },            /* config << 24 | interface << 16 | alt << 8 | address */

@@ -120,6 +120,20 @@ void *iop_usb_dev_backend_priv(struct iop_usb_dev *dev);
 struct iop_usb_engine *iop_usb_dev_engine(const struct iop_usb_dev *dev);
 /* Whether the engine detaches kernel drivers when claiming this device's interfaces. */
 bool iop_usb_dev_detach_kernel_driver(const struct iop_usb_dev *dev);
+/* SET_INTERFACE and SET_CONFIGURATION (iop_urb_set_request, urb.h) reach a backend
+ * validated (the interface claimed, the altsetting or configuration there, no data
+ * stage), with the URBs they end already discarded; a backend on usbfs must issue
+ * them as usbfs's ioctls (USBDEVFS_SETINTERFACE, USBDEVFS_SETCONFIGURATION), which
+ * wait for the device, off the loop.
+ *
+ * The interfaces claimed now, and those of them the configuration with value
+ * config_value has: what a backend releases before SET_CONFIGURATION and claims
+ * again after it. */
+uint32_t iop_usb_dev_claims(const struct iop_usb_dev *dev);
+uint32_t iop_usb_dev_claims_kept(const struct iop_usb_dev *dev, uint8_t config_value);
+/* After a SET_CONFIGURATION, before giving its URB back: interfaces the backend could
+ * not claim again (a kernel driver took them first).  The engine releases them. */
+void iop_usb_backend_dev_claims_lost(struct iop_usb_dev *dev, uint32_t mask);
 /* The ISO packet count validated at submit (backends use it, not the caller's
  * number_of_packets, which nothing stops a caller from changing meanwhile). */
 int iop_urb_iso_packets(const struct iop_urb *urb);

@@ -116,6 +116,20 @@ bool iop_usb_config_has_altsetting(const uint8_t *buf, size_t len, uint8_t ifnum
     return false;
 }
 
+uint32_t iop_usb_config_interfaces(const uint8_t *buf, size_t len) {
+    struct iop_usb_config_header h;
+    if (iop_usb_config_header(buf, len, &h) < 0)
+        return 0;
+    len = walk_len(buf, len);
+    size_t pos = buf[0];
+    const uint8_t *d;
+    uint32_t mask = 0;
+    while ((d = next_desc(buf, len, &pos)))
+        if (d[1] == IOP_USB_DT_INTERFACE && d[0] >= IOP_USB_DT_INTERFACE_SIZE && d[2] < 32)
+            mask |= 1u << d[2];
+    return mask;
+}
+
 uint32_t iop_usb_ep_iso_max(const struct iop_usb_ep_info *ep, enum iop_usb_speed speed) {
     assert(ep);
     uint32_t max = iop_usb_ep_maxp(ep);

@@ -45,6 +45,10 @@ int iop_usb_config_endpoints(const uint8_t *buf, size_t len, const uint8_t *alts
 /* Whether the configuration has interface ifnum with altsetting alt. */
 bool iop_usb_config_has_altsetting(const uint8_t *buf, size_t len, uint8_t ifnum, uint8_t alt);
 
+/* The interface numbers the configuration has, as a bit mask (numbers above 31, which
+ * the engine does not track, are left out). */
+uint32_t iop_usb_config_interfaces(const uint8_t *buf, size_t len);
+
 /* The transfer type of an endpoint as enum iop_xfer (bmAttributes orders the types
  * control, isochronous, bulk, interrupt; the kernel's PIPE_ numbering does not). */
 static inline int iop_usb_ep_xfer(const struct iop_usb_ep_info *ep) {

@@ -271,17 +271,20 @@ void iop_usb_dev_set_drained(struct iop_usb_dev *dev, iop_usb_dev_fn fn, void *d
 
 /* ---- Endpoints ---- */
 
-static const struct dev_config *active_config(const struct iop_usb_dev *dev) {
-    if (dev->active_config == 0)
+const struct dev_config *iop_usb_dev_config_by_value(const struct iop_usb_dev *dev, uint8_t value) {
+    if (value == 0)
         return NULL;
     for (unsigned i = 0; i < dev->n_configs; i++) {
         const struct dev_config *c = &dev->configs[i];
         struct iop_usb_config_header h;
-        if (c->buf && iop_usb_config_header(c->buf, c->len, &h) == 0 &&
-            h.value == dev->active_config)
+        if (c->buf && iop_usb_config_header(c->buf, c->len, &h) == 0 && h.value == value)
             return c;
     }
     return NULL;
+}
+
+static const struct dev_config *active_config(const struct iop_usb_dev *dev) {
+    return iop_usb_dev_config_by_value(dev, dev->active_config);
 }
 
 void iop_usb_dev_rebuild_endpoints(struct iop_usb_dev *dev) {
@@ -319,21 +322,52 @@ void iop_usb_dev_rebuild_endpoints(struct iop_usb_dev *dev) {
     }
 }
 
-void iop_usb_dev_note_control(struct iop_usb_dev *dev, const struct iop_urb *urb) {
+void iop_usb_dev_note_control(struct iop_usb_dev *dev, const struct iop_urb *urb, int status) {
     const uint8_t *s = urb->setup_packet;
-    if (urb->endpoint != 0 || !s)
-        return;
     uint16_t value = iop_get_le16(s + 2), index = iop_get_le16(s + 4);
-    if (s[0] == (IOP_USB_TYPE_STANDARD | IOP_USB_RECIP_DEVICE) &&
-        s[1] == IOP_USB_REQ_SET_CONFIGURATION) {
+    if (status != 0) {
+        dev->claimed &= ~dev->claims_lost; /* a failed SET_CONFIGURATION may lose claims too */
+        dev->claims_lost = 0;
+        return;
+    }
+    switch (iop_urb_set_request(urb)) {
+    case IOP_URB_SET_CONFIGURATION:
+        /* Claims stay where the new configuration has the interface and the backend
+         * could take it again. */
+        dev->claimed = iop_usb_dev_claims_kept(dev, (uint8_t)value) & ~dev->claims_lost;
         dev->active_config = (uint8_t)value;
         memset(dev->alts, 0, sizeof(dev->alts));
         iop_usb_dev_rebuild_endpoints(dev);
-    } else if (s[0] == (IOP_USB_TYPE_STANDARD | IOP_USB_RECIP_INTERFACE) &&
-               s[1] == IOP_USB_REQ_SET_INTERFACE && (index & 0xff) < IOP_USB_MAX_INTERFACES) {
-        dev->alts[index & 0xff] = (uint8_t)value;
+        break;
+    case IOP_URB_SET_INTERFACE:
+        dev->alts[index & 0xff] = (uint8_t)value; /* validated: < IOP_USB_MAX_INTERFACES */
         iop_usb_dev_rebuild_endpoints(dev);
+        break;
+    case IOP_URB_PLAIN:
+        break;
     }
+    dev->claims_lost = 0;
+}
+
+uint32_t iop_usb_dev_claims(const struct iop_usb_dev *dev) {
+    assert(dev);
+    return dev->claimed;
+}
+
+uint32_t iop_usb_dev_claims_kept(const struct iop_usb_dev *dev, uint8_t config_value) {
+    assert(dev);
+    const struct dev_config *c = iop_usb_dev_config_by_value(dev, config_value);
+    return c ? dev->claimed & iop_usb_config_interfaces(c->buf, c->len) : 0;
+}
+
+void iop_usb_backend_dev_claims_lost(struct iop_usb_dev *dev, uint32_t mask) {
+    assert(dev);
+    dev->claims_lost |= mask;
+}
+
+uint8_t iop_usb_dev_altsetting(const struct iop_usb_dev *dev, uint8_t ifnum) {
+    assert(dev);
+    return ifnum < IOP_USB_MAX_INTERFACES ? dev->alts[ifnum] : 0;
 }
 
 /* ---- Claiming ---- */
@@ -353,6 +387,7 @@ int iop_usb_dev_claim_interface(struct iop_usb_dev *dev, uint8_t ifnum) {
     if (r < 0)
         return r;
     dev->claimed |= 1u << ifnum;
+    dev->held = true;
     return 0;
 }
 
@@ -361,6 +396,8 @@ int iop_usb_dev_release_interface(struct iop_usb_dev *dev, uint8_t ifnum) {
     if (ifnum >= IOP_USB_MAX_INTERFACES || !(dev->claimed & (1u << ifnum)))
         return -ENOENT;
     dev->claimed &= ~(1u << ifnum);
+    if (!dev->claimed)
+        dev->held = false;
     if (dev->state == DEV_GONE || !dev->engine)
         return 0; /* released with the device */
     return dev->engine->backend->release_interface(dev, ifnum);

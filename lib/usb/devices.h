@@ -91,13 +91,21 @@ int iop_usb_dev_config(const struct iop_usb_dev *dev, unsigned idx, const uint8_
                        size_t *len);
 /* bConfigurationValue of the active configuration, 0 when unconfigured. */
 uint8_t iop_usb_dev_active_config(const struct iop_usb_dev *dev);
+/* The current altsetting of interface ifnum (0 for interfaces the engine does not
+ * track).  SET_CONFIGURATION and SET_INTERFACE change it. */
+uint8_t iop_usb_dev_altsetting(const struct iop_usb_dev *dev, uint8_t ifnum);
 /* Whether hot-unplug (or shutdown) has happened. */
 bool iop_usb_dev_is_gone(const struct iop_usb_dev *dev);
 
 /* ---- Claiming ----
  * Unclaimed, the engine may only send standard requests on endpoint 0 (enumeration
  * and GET_* queries do not disturb a kernel driver).  Class and vendor requests on
- * endpoint 0, and any other endpoint, need the interface claimed (-EACCES). */
+ * endpoint 0, and any other endpoint, need the interface claimed (-EACCES).
+ * SET_INTERFACE needs its interface claimed; SET_CONFIGURATION a device the engine
+ * holds (an interface claimed since, and not all given back); both do what usbfs
+ * does: the URBs on the endpoints they end are discarded (-ENOENT), the endpoint table
+ * follows the new setting, and claims stay where the new configuration has the
+ * interface (see backend.h). */
 int iop_usb_dev_claim_interface(struct iop_usb_dev *dev, uint8_t ifnum);
 int iop_usb_dev_release_interface(struct iop_usb_dev *dev, uint8_t ifnum);
 /* Whether the engine may do more than standard requests on endpoint 0: at least one

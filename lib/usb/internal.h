@@ -78,6 +78,8 @@ struct iop_usb_dev {
     struct dev_ep ep_in[IOP_USB_ENDPOINTS], ep_out[IOP_USB_ENDPOINTS];
     uint16_t iso_queued[2 * IOP_USB_ENDPOINTS]; /* by endpoint number, +16 for IN */
     uint32_t claimed;                 /* bit n: interface n claimed */
+    bool held;                        /* claimed since, not all released: may SET_CONFIGURATION */
+    uint32_t claims_lost;             /* set by the backend for the SET_CONFIGURATION completing */
     char *strings[IOP_USB_DEV_STRINGS]; /* owned, UTF-8, NULL: none */
 
     struct iop_urb *inflight;         /* URBs in flight (not owned: each holds a ref) */
@@ -112,8 +114,12 @@ struct iop_usb_engine {
 
 /* devices.c */
 void iop_usb_dev_rebuild_endpoints(struct iop_usb_dev *dev);
-/* A standard SET_CONFIGURATION / SET_INTERFACE succeeded: follow it. */
-void iop_usb_dev_note_control(struct iop_usb_dev *dev, const struct iop_urb *urb);
+/* The active configuration's descriptor (NULL unconfigured or unread), and the one
+ * with value `value`. */
+const struct dev_config *iop_usb_dev_config_by_value(const struct iop_usb_dev *dev, uint8_t value);
+/* A control URB completed with status: follow a SET_CONFIGURATION / SET_INTERFACE
+ * that succeeded, and claims the backend lost. */
+void iop_usb_dev_note_control(struct iop_usb_dev *dev, const struct iop_urb *urb, int status);
 /* Hang a device up with the status its URBs in flight complete with. */
 void iop_usb_dev_hangup(struct iop_usb_dev *dev, int status);
 /* Enumeration is done: register the device and announce it. */

@@ -189,6 +189,62 @@ int iop_urb_round_interval(enum iop_usb_speed speed, int xfer, int interval) {
     return p2 < max ? p2 : max;
 }
 
+enum iop_urb_set_request iop_urb_set_request(const struct iop_urb *urb) {
+    const uint8_t *s = urb ? urb->setup_packet : NULL;
+    if (!s || urb->xfer != IOP_XFER_CONTROL || urb->endpoint != 0)
+        return IOP_URB_PLAIN;
+    if (s[0] == (IOP_USB_TYPE_STANDARD | IOP_USB_RECIP_INTERFACE) && s[1] == IOP_USB_REQ_SET_INTERFACE)
+        return IOP_URB_SET_INTERFACE;
+    if (s[0] == (IOP_USB_TYPE_STANDARD | IOP_USB_RECIP_DEVICE) && s[1] == IOP_USB_REQ_SET_CONFIGURATION)
+        return IOP_URB_SET_CONFIGURATION;
+    return IOP_URB_PLAIN;
+}
+
+/* SET_INTERFACE and SET_CONFIGURATION, as usbfs's USBDEVFS_SETINTERFACE and
+ * USBDEVFS_SETCONFIGURATION take them: the interface claimed (usbfs would claim it
+ * for the caller; the engine only acts on what iopd holds), a device the engine holds
+ * for a configuration change; the altsetting or configuration must exist
+ * (usb_set_interface() and usb_set_configuration(): -EINVAL); no data stage (the
+ * ioctls have none). */
+static int validate_set_request(const struct iop_urb *urb, const struct iop_usb_dev *dev) {
+    enum iop_urb_set_request kind = iop_urb_set_request(urb);
+    if (kind == IOP_URB_PLAIN)
+        return 0;
+    uint16_t value = iop_get_le16(urb->setup_packet + 2), index = iop_get_le16(urb->setup_packet + 4);
+    if (urb->transfer_buffer_length != 0 || value > 0xff)
+        return -EINVAL;
+    if (kind == IOP_URB_SET_INTERFACE) {
+        if (index >= IOP_USB_MAX_INTERFACES || !(dev->claimed & (1u << index)))
+            return -EACCES;
+        const struct dev_config *c = iop_usb_dev_config_by_value(dev, dev->active_config);
+        if (!c || !iop_usb_config_has_altsetting(c->buf, c->len, (uint8_t)index, (uint8_t)value))
+            return -EINVAL;
+        return 0;
+    }
+    if (!dev->held)
+        return -EACCES;
+    if (value != 0 && !iop_usb_dev_config_by_value(dev, (uint8_t)value))
+        return -EINVAL;
+    return 0;
+}
+
+/* What usbfs does before those ioctls (destroy_async_on_interface, and releasing
+ * every interface for a configuration change): the URBs on the endpoints they end
+ * are discarded and complete with -ENOENT.  Endpoint 0 is not affected. */
+static void discard_ended(struct iop_usb_dev *dev, const struct iop_urb *urb) {
+    enum iop_urb_set_request kind = iop_urb_set_request(urb);
+    if (kind == IOP_URB_PLAIN)
+        return;
+    uint8_t ifnum = urb->setup_packet[4];
+    for (struct iop_urb *u = dev->inflight; u; u = u->priv->inflight_next) {
+        const struct iop_urb_private *q = u->priv;
+        if ((q->ep.address & IOP_USB_ENDPOINT_NUMBER_MASK) == 0 ||
+            (kind == IOP_URB_SET_INTERFACE && q->ep.interface != ifnum))
+            continue;
+        (void)iop_urb_discard(u); /* -EBUSY if already being cancelled: fine */
+    }
+}
+
 /* The checks usb_submit_urb() makes before the URB reaches the HCD (and usbmon):
  * none of these failures is seen by the monitor. */
 static int validate(struct iop_urb *urb, struct iop_usb_dev *dev, const struct dev_ep **ret_ep) {
@@ -245,6 +301,9 @@ static int validate(struct iop_urb *urb, struct iop_usb_dev *dev, const struct d
     if (urb->endpoint == 0) {
         if ((setup[0] & IOP_USB_TYPE_MASK) != IOP_USB_TYPE_STANDARD && !dev->claimed)
             return -EACCES;
+        int r = validate_set_request(urb, dev);
+        if (r < 0)
+            return r;
     } else if (ep->info.interface >= IOP_USB_MAX_INTERFACES ||
                !(dev->claimed & (1u << ep->info.interface))) {
         return -EACCES;
@@ -291,6 +350,7 @@ int iop_urb_submit(struct iop_urb *urb) {
     int r = validate(urb, dev, &ep);
     if (r < 0)
         return r;
+    discard_ended(dev, urb);
 
     urb->status = -EINPROGRESS;
     urb->actual_length = 0;
@@ -458,8 +518,8 @@ void iop_urb_giveback(struct iop_urb *urb, int status) {
             status = -EREMOTEIO;
     }
     urb->status = status;
-    if (status == 0 && p->xfer == IOP_XFER_CONTROL)
-        iop_usb_dev_note_control(dev, urb);
+    if (p->xfer == IOP_XFER_CONTROL)
+        iop_usb_dev_note_control(dev, urb, status);
 
     if (e->monitor && e->monitor->complete)
         e->monitor->complete(e->monitor->ctx, urb, status);

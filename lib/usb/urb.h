@@ -181,6 +181,17 @@ int iop_urb_kill(struct iop_urb *urb);
  * timeout (USB_CTRL_GET_TIMEOUT) and far beyond any healthy cancel. */
 #define IOP_URB_KILL_TIMEOUT_MS 5000
 
+/* The two standard requests usbfs does not pass to the device as they are but
+ * performs itself (USBDEVFS_SETINTERFACE: usb_set_interface(); USBDEVFS_SETCONFIGURATION:
+ * usb_set_configuration()), because they change the host side's endpoints too; the
+ * engine does the same with them (devices.h, Claiming).  Anything else is PLAIN. */
+enum iop_urb_set_request {
+    IOP_URB_PLAIN = 0,
+    IOP_URB_SET_INTERFACE,     /* bmRequestType 0x01, bRequest 0x0b: wIndex interface, wValue alt */
+    IOP_URB_SET_CONFIGURATION, /* bmRequestType 0x00, bRequest 0x09: wValue configuration */
+};
+enum iop_urb_set_request iop_urb_set_request(const struct iop_urb *urb);
+
 /* The kernel's interval rule for an INT or ISO URB at a device speed: the largest
  * power of two <= interval, capped at 1024 frames (full/low ISO), 128 frames (full/low
  * INT) or 8192 microframes (high speed); -EINVAL for interval <= 0, full/low speed

@@ -218,6 +218,71 @@ static void test_errors(void) {
     CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), 0);
 }
 
+static uint64_t current_alt(uint8_t ifnum, uint8_t alt) {
+    struct iop_device *d = iop_controller_find_device(sys->iop[0], IOP_USB_FIRST_TID);
+    uint32_t key = 1u << 16 | (uint32_t)ifnum << 8 | alt;
+    uint64_t v = 99;
+    if (d)
+        CHECK_EQ(iop_params_get_uint(d->params, IOP_PARAMS_GROUP_USB_INTERFACES, "Current", &key, 4, &v), 0);
+    return v;
+}
+
+/* SET_INTERFACE through the passthrough, then isochronous OUT on the streaming
+ * altsetting with per-packet results; SET_CONFIGURATION puts altsetting 0 back and
+ * the policy claims the interfaces again. */
+static void test_altsetting_iso(void) {
+    static struct xfer x;
+    CHECK_EQ(current_alt(1, 0), 1);
+    CHECK_EQ(current_alt(1, 1), 0);
+    const uint8_t set_alt[8] = { 0x01, 0x0b, 1, 0, 1, 0, 0, 0 };
+    xfer_init(&x, IOP_USB_FIRST_TID, 0x00, IOP_XFER_CONTROL, set_alt, 0, false);
+    CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), IOP_CTL_PENDING);
+    iop_usb_sim_advance(eng, 1000);
+    CHECK_EQ(x.result, 0);
+    CHECK_EQ(current_alt(1, 0), 0);
+    CHECK_EQ(current_alt(1, 1), 1);
+
+    /* ISO OUT 0x03: 2 packets of 256 bytes, interval 8 microframes, ISO ASAP. */
+    xfer_init(&x, IOP_USB_FIRST_TID, 0x03, IOP_XFER_ISOC, NULL, 512, false);
+    x.msg[0] = 14u << 16 | 12u << 4 | 0x01;
+    x.msg[5] |= IOP_URB_ISO_ASAP << 16;
+    x.msg[7] = 8 | 2u << 16;
+    x.msg[10] = 256;
+    x.msg[11] = 256;
+    x.msg[12] = IOP_SGL_SIMPLE | IOP_SGL_LAST | IOP_SGL_DIR_TO_IOP | 512;
+    x.msg[13] = 0x40000;
+    x.msg[14] = 16u << 16;
+    CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), IOP_CTL_PENDING);
+    iop_usb_sim_advance(eng, 10000);
+    CHECK_EQ(x.calls, 1);
+    CHECK_EQ(x.result, 0);
+    uint32_t *r = &x.msg[14];
+    CHECK_EQ(r[5], 512);         /* actual_length */
+    CHECK_EQ((int32_t)r[6], 0);
+    CHECK_EQ(r[8], 0);           /* error_count */
+    CHECK_EQ(r[9], 256);         /* packet 0: actual_length, status */
+    CHECK_EQ((int32_t)r[10], 0);
+    CHECK_EQ(r[11], 256);
+    CHECK_EQ((int32_t)r[12], 0);
+
+    const uint8_t set_cfg[8] = { 0x00, 0x09, 1, 0, 0, 0, 0, 0 };
+    xfer_init(&x, IOP_USB_FIRST_TID, 0x00, IOP_XFER_CONTROL, set_cfg, 0, false);
+    CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), IOP_CTL_PENDING);
+    iop_usb_sim_advance(eng, 1000);
+    CHECK_EQ(x.result, 0);
+    CHECK_EQ(current_alt(1, 0), 1);
+    CHECK_EQ(current_alt(1, 1), 0);
+    struct iop_device *d = iop_controller_find_device(sys->iop[0], IOP_USB_FIRST_TID);
+    uint64_t v = 0;
+    CHECK(d && iop_params_get_uint(d->params, IOP_PARAMS_GROUP_USB_DEVICE, "Claimed", NULL, 0, &v) == 0);
+    CHECK_EQ(v, 1);
+    /* An altsetting the device does not have: refused, as usb_set_interface() does. */
+    const uint8_t bad_alt[8] = { 0x01, 0x0b, 5, 0, 1, 0, 0, 0 };
+    xfer_init(&x, IOP_USB_FIRST_TID, 0x00, IOP_XFER_CONTROL, bad_alt, 0, false);
+    CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), IOP_REPLY_ERROR_NO_DATA_TRANSFER);
+    CHECK_EQ((int32_t)xfer_reply(&x)[6], -EINVAL);
+}
+
 static void test_cancel_and_unplug(void) {
     static struct xfer x, y;
     /* Interrupt IN with nothing to say: waits; a cancel (FUSE interrupt) ends it. */
@@ -351,6 +416,7 @@ int main(void) {
     TEST(test_control);
     TEST(test_bulk_loopback);
     TEST(test_errors);
+    TEST(test_altsetting_iso);
     TEST(test_cancel_and_unplug);
     TEST(test_reload);
     TEST(test_names);
