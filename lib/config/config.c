@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "lib/config/json-get.h"
+#include "lib/usb/uevent.h"
 #include "lib/util/cleanup.h"
 
 IOP_DEFINE_CLEANUP(json_object, json_object_put)
@@ -666,28 +667,17 @@ static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, stru
  * bus 1, port 2 of the root hub, port 3 of the hub there).  Decimal. */
 static int parse_usb_port(struct cfg_ctx *p, const char *path, const char *s, struct iop_config_usb_match *m) {
     static const char want[] = "expected \"BUS-PORT[.PORT...]\" (decimal, as in /sys/bus/usb/devices)";
-    char *end;
-    unsigned long bus = strtoul(s, &end, 10);
-    if (end == s || *end != '-' || bus == 0 || bus > 0xFFFF || !(s[0] >= '0' && s[0] <= '9'))
+    _Static_assert(IOP_CONFIG_USB_PORTS == IOP_USB_MAX_PORTS, "port path depths differ");
+    int r = strncmp(s, "usb", 3) == 0 ? -EINVAL /* a root hub: not a place rules may name */
+                                       : iop_usb_parse_sysfs_name(s, strlen(s), &m->bus, m->ports, &m->depth);
+    if (r == -ERANGE)
+        return cfg_fail(p, path, "%s, got \"%s\" (buses are 1-65535, ports 1-255)", want, s);
+    if (r == -E2BIG)
+        return cfg_fail(p, path, "%s, got \"%s\" (at most %u ports deep)", want, s, IOP_CONFIG_USB_PORTS);
+    if (r < 0)
         return cfg_fail(p, path, "%s, got \"%s\"", want, s);
     m->by_port = true;
-    m->bus = (uint16_t)bus;
-    const char *q = end + 1;
-    for (;;) {
-        if (!(*q >= '0' && *q <= '9'))
-            return cfg_fail(p, path, "%s, got \"%s\"", want, s);
-        unsigned long port = strtoul(q, &end, 10);
-        if (port == 0 || port > 255)
-            return cfg_fail(p, path, "%s, got \"%s\" (ports are 1-255)", want, s);
-        if (m->depth == IOP_CONFIG_USB_PORTS)
-            return cfg_fail(p, path, "%s, got \"%s\" (at most %u ports deep)", want, s, IOP_CONFIG_USB_PORTS);
-        m->ports[m->depth++] = (uint8_t)port;
-        if (*end == 0)
-            return 0;
-        if (*end != '.')
-            return cfg_fail(p, path, "%s, got \"%s\"", want, s);
-        q = end + 1;
-    }
+    return 0;
 }
 
 /* "vvvv:pppp" or "vvvv:*", hexadecimal as lsusb prints them; or a place, "B-P.P". */
