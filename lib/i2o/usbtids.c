@@ -508,15 +508,20 @@ static int usb_post(void *ctx, struct iop_device *d, struct iop_msg *m) {
     if (flags & ~URB_FLAGS_ALLOWED || (w5 & 0xFC00) || (type != IOP_XFER_ISOC && npackets) ||
         (type == IOP_XFER_ISOC && (npackets == 0 || npackets > IOP_URB_ISO_PACKETS_MAX)))
         return refuse(m, IOP_DSC_INVALID_PARAMETER);
-    unsigned data_words = type == IOP_XFER_ISOC ? npackets : 0;
+    /* ISO packet lengths: in the message after word 9 when they fit before the SGL,
+     * else in a second SG element (the SGL offset has 4 bits). */
     unsigned body_end = m->sg_offset ? m->sg_offset : m->words;
-    if (W_ISO + data_words > body_end)
-        return refuse(m, IOP_DSC_MESSAGE_TOO_SMALL);
-    /* The data buffer: one simple element, or none. */
+    const uint8_t *table = NULL;
+    if (type == IOP_XFER_ISOC && body_end < W_ISO + npackets) {
+        if (body_end != W_ISO || m->n_sg != 2 || !m->sg[1].to_iop || m->sg[1].len != 4 * npackets)
+            return refuse(m, IOP_DSC_MESSAGE_TOO_SMALL);
+        table = m->sg[1].data;
+    }
+    /* The data buffer: one simple element, or none (plus the ISO table). */
     struct iop_msg_sg *data = NULL;
-    if (m->n_sg > 1)
+    if (m->n_sg > (table ? 2u : 1u))
         return refuse(m, IOP_DSC_INVALID_PARAMETER);
-    if (m->n_sg == 1)
+    if (m->n_sg >= 1)
         data = &m->sg[0];
     bool in = ep & IOP_USB_DIR_IN;
     struct usb_call *call = calloc(1, sizeof(*call));
@@ -555,9 +560,10 @@ static int usb_post(void *ctx, struct iop_device *d, struct iop_msg *m) {
         urb->number_of_packets = (int)npackets;
         uint32_t off = 0;
         for (unsigned i = 0; i < npackets; i++) {
+            uint32_t len = table ? iop_get_le32(table + 4 * i) : m->frame[W_ISO + i];
             urb->iso_frame_desc[i].offset = off;
-            urb->iso_frame_desc[i].length = m->frame[W_ISO + i];
-            off += m->frame[W_ISO + i];
+            urb->iso_frame_desc[i].length = len;
+            off += len; /* the engine refuses packets outside the buffer */
         }
     }
     if (m->frame[W_TIMEOUT])

@@ -22,9 +22,12 @@
  *   word 7   bits 0-15 interval (interrupt, isochronous), bits 16-31 number of ISO
  *            packets
  *   word 8-9 the control setup packet (8 bytes, wire order), else 0
- *   word 10+ isochronous: one word per packet, its length
+ *   word 10+ isochronous: one word per packet, its length, when they fit before the
+ *            SGL (whose offset in word 0 has 4 bits: at most 5 packets)
  *   SGL      one simple element for the data (IOP-to-host for IN, host-to-IOP for
- *            OUT), or none for a transfer without data
+ *            OUT), or none for a transfer without data; for an isochronous transfer
+ *            whose lengths are not in the message (SGL offset 10), a second simple
+ *            element, host-to-IOP, holds them: 4 bytes per packet, little-endian
  *
  *   reply word 4   ReqStatus << 24 | DetailedStatus (0 when the URB succeeded)
  *   reply word 5   actual_length (bytes)

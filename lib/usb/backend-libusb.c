@@ -1,5 +1,6 @@
-/* The libusb-1.0 backend (see backend-libusb.h).  The only file in iopd that
- * includes libusb.h. */
+/* The libusb-1.0 backend (see backend-libusb.h): the loop's file descriptors,
+ * transfers, SET_INTERFACE and SET_CONFIGURATION on the worker thread, the ops table.
+ * Finding devices is backend-libusb-hotplug.c's. */
 #include "lib/usb/backend-libusb.h"
 
 #include <assert.h>
@@ -8,51 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
-#include <libusb.h>
-
-#include "lib/usb/backend.h"
+#include "lib/usb/backend-libusb-int.h"
 #include "lib/usb/urb.h"
 #include "lib/util/bytes.h"
 #include "lib/util/log.h"
 #include "lib/util/loop.h"
-
-struct lu_fd {
-    int fd;
-    struct iop_loop_source *src; /* owned */
-    struct lu_fd *next;
-};
-
-/* A hotplug event, deferred from libusb's callback to the loop. */
-struct lu_pending {
-    libusb_device *ldev; /* owned reference */
-    bool arrived;
-    struct lu_pending *next;
-};
-
-struct lu_dev;
-
-struct lu {
-    struct iop_usb_engine *engine; /* borrowed: it owns us */
-    struct iop_loop *loop;         /* borrowed */
-    libusb_context *ctx;           /* owned */
-    struct lu_fd *fds;             /* owned */
-    struct iop_loop_source *timeout_timer; /* only when libusb cannot poll its timeouts */
-    struct iop_loop_source *deferred;      /* zero timer for pending hotplug events */
-    struct lu_pending *pending, *pending_tail; /* owned */
-    libusb_hotplug_callback_handle hotplug;
-    bool hotplug_registered;
-    struct lu_dev *devs;           /* each lives inside its iop_usb_dev */
-    struct iop_usb_libusb_stats stats;
-};
-
-struct lu_dev {
-    struct lu *lu;                 /* borrowed */
-    struct iop_usb_dev *dev;       /* borrowed: we live inside it */
-    libusb_device *ldev;           /* owned reference */
-    libusb_device_handle *h;       /* owned, opened lazily */
-    struct lu_dev *next;
-};
+#include "lib/util/worker.h"
 
 /* The backend's area of each URB: one libusb transfer for the URB's lifetime. */
 struct lu_urb {
@@ -61,11 +25,18 @@ struct lu_urb {
     uint8_t *bounce;               /* owned: control setup+data, or scattered ISO data */
     size_t bounce_size;
     bool iso_bounce;               /* this submission's ISO data is in bounce */
+    /* SET_INTERFACE / SET_CONFIGURATION on the worker (backend.h). */
+    struct iop_worker_job *job;    /* while queued or running */
+    libusb_device_handle *h;       /* the device's, borrowed for the job */
+    enum iop_urb_set_request set;
+    uint8_t value, ifnum;
+    uint32_t release, keep, lost;  /* SET_CONFIGURATION's claims (written by the job) */
+    bool detach;                   /* the device's detach flag, for claiming again */
 };
 
 /* The one translation from libusb to errno.  LIBUSB_ERROR_* codes are negative and
  * enum libusb_transfer_status values are not, so one function takes both. */
-static int libusb_to_errno(int code) {
+int lu_errno(int code) {
     switch (code) {
     case 0: /* LIBUSB_SUCCESS, LIBUSB_TRANSFER_COMPLETED */
         return 0;
@@ -170,8 +141,7 @@ static void rearm_timeout(struct lu *lu) {
     }
 }
 
-static void LIBUSB_CALL fd_added(int fd, short events, void *data) {
-    struct lu *lu = data;
+static void add_fd(struct lu *lu, int fd, short events) {
     struct lu_fd *f = calloc(1, sizeof(*f));
     if (!f) {
         iop_err("usb: out of memory watching libusb fd %d", fd);
@@ -193,8 +163,7 @@ static void LIBUSB_CALL fd_added(int fd, short events, void *data) {
     lu->fds = f;
 }
 
-static void LIBUSB_CALL fd_removed(int fd, void *data) {
-    struct lu *lu = data;
+static void remove_fd(struct lu *lu, int fd) {
     for (struct lu_fd **pp = &lu->fds; *pp; pp = &(*pp)->next)
         if ((*pp)->fd == fd) {
             struct lu_fd *f = *pp;
@@ -205,142 +174,63 @@ static void LIBUSB_CALL fd_removed(int fd, void *data) {
         }
 }
 
-/* ---- Devices and hotplug ---- */
+/* libusb announces a new or closed file descriptor from whichever thread opened or
+ * closed a device: the loop's directly, the worker's (libusb_wrap_sys_device) through
+ * a queue the loop applies before it uses that device. */
+static void queue_fd_change(struct lu *lu, int fd, short events, bool added) {
+    struct lu_fd_change *c = calloc(1, sizeof(*c));
+    if (!c) {
+        iop_err("usb: out of memory: libusb fd %d change lost", fd);
+        return;
+    }
+    *c = (struct lu_fd_change){ .fd = fd, .events = events, .added = added };
+    pthread_mutex_lock(&lu->fd_lock);
+    if (lu->fd_changes_tail)
+        lu->fd_changes_tail->next = c;
+    else
+        lu->fd_changes = c;
+    lu->fd_changes_tail = c;
+    pthread_mutex_unlock(&lu->fd_lock);
+}
+
+void lu_apply_fd_changes(struct lu *lu) {
+    pthread_mutex_lock(&lu->fd_lock);
+    struct lu_fd_change *c = lu->fd_changes;
+    lu->fd_changes = lu->fd_changes_tail = NULL;
+    pthread_mutex_unlock(&lu->fd_lock);
+    while (c) {
+        struct lu_fd_change *next = c->next;
+        if (c->added)
+            add_fd(lu, c->fd, c->events);
+        else
+            remove_fd(lu, c->fd);
+        free(c);
+        c = next;
+    }
+}
+
+static void LIBUSB_CALL fd_added(int fd, short events, void *data) {
+    struct lu *lu = data;
+    if (pthread_equal(pthread_self(), lu->loop_thread))
+        add_fd(lu, fd, events);
+    else
+        queue_fd_change(lu, fd, events, true);
+}
+
+static void LIBUSB_CALL fd_removed(int fd, void *data) {
+    struct lu *lu = data;
+    if (pthread_equal(pthread_self(), lu->loop_thread))
+        remove_fd(lu, fd);
+    else
+        queue_fd_change(lu, fd, 0, false);
+}
+
+/* ---- Devices ---- */
 
 static struct lu *engine_lu(struct iop_usb_engine *e) {
     if (!e || iop_usb_engine_backend(e) != &iop_usb_backend_libusb)
         return NULL;
     return iop_usb_engine_backend_priv(e);
-}
-
-static enum iop_usb_speed map_speed(int s) {
-    switch (s) {
-    case LIBUSB_SPEED_LOW:
-        return IOP_USB_SPEED_LOW;
-    case LIBUSB_SPEED_FULL:
-        return IOP_USB_SPEED_FULL;
-    case LIBUSB_SPEED_HIGH:
-        return IOP_USB_SPEED_HIGH;
-    case LIBUSB_SPEED_SUPER:
-        return IOP_USB_SPEED_SUPER;
-    case LIBUSB_SPEED_SUPER_PLUS:
-        return IOP_USB_SPEED_SUPER_PLUS;
-    default:
-        return IOP_USB_SPEED_UNKNOWN;
-    }
-}
-
-static struct lu_dev *find_dev(struct lu *lu, libusb_device *ldev) {
-    for (struct lu_dev *ld = lu->devs; ld; ld = ld->next)
-        if (ld->ldev == ldev)
-            return ld;
-    return NULL;
-}
-
-static void device_arrived(struct lu *lu, libusb_device *ldev) {
-    struct lu_dev *old = find_dev(lu, ldev);
-    if (old && !iop_usb_dev_is_gone(old->dev))
-        return; /* ENUMERATE and a real event may both report it */
-    struct iop_usb_dev_info info = {
-        .busnum = libusb_get_bus_number(ldev),
-        .devnum = libusb_get_device_address(ldev),
-        .speed = map_speed(libusb_get_device_speed(ldev)),
-    };
-    int n = libusb_get_port_numbers(ldev, info.port_path, IOP_USB_MAX_PORTS);
-    info.port_depth = n > 0 ? (uint8_t)n : 0;
-
-    /* libusb's cached copy (from sysfs, what the kernel read at enumeration): only
-     * used if the device does not answer GET_DESCRIPTOR itself. */
-    struct libusb_device_descriptor d;
-    uint8_t cached[IOP_USB_DT_DEVICE_SIZE];
-    bool have_cached = libusb_get_device_descriptor(ldev, &d) == 0;
-    if (have_cached) {
-        cached[0] = d.bLength;
-        cached[1] = d.bDescriptorType;
-        iop_put_le16(cached + 2, d.bcdUSB);
-        cached[4] = d.bDeviceClass;
-        cached[5] = d.bDeviceSubClass;
-        cached[6] = d.bDeviceProtocol;
-        cached[7] = d.bMaxPacketSize0;
-        iop_put_le16(cached + 8, d.idVendor);
-        iop_put_le16(cached + 10, d.idProduct);
-        iop_put_le16(cached + 12, d.bcdDevice);
-        cached[14] = d.iManufacturer;
-        cached[15] = d.iProduct;
-        cached[16] = d.iSerialNumber;
-        cached[17] = d.bNumConfigurations;
-    }
-
-    struct iop_usb_dev *dev;
-    int r = iop_usb_backend_dev_new(lu->engine, &info, &dev);
-    if (r < 0) {
-        iop_err("usb %u-%u: cannot add the device: %s", info.busnum, info.devnum, strerror(-r));
-        return;
-    }
-    struct lu_dev *ld = iop_usb_dev_backend_priv(dev);
-    ld->lu = lu;
-    ld->dev = dev;
-    ld->ldev = libusb_ref_device(ldev);
-    ld->next = lu->devs;
-    lu->devs = ld;
-    iop_usb_backend_dev_attach(dev, have_cached ? cached : NULL);
-}
-
-static void device_left(struct lu *lu, libusb_device *ldev) {
-    struct lu_dev *ld = find_dev(lu, ldev);
-    if (ld)
-        iop_usb_backend_dev_gone(ld->dev);
-}
-
-static void process_pending(struct lu *lu) {
-    while (lu->pending) {
-        struct lu_pending *p = lu->pending;
-        lu->pending = p->next;
-        if (!lu->pending)
-            lu->pending_tail = NULL;
-        if (p->arrived)
-            device_arrived(lu, p->ldev);
-        else
-            device_left(lu, p->ldev);
-        libusb_unref_device(p->ldev);
-        free(p);
-    }
-}
-
-static void on_deferred(void *data) {
-    struct lu *lu = data;
-    lu->deferred = NULL; /* one-shot */
-    process_pending(lu);
-}
-
-/* Called from inside libusb's event handling (or hotplug registration): record the
- * event and handle it from the loop, where the engine may open devices and its
- * callbacks may do anything. */
-static int LIBUSB_CALL on_hotplug(libusb_context *ctx, libusb_device *ldev,
-                                  libusb_hotplug_event ev, void *data) {
-    struct lu *lu = data;
-    (void)ctx;
-    bool arrived = ev == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED;
-    if (arrived)
-        lu->stats.arrived++;
-    else
-        lu->stats.left++;
-    struct lu_pending *p = calloc(1, sizeof(*p));
-    if (!p) {
-        iop_err("usb: out of memory: hotplug event for %u-%u lost", libusb_get_bus_number(ldev),
-                libusb_get_device_address(ldev));
-        return 0;
-    }
-    p->ldev = libusb_ref_device(ldev);
-    p->arrived = arrived;
-    if (lu->pending_tail)
-        lu->pending_tail->next = p;
-    else
-        lu->pending = p;
-    lu->pending_tail = p;
-    if (!lu->deferred && iop_loop_add_timer(lu->loop, 0, on_deferred, lu, &lu->deferred) < 0)
-        lu->deferred = NULL;
-    return 0; /* stay registered */
 }
 
 static int ensure_open(struct lu_dev *ld) {
@@ -349,7 +239,7 @@ static int ensure_open(struct lu_dev *ld) {
     int r = libusb_open(ld->ldev, &ld->h);
     if (r < 0) {
         ld->h = NULL;
-        return libusb_to_errno(r);
+        return lu_errno(r);
     }
     return 0;
 }
@@ -361,11 +251,24 @@ static int lu_init(struct iop_usb_engine *e, const void *config) {
     const struct iop_usb_libusb_config *cfg = config;
     lu->engine = e;
     lu->loop = iop_usb_engine_loop(e);
+    lu->uevent_fd = -1;
     if (!lu->loop)
         return -EINVAL; /* libusb's descriptors need a loop to live on */
-    int r = libusb_init(&lu->ctx);
+    lu->loop_thread = pthread_self();
+    lu->sysfs = cfg ? cfg->sysfs : NULL;
+    lu->uevents_off = cfg && cfg->uevents_off;
+    int r = iop_worker_new(lu->loop, &lu->worker);
     if (r < 0)
-        return libusb_to_errno(r);
+        return r;
+    pthread_mutex_init(&lu->fd_lock, NULL);
+    lu_hotplug_init(lu); /* before libusb's first scan */
+    r = libusb_init(&lu->ctx);
+    if (r < 0) {
+        lu_hotplug_exit(lu);
+        lu->worker = iop_worker_free(lu->worker);
+        pthread_mutex_destroy(&lu->fd_lock);
+        return lu_errno(r);
+    }
     if (cfg && cfg->log_level > 0)
         libusb_set_option(lu->ctx, LIBUSB_OPTION_LOG_LEVEL, cfg->log_level);
     libusb_set_pollfd_notifiers(lu->ctx, fd_added, fd_removed, lu);
@@ -378,44 +281,16 @@ static int lu_init(struct iop_usb_engine *e, const void *config) {
 }
 
 static int lu_start(struct iop_usb_engine *e) {
-    struct lu *lu = iop_usb_engine_backend_priv(e);
-    if (lu->stats.hotplug) {
-        int r = libusb_hotplug_register_callback(
-            lu->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT,
-            LIBUSB_HOTPLUG_ENUMERATE, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
-            LIBUSB_HOTPLUG_MATCH_ANY, on_hotplug, lu, &lu->hotplug);
-        if (r < 0)
-            return libusb_to_errno(r);
-        lu->hotplug_registered = true;
-    } else {
-        /* No hotplug: the devices present now are all we will know. */
-        libusb_device **list;
-        ssize_t n = libusb_get_device_list(lu->ctx, &list);
-        if (n < 0)
-            return libusb_to_errno((int)n);
-        for (ssize_t i = 0; i < n; i++)
-            on_hotplug(lu->ctx, list[i], LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED, lu);
-        libusb_free_device_list(list, 1);
-    }
-    /* The devices present at start are added now, not on the first loop turn. */
-    iop_loop_source_free(lu->deferred);
-    lu->deferred = NULL;
-    process_pending(lu);
-    return 0;
+    return lu_hotplug_start(iop_usb_engine_backend_priv(e));
 }
 
 static void lu_exit(struct iop_usb_engine *e) {
     struct lu *lu = iop_usb_engine_backend_priv(e);
-    if (lu->hotplug_registered)
-        libusb_hotplug_deregister_callback(lu->ctx, lu->hotplug);
-    iop_loop_source_free(lu->deferred);
+    lu->exiting = true;
+    lu_hotplug_exit(lu);
+    lu->worker = iop_worker_free(lu->worker); /* devices still being opened are closed */
+    lu_apply_fd_changes(lu);
     iop_loop_source_free(lu->timeout_timer);
-    while (lu->pending) {
-        struct lu_pending *p = lu->pending;
-        lu->pending = p->next;
-        libusb_unref_device(p->ldev);
-        free(p);
-    }
     libusb_set_pollfd_notifiers(lu->ctx, NULL, NULL, NULL);
     while (lu->fds) {
         struct lu_fd *f = lu->fds;
@@ -424,6 +299,7 @@ static void lu_exit(struct iop_usb_engine *e) {
         free(f);
     }
     libusb_exit(lu->ctx);
+    pthread_mutex_destroy(&lu->fd_lock);
 }
 
 static void lu_dev_release(struct iop_usb_dev *dev) {
@@ -436,6 +312,9 @@ static void lu_dev_release(struct iop_usb_dev *dev) {
         libusb_close(ld->h);
         ld->h = NULL;
     }
+    if (ld->wrapped_fd >= 0)
+        close(ld->wrapped_fd); /* libusb_close leaves a wrapped device's fd to us */
+    ld->wrapped_fd = -1;
     if (ld->ldev)
         libusb_unref_device(ld->ldev);
     ld->ldev = NULL;
@@ -456,9 +335,9 @@ static int lu_claim(struct iop_usb_dev *dev, uint8_t ifnum) {
     bool detach = iop_usb_dev_detach_kernel_driver(dev);
     r = libusb_set_auto_detach_kernel_driver(ld->h, detach);
     if (r < 0 && detach)
-        return libusb_to_errno(r);
+        return lu_errno(r);
     r = libusb_claim_interface(ld->h, ifnum);
-    return r < 0 ? libusb_to_errno(r) : 0;
+    return r < 0 ? lu_errno(r) : 0;
 }
 
 static int lu_release(struct iop_usb_dev *dev, uint8_t ifnum) {
@@ -466,7 +345,7 @@ static int lu_release(struct iop_usb_dev *dev, uint8_t ifnum) {
     if (!ld->h)
         return 0;
     int r = libusb_release_interface(ld->h, ifnum);
-    return r < 0 ? libusb_to_errno(r) : 0;
+    return r < 0 ? lu_errno(r) : 0;
 }
 
 static int lu_urb_init(struct iop_usb_engine *e, struct iop_urb *urb, int iso_alloc) {
@@ -501,7 +380,7 @@ static void LIBUSB_CALL on_transfer(struct libusb_transfer *t) {
     struct lu_urb *lx = iop_urb_backend_priv(urb);
     if ((unsigned)t->status < IOP_USB_LIBUSB_STATUSES)
         lx->lu->stats.transfer_status[t->status]++;
-    int status = libusb_to_errno((int)t->status);
+    int status = lu_errno((int)t->status);
     uint32_t actual = t->actual_length > 0 ? (uint32_t)t->actual_length : 0;
 
     switch (urb->xfer) {
@@ -519,7 +398,7 @@ static void LIBUSB_CALL on_transfer(struct libusb_transfer *t) {
             const struct libusb_iso_packet_descriptor *p = &t->iso_packet_desc[i];
             struct iop_iso_packet_descriptor *d = &urb->iso_frame_desc[i];
             d->actual_length = p->actual_length < d->length ? p->actual_length : d->length;
-            d->status = libusb_to_errno((int)p->status);
+            d->status = lu_errno((int)p->status);
             if (lx->iso_bounce && urb->dir_in && d->actual_length)
                 memcpy(urb->transfer_buffer + d->offset, lx->bounce + pos, d->actual_length);
             pos += p->length;
@@ -531,6 +410,68 @@ static void LIBUSB_CALL on_transfer(struct libusb_transfer *t) {
         break;
     }
     iop_urb_giveback(urb, status);
+}
+
+/* ---- SET_INTERFACE and SET_CONFIGURATION ----
+ *
+ * As usbfs's ioctls, which is what libusb_set_interface_alt_setting() and
+ * libusb_set_configuration() are: usb_set_interface() / usb_set_configuration() send
+ * the request and change the host side's endpoints with it (a control URB through
+ * usbfs would change only the device's).  They wait for the device, so they run on
+ * the worker thread; the URB is given back on the loop. */
+
+/* On the worker thread: only the job's own fields and the device handle. */
+static int set_request_job(void *arg) {
+    struct lu_urb *lx = arg;
+    if (lx->set == IOP_URB_SET_INTERFACE)
+        return lu_errno(libusb_set_interface_alt_setting(lx->h, lx->ifnum, lx->value));
+    /* usbfs refuses a configuration change while any interface is claimed, its own
+     * included (proc_setconfig: -EBUSY): give ours back (without re-attaching kernel
+     * drivers we detached), change, and claim again those the new configuration has.
+     * A kernel driver bound to an interface still makes usbfs refuse, as it should. */
+    (void)libusb_set_auto_detach_kernel_driver(lx->h, 0);
+    for (unsigned i = 0; i < IOP_USB_MAX_INTERFACES; i++)
+        if (lx->release & (1u << i))
+            (void)libusb_release_interface(lx->h, (int)i);
+    int r = lu_errno(libusb_set_configuration(lx->h, lx->value));
+    (void)libusb_set_auto_detach_kernel_driver(lx->h, lx->detach);
+    uint32_t keep = r == 0 ? lx->keep : lx->release; /* failed: the old claims again */
+    for (unsigned i = 0; i < IOP_USB_MAX_INTERFACES; i++)
+        if ((keep & (1u << i)) && libusb_claim_interface(lx->h, (int)i) < 0)
+            lx->lost |= 1u << i;
+    lx->lost |= lx->release & ~keep;
+    return r;
+}
+
+/* On the loop. */
+static void set_request_done(void *arg, int result) {
+    struct lu_urb *lx = arg;
+    struct iop_urb *urb = lx->t->user_data;
+    lx->job = NULL;
+    if (lx->set == IOP_URB_SET_CONFIGURATION && result != -ECANCELED)
+        iop_usb_backend_dev_claims_lost(urb->dev, lx->lost);
+    urb->actual_length = 0;
+    if (result == -ECANCELED)
+        result = -ECONNRESET; /* cancelled before it ran: the engine gives its own status */
+    iop_urb_giveback(urb, result);
+}
+
+static int submit_set_request(struct lu_urb *lx, struct lu_dev *ld, struct iop_urb *urb) {
+    const uint8_t *s = urb->setup_packet;
+    lx->h = ld->h;
+    lx->set = iop_urb_set_request(urb);
+    lx->value = s[2];  /* validated: wValue <= 255 */
+    lx->ifnum = s[4];  /* validated: a claimed interface < 32 */
+    lx->lost = 0;
+    if (lx->set == IOP_URB_SET_CONFIGURATION) {
+        lx->release = iop_usb_dev_claims(urb->dev);
+        lx->keep = iop_usb_dev_claims_kept(urb->dev, lx->value);
+        lx->detach = iop_usb_dev_detach_kernel_driver(urb->dev);
+        /* libusb turns -1 into "unconfigured"; usbfs does the same with 0 unless the
+         * device has a configuration 0, which it then selects (usb_set_configuration). */
+    }
+    lx->t->user_data = urb; /* set_request_done finds the URB there */
+    return iop_worker_submit(lx->lu->worker, set_request_job, set_request_done, lx, &lx->job);
 }
 
 /* ISO packets in libusb follow each other in one buffer.  Returns the buffer to use:
@@ -574,6 +515,7 @@ static int lu_submit(struct iop_urb *urb) {
     int r = ensure_open(ld);
     if (r < 0)
         return r;
+    lx->job = NULL;
     struct libusb_transfer *t = lx->t;
     t->dev_handle = ld->h;
     t->endpoint = (unsigned char)(urb->endpoint | (urb->dir_in ? LIBUSB_ENDPOINT_IN : 0));
@@ -587,14 +529,8 @@ static int lu_submit(struct iop_urb *urb) {
 
     switch (urb->xfer) {
     case IOP_XFER_CONTROL:
-        /* usbfs passes these to the device without telling the host side, whose
-         * endpoint state would then disagree with the device's; the ioctls that do
-         * both (SETINTERFACE, SETCONFIGURATION) are synchronous and may wait for the
-         * device, which nothing on the loop may do. */
-        if ((urb->setup_packet[0] & (IOP_USB_TYPE_MASK | IOP_USB_DIR_IN)) == IOP_USB_TYPE_STANDARD &&
-            (urb->setup_packet[1] == IOP_USB_REQ_SET_INTERFACE ||
-             urb->setup_packet[1] == IOP_USB_REQ_SET_CONFIGURATION))
-            return -EOPNOTSUPP;
+        if (iop_urb_set_request(urb) != IOP_URB_PLAIN)
+            return submit_set_request(lx, ld, urb);
         r = ensure_bounce(lx, LIBUSB_CONTROL_SETUP_SIZE + (size_t)urb->transfer_buffer_length);
         if (r < 0)
             return r;
@@ -638,25 +574,42 @@ static int lu_submit(struct iop_urb *urb) {
         return -EINVAL;
     }
     r = libusb_submit_transfer(t);
-    return r < 0 ? libusb_to_errno(r) : 0;
+    return r < 0 ? lu_errno(r) : 0;
 }
 
 static int lu_cancel(struct iop_urb *urb) {
     struct lu_urb *lx = iop_urb_backend_priv(urb);
+    if (lx->job) {
+        /* Not started: dropped (its done follows); running: it finishes by itself. */
+        (void)iop_worker_cancel(lx->lu->worker, lx->job);
+        return 0;
+    }
     int r = libusb_cancel_transfer(lx->t);
     /* NOT_FOUND: done but not yet reaped; NO_DEVICE: gone.  Either way libusb gives
      * the transfer back. */
-    return r < 0 ? libusb_to_errno(r) : 0;
+    return r < 0 ? lu_errno(r) : 0;
 }
+
+/* Worker completions are waited for in slices this long when libusb has nothing to
+ * wait for (a SET_INTERFACE running is all that is left). */
+#define WORKER_SLICE_MS 20
 
 static int lu_handle_events(struct iop_usb_engine *e, int timeout_ms) {
     struct lu *lu = iop_usb_engine_backend_priv(e);
     if (timeout_ms < 0)
         timeout_ms = 0;
+    iop_worker_dispatch(lu->worker, 0);
+    if (iop_worker_outstanding(lu->worker) > 0) {
+        struct timeval zero = { 0, 0 };
+        int r = libusb_handle_events_timeout_completed(lu->ctx, &zero, NULL);
+        rearm_timeout(lu);
+        iop_worker_dispatch(lu->worker, timeout_ms < WORKER_SLICE_MS ? timeout_ms : WORKER_SLICE_MS);
+        return r < 0 ? lu_errno(r) : 0;
+    }
     struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
     int r = libusb_handle_events_timeout_completed(lu->ctx, &tv, NULL);
     rearm_timeout(lu);
-    return r < 0 ? libusb_to_errno(r) : 0;
+    return r < 0 ? lu_errno(r) : 0;
 }
 
 const struct iop_usb_backend iop_usb_backend_libusb = {

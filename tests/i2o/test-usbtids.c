@@ -265,6 +265,33 @@ static void test_altsetting_iso(void) {
     CHECK_EQ(r[11], 256);
     CHECK_EQ((int32_t)r[12], 0);
 
+    /* 8 packets: more than fit before the SGL, their lengths in a second element. */
+    static uint8_t lengths[32];
+    for (int i = 0; i < 8; i++)
+        iop_put_le32(lengths + 4 * i, 64);
+    xfer_init(&x, IOP_USB_FIRST_TID, 0x03, IOP_XFER_ISOC, NULL, 512, false);
+    x.msg[0] = 14u << 16 | 10u << 4 | 0x01;
+    x.msg[5] |= IOP_URB_ISO_ASAP << 16;
+    x.msg[7] = 8 | 8u << 16;
+    x.msg[10] = IOP_SGL_SIMPLE | IOP_SGL_DIR_TO_IOP | 512;
+    x.msg[11] = 0x40000;
+    x.msg[12] = IOP_SGL_SIMPLE | IOP_SGL_LAST | IOP_SGL_DIR_TO_IOP | 32;
+    x.msg[13] = 0x50000;
+    x.msg[14] = 26u << 16; /* 9 + 2 x 8 words, within x.msg */
+    iop_umem_space_map(&x.u, 0x50000, lengths, sizeof(lengths), false);
+    CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), IOP_CTL_PENDING);
+    iop_usb_sim_advance(eng, 20000);
+    CHECK_EQ(x.result, 0);
+    CHECK_EQ(r[5], 512);
+    for (int i = 0; i < 8; i++) {
+        CHECK_EQ(r[9 + 2 * i], 64);
+        CHECK_EQ((int32_t)r[10 + 2 * i], 0);
+    }
+    /* A table of the wrong size: refused. */
+    x.msg[12] = IOP_SGL_SIMPLE | IOP_SGL_LAST | IOP_SGL_DIR_TO_IOP | 28;
+    CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), IOP_REPLY_ERROR_NO_DATA_TRANSFER);
+    CHECK_EQ(r[4] & 0xFFFF, IOP_DSC_MESSAGE_TOO_SMALL);
+
     const uint8_t set_cfg[8] = { 0x00, 0x09, 1, 0, 0, 0, 0, 0 };
     xfer_init(&x, IOP_USB_FIRST_TID, 0x00, IOP_XFER_CONTROL, set_cfg, 0, false);
     CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), IOP_CTL_PENDING);

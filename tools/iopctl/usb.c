@@ -166,7 +166,7 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
         return IOPCTL_FAILED;
     }
     /* Frame, reply and data in one mapping below 4 GiB: SG addresses are 32-bit. */
-    size_t map_len = (128 + REPLY_WORDS) * 4 + MAX_DATA;
+    size_t map_len = (128 + REPLY_WORDS) * 4 + MAX_DATA + 4 * 64;
     uint32_t *msg = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
     if (msg == MAP_FAILED)
         return iopctl_fail("mmap", errno);
@@ -181,8 +181,11 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
         if (type != 2)
             len = (uint32_t)k;
     }
-    unsigned body = 10 + (type == 0 ? npackets : 0);
-    unsigned words = body + (len ? 2 : 0);
+    /* ISO packet lengths in the message when they fit before the SGL (its offset has
+     * 4 bits), else in a second SG element. */
+    bool table = type == 0 && 10 + npackets > 15;
+    unsigned body = 10 + (type == 0 && !table ? npackets : 0);
+    unsigned words = body + (len ? 2 : 0) + (table ? 2 : 0);
     msg[0] = words << 16 | (len ? body << 4 : 0) | 0x01;
     msg[1] = 0xFFu << 24 | 1u << 12 | tid;
     msg[2] = 0x75736221; /* initiator context */
@@ -192,11 +195,20 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
     msg[6] = timeout;
     msg[7] = interval | npackets << 16;
     memcpy(&msg[8], setup, 8);
-    for (unsigned i = 0; i < npackets; i++)
-        msg[10 + i] = plen;
+    uint8_t *lengths = data + MAX_DATA;
+    for (unsigned i = 0; i < npackets; i++) {
+        if (table)
+            memcpy(lengths + 4 * i, (uint8_t[4]){ (uint8_t)plen, (uint8_t)(plen >> 8), 0, 0 }, 4);
+        else
+            msg[10 + i] = plen;
+    }
     if (len) {
-        msg[body] = 0x10000000u | 0x80000000u | (in ? 0 : 0x04000000u) | len;
+        msg[body] = 0x10000000u | (table ? 0 : 0x80000000u) | (in ? 0 : 0x04000000u) | len;
         msg[body + 1] = (uint32_t)(uintptr_t)data;
+    }
+    if (table) {
+        msg[body + 2] = 0x10000000u | 0x80000000u | 0x04000000u | 4 * npackets;
+        msg[body + 3] = (uint32_t)(uintptr_t)lengths;
     }
     uint32_t *reply = msg + words;
     memset(reply, 0, REPLY_WORDS * 4);
