@@ -1,8 +1,11 @@
 # A Loopback gadget on dummy_hcd through configfs, for the USB end-to-end tests
-# (sourced by them).  VIDPID is what the host side sees; gadget_bus_dev prints
-# "BUS:DEV" as lsusb shows it.
+# (sourced by them).  VIDPID and the strings are what the host side sees;
+# gadget_bus_dev prints "BUS:DEV" as lsusb shows it, gadget_sysfs its sysfs name.
 
 GADGET_VIDPID=1d6b:0104
+GADGET_MANUFACTURER=iopd
+GADGET_PRODUCT="iopd loopback"
+GADGET_SERIAL=IOPD-0001
 G=/sys/kernel/config/usb_gadget/iopd-lb
 UDC=$(ls /sys/class/udc 2>/dev/null | head -n 1)
 UDEVD_PID=
@@ -34,19 +37,32 @@ gadget_bus_dev() {
     return 1
 }
 
+gadget_sysfs() {
+    for d in /sys/bus/usb/devices/*; do
+        if [ "$(cat "$d/idVendor" 2>/dev/null):$(cat "$d/idProduct" 2>/dev/null)" = "$GADGET_VIDPID" ]; then
+            basename "$d"
+            return 0
+        fi
+    done
+    return 1
+}
+
 bind_gadget() { echo "$UDC" >"$G/UDC" && wait_gadget present; }
 unbind_gadget() { echo "" >"$G/UDC" && wait_gadget absent; }
 
+# make_gadget [nobind]: create it (and bind it to the UDC unless told not to).
 make_gadget() {
     [ -n "$UDC" ] || { echo "no UDC: dummy_hcd is not loaded"; return 1; }
     mkdir -p "$G" && cd "$G" || return 1
     echo 0x1d6b >idVendor && echo 0x0104 >idProduct
     mkdir -p strings/0x409 configs/c.1/strings/0x409 functions/Loopback.0
-    echo iopd >strings/0x409/manufacturer
-    echo "iopd loopback" >strings/0x409/product
+    echo "$GADGET_MANUFACTURER" >strings/0x409/manufacturer
+    echo "$GADGET_PRODUCT" >strings/0x409/product
+    echo "$GADGET_SERIAL" >strings/0x409/serialnumber
     echo loopback >configs/c.1/strings/0x409/configuration
     [ -e configs/c.1/Loopback.0 ] || ln -s functions/Loopback.0 configs/c.1/
-    cd / && bind_gadget
+    cd / || return 1
+    [ "${1-}" = nobind ] || bind_gadget
 }
 
 remove_gadget() {

@@ -1,10 +1,12 @@
 #!/bin/sh
-# USB devices inside the IOP, on real (virtual) hardware: QEMU's usb-kbd and
-# usb-storage on xHCI and a Loopback gadget on dummy_hcd.  Their descriptors through
-# I2OPARMGET equal lsusb -v; bulk data round-trips through I2OPASSTHRU's USB
-# message; a stall is -EPIPE; an unclaimed device refuses non-standard transfers;
-# unbinding the gadget with a transfer in flight completes it once, removes the LCT
-# entry and raises the event, and the daemon keeps serving; /dev/usbmon/Nu traces it.
+# USB devices inside the IOP, on real (virtual) hardware: QEMU's usb-kbd, usb-storage
+# and usb-audio on xHCI and a Loopback gadget on dummy_hcd.  Their descriptors and
+# strings through I2OPARMGET equal lsusb -v, the identity group names them, iopctl lct
+# keeps its columns; bulk data round-trips through I2OPASSTHRU's USB message; a stall
+# is -EPIPE; an unclaimed device refuses non-standard transfers; unbinding the gadget
+# with a transfer in flight completes it once, removes the LCT entry and raises the
+# event, and the daemon keeps serving; a non-ASCII product string comes out as the
+# kernel's sysfs shows it; /dev/usbmon/Nu traces it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gadget.sh"
 e2e_init "$@"
@@ -57,17 +59,48 @@ for d in lct["devices"]:
     eps_ls = list(zip(first("bEndpointAddress"), first("wMaxPacketSize"), first("bInterval")))
     eps = get(d["tid"], 0x8103)["rows"]
     eps_io = [(e["bEndpointAddress"], e["wMaxPacketSize"], e["bInterval"]) for e in eps]
+    # The strings, as lsusb prints them after their index (nothing for index 0).
+    strings_bad = []
+    ident = get(d["tid"], 0xF100)["fields"]
+    for name, field in (("iManufacturer", "Manufacturer"), ("iProduct", "Product"), ("iSerial", "SerialNumber")):
+        m = re.search(r"^\s+%s\s+(\d+) ?(.*)$" % name, text, re.M)
+        want_s = m.group(2).rstrip() if m and int(m.group(1)) else ""
+        if dev[field].rstrip() != want_s:
+            strings_bad.append("%s: iopd %r, lsusb %r" % (field, dev[field], want_s))
+    # The identity group: the strings cut to 16 bytes between characters, or numbers.
+    def cut16(s):
+        return s.encode()[:16].decode(errors="ignore")
+    want_v = cut16(dev["Manufacturer"]) if dev["Manufacturer"] else "USB %04x" % dev["idVendor"]
+    want_p = cut16(dev["Product"]) if dev["Product"] else "%04x:%04x" % (dev["idVendor"], dev["idProduct"])
+    if ident["VendorInfo"] != want_v or ident["ProductInfo"] != want_p:
+        strings_bad.append("identity %r %r, want %r %r" % (ident["VendorInfo"], ident["ProductInfo"], want_v, want_p))
+    if d["vendor_info"] != want_v or d["product_info"] != want_p:
+        strings_bad.append("iopctl lct names %r %r" % (d["vendor_info"], d["product_info"]))
     ifs_ls = list(zip(first("bInterfaceNumber"), first("bAlternateSetting"), first("bInterfaceClass")))
     ifs_io = [(i["bInterfaceNumber"], i["bAlternateSetting"], i["bInterfaceClass"]) for i in get(d["tid"], 0x8102)["rows"]]
-    if got != want or sorted(eps_io) != sorted(eps_ls) or sorted(ifs_io) != sorted(ifs_ls):
+    if got != want or sorted(eps_io) != sorted(eps_ls) or sorted(ifs_io) != sorted(ifs_ls) or strings_bad:
         bad += 1
-        print("TID 0x%x (%s): iopd %s %s %s\n  lsusb %s %s %s" % (d["tid"], where, got, eps_io, ifs_io, want, eps_ls, ifs_ls))
+        print("TID 0x%x (%s): iopd %s %s %s\n  lsusb %s %s %s\n  %s" % (d["tid"], where, got, eps_io, ifs_io, want,
+                                                                  eps_ls, ifs_ls, "; ".join(strings_bad)))
     else:
-        print("  TID 0x%x (%s %04x:%04x): %d device fields, %d interfaces, %d endpoints equal"
-              % (d["tid"], where, got["idVendor"], got["idProduct"], len(got), len(ifs_io), len(eps_io)))
+        print("  TID 0x%x (%s %04x:%04x %r): %d device fields, 3 strings, %d interfaces, %d endpoints equal"
+              % (d["tid"], where, got["idVendor"], got["idProduct"], dev["Product"], len(got), len(ifs_io), len(eps_io)))
 sys.exit(1 if bad else 0)
 PY
-check "descriptors through I2OPARMGET equal lsusb -v" python3 /tmp/cmp.py "$IOPCTL"
+check "descriptors and strings through I2OPARMGET equal lsusb -v" python3 /tmp/cmp.py "$IOPCTL"
+check "the gadget's strings are the configured ones" sh -c "'$IOPCTL' --json lct 0 | grep -q '\"vendor_info\":\"$GADGET_MANUFACTURER\",\"product_info\":\"$GADGET_PRODUCT\"'"
+# iopctl lct: every row in the same columns, whatever the class (a 32-bit sub-class too).
+"$IOPCTL" lct 0 >/tmp/lct.txt
+check "iopctl lct keeps its columns for every class" python3 -c "
+import re, sys
+rows = open('/tmp/lct.txt').read().splitlines()[2:]
+# Fixed positions: TID, sub-class, vendor, parent, events, change indicator.
+cols = [(0, 5, r'0x[0-9a-f]{3}'), (25, 35, r'0x[0-9a-f]+ *'), (36, 42, r'0x[0-9a-f]{4}'), (43, 48, r'0x[0-9a-f]{3}'),
+        (66, 76, r'0x[0-9a-f]{8}'), (77, 83, r'[0-9]+ *')]
+bad = [r for r in rows if not all(re.fullmatch(p, r[a:b]) for a, b, p in cols)]
+print('    %d rows, %d out of column' % (len(rows), len(bad)))
+for r in bad: print('    ' + r)
+sys.exit(1 if bad or not rows else 0)"
 
 # The gadget's bulk endpoints, from its endpoint table (dummy_hcd numbers them).
 TID=$("$IOPCTL" --json lct 0 | python3 -c '
@@ -132,9 +165,20 @@ wait $evpid
 check "MODIFIED_LCT was raised" grep -q "modified-lct" /tmp/ev.txt
 check "the gadget's TID is gone from the LCT" sh -c "! '$IOPCTL' --json lct 0 | grep -q '\"tid\":$TID,'"
 check "the daemon keeps serving" "$IOPCTL" list
+# A product string beyond ASCII: UTF-16 on the wire, UTF-8 as the kernel's sysfs shows it.
+printf 'iopd l\303\266\303\266pback \342\234\223\n' >"$G/strings/0x409/product"
 check "bind the gadget again" bind_gadget
 sleep 2
 check "it is back in the LCT" sh -c "'$IOPCTL' lct 0 | grep -q '0x1d6b .*USB'"
+NEWTID=$("$IOPCTL" --json lct 0 | python3 -c '
+import json, sys
+print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104][0])')
+check "its UTF-8 product string equals the kernel's (sysfs)" python3 -c "
+import json, subprocess
+got = json.loads(subprocess.check_output(['$IOPCTL', '--json', 'get', '0', '$NEWTID', '0x8100']))['fields']['Product']
+want = open('/sys/bus/usb/devices/$(gadget_sysfs)/product', encoding='utf-8').read().rstrip('\n')
+print('    iopd %r, sysfs %r' % (got, want))
+assert got == want and got == 'iopd l\u00f6\u00f6pback \u2713', got"
 check "SIGTERM" stop_iopd
 
 # usb.allow by place: the keyboard's sysfs name (bus-port), nothing else.

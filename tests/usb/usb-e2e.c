@@ -8,8 +8,14 @@
  *   usb-e2e kbd                       interrupt IN reports; unlink/kill on hardware
  *   usb-e2e storage                   bulk-only transport: INQUIRY, READ CAPACITY,
  *                                     WRITE(10) + READ(10) of one sector
+ *   usb-e2e iso                       ISO OUT to QEMU's usb-audio: SET_INTERFACE to
+ *                                     its streaming altsetting, packets with their
+ *                                     status; altsetting 0 ends the stream
  *   usb-e2e unbind VID:PID UDC-FILE   unbind the gadget with URBs in flight
  *   usb-e2e replug VID:PID UDC-FILE UDC   unbind and bind again: hotplug both ways
+ *
+ * With USB_E2E_UEVENTS_OFF=1 the backend uses libusb's hotplug (udevd) instead of
+ * the kernel's uevents.
  *
  * Each prints "ok"/"FAIL" lines and exits 0 only if every check passed. */
 #include <errno.h>
@@ -58,7 +64,9 @@ static bool run_until(const int *flag, int want, int ms) {
 static void engine_up(void) {
     if (iop_loop_new(&L) < 0)
         exit(2);
-    int r = iop_usb_engine_new(L, &iop_usb_backend_libusb, NULL, &E);
+    static struct iop_usb_libusb_config cfg;
+    cfg.uevents_off = getenv("USB_E2E_UEVENTS_OFF") != NULL;
+    int r = iop_usb_engine_new(L, &iop_usb_backend_libusb, &cfg, &E);
     if (r < 0) {
         fprintf(stderr, "engine: %s\n", strerror(-r));
         exit(2);
@@ -438,8 +446,23 @@ static int cmd_stall(const char *vidpid) {
     uint8_t back[4096];
     r = bulk(dev, in, back, sizeof(back), 0, &got);
     EXPECT(r1 == 0 && r == 0 && got == 10, "the endpoint moves data again: %d %d/%u", r1, r, got);
+    /* SET_INTERFACE through usbfs's ioctl: the endpoints are set up again (toggles
+     * reset), data moves as before; an altsetting the interface lacks is refused. */
     r = control(dev, 0x01, IOP_USB_REQ_SET_INTERFACE, 0, 0, NULL, 0, NULL);
-    EXPECT(r == -EOPNOTSUPP, "SET_INTERFACE as a control URB is refused on usbfs: %d", r);
+    EXPECT(r == 0, "SET_INTERFACE(0, 0) on usbfs: %d", r);
+    r = control(dev, 0x01, IOP_USB_REQ_SET_INTERFACE, 7, 0, NULL, 0, NULL);
+    EXPECT(r == -EINVAL, "SET_INTERFACE to a missing altsetting: %d", r);
+    r1 = bulk(dev, out, buf, 10, 0, &got);
+    r = bulk(dev, in, back, sizeof(back), 0, &got);
+    EXPECT(r1 == 0 && r == 0 && got == 10, "data moves after SET_INTERFACE: %d %d/%u", r1, r, got);
+    /* SET_CONFIGURATION to the same configuration (usb_reset_configuration): the
+     * claim is given back to usbfs around it and taken again. */
+    r = control(dev, 0x00, IOP_USB_REQ_SET_CONFIGURATION, iop_usb_dev_active_config(dev), 0, NULL, 0, NULL);
+    EXPECT(r == 0 && iop_usb_dev_interface_claimed(dev, 0), "SET_CONFIGURATION(%u) on usbfs: %d, claimed again",
+           iop_usb_dev_active_config(dev), r);
+    r1 = bulk(dev, out, buf, 10, 0, &got);
+    r = bulk(dev, in, back, sizeof(back), 0, &got);
+    EXPECT(r1 == 0 && r == 0 && got == 10, "data moves after SET_CONFIGURATION: %d %d/%u", r1, r, got);
     iop_usb_dev_unref(dev);
     engine_down();
     return fails ? 1 : 0;
@@ -501,6 +524,59 @@ static int cmd_kbd(void) {
     EXPECT(iop_urb_kill(urb) == 0, "kill returns");
     EXPECT(d.calls == pending_calls + 2 && d.status == -ENOENT,
            "killed interrupt URB on hardware: %d, handler ran before kill returned", d.status);
+    iop_urb_free(urb);
+    iop_usb_dev_unref(dev);
+    engine_down();
+    return fails ? 1 : 0;
+}
+
+/* ---- iso: QEMU's usb-audio, an isochronous OUT device ---- */
+
+static int cmd_iso(void) {
+    engine_up();
+    struct iop_usb_dev *dev = find(0x46f4, 0x0002);
+    EXPECT(dev != NULL, "QEMU usb-audio registered");
+    if (!dev)
+        return 1;
+    int r = control(dev, 0x01, IOP_USB_REQ_SET_INTERFACE, 1, 1, NULL, 0, NULL);
+    EXPECT(r == -EACCES, "SET_INTERFACE on an unclaimed interface: -EACCES (%d)", r);
+    EXPECT(iop_usb_dev_claim_interface(dev, 1) == 0, "claim interface 1 (streaming)");
+    enum { PACKETS = 16, LEN = 192 }; /* 48 kHz, 16-bit stereo: 192 bytes a millisecond */
+    static uint8_t pcm[PACKETS * LEN];
+    for (size_t i = 0; i < sizeof(pcm); i++)
+        pcm[i] = (uint8_t)i;
+    struct done d = { 0, 0 };
+    struct iop_urb *urb;
+    if (iop_urb_alloc(PACKETS, &urb) < 0)
+        exit(2);
+    urb->dev = dev;
+    urb->xfer = IOP_XFER_ISOC;
+    urb->endpoint = 1;
+    urb->transfer_buffer = pcm;
+    urb->transfer_buffer_length = sizeof(pcm);
+    urb->number_of_packets = PACKETS;
+    urb->interval = 1;
+    urb->transfer_flags = IOP_URB_ISO_ASAP;
+    urb->complete = on_done;
+    urb->context = &d;
+    for (int i = 0; i < PACKETS; i++)
+        urb->iso_frame_desc[i] = (struct iop_iso_packet_descriptor){ .offset = (uint32_t)i * LEN, .length = LEN };
+    EXPECT(iop_urb_submit(urb) == -ENOENT, "altsetting 0 has no ISO endpoint: -ENOENT");
+    r = control(dev, 0x01, IOP_USB_REQ_SET_INTERFACE, 1, 1, NULL, 0, NULL);
+    EXPECT(r == 0 && iop_usb_dev_altsetting(dev, 1) == 1, "SET_INTERFACE(1, 1) through usbfs: %d", r);
+    for (int round = 0; round < 3; round++) {
+        r = sync_urb(urb, NULL, 5000);
+        int good = 0;
+        for (int i = 0; i < PACKETS; i++)
+            good += urb->iso_frame_desc[i].status == 0 && urb->iso_frame_desc[i].actual_length == LEN;
+        EXPECT(r == 0 && good == PACKETS && urb->actual_length == sizeof(pcm) && urb->error_count == 0,
+               "ISO OUT %d x %d bytes: %d, %d packets whole, %u bytes, %d errors", PACKETS, LEN, r, good,
+               urb->actual_length, urb->error_count);
+    }
+    /* Altsetting 0 takes the endpoint away: the next submission finds none. */
+    r = control(dev, 0x01, IOP_USB_REQ_SET_INTERFACE, 0, 1, NULL, 0, NULL);
+    EXPECT(r == 0, "SET_INTERFACE(1, 0): %d", r);
+    EXPECT(iop_urb_submit(urb) == -ENOENT, "no ISO endpoint in altsetting 0: -ENOENT");
     iop_urb_free(urb);
     iop_usb_dev_unref(dev);
     engine_down();
@@ -732,7 +808,7 @@ static int cmd_unbind(const char *vidpid, const char *udc_file) {
     return fails ? 1 : 0;
 }
 
-/* ---- replug: hotplug both ways (needs udevd for the arrival) ---- */
+/* ---- replug: hotplug both ways (kernel uevents, or libusb's hotplug with udevd) ---- */
 
 static int cmd_replug(const char *vidpid, const char *udc_file, const char *udc) {
     uint16_t vid, pid;
@@ -749,12 +825,15 @@ static int cmd_replug(const char *vidpid, const char *udc_file, const char *udc)
     iop_usb_dev_unref(dev); /* the pointer stays only as an identity */
     EXPECT(write_file(udc_file, "\n"), "gadget unbound");
     run_until(&W.removes, 1, 10000);
-    EXPECT(W.removes == 1, "hotplug REMOVE for the gadget (not open: from udev)");
+    EXPECT(W.removes == 1, "hotplug REMOVE for the gadget (not open: %s)",
+           getenv("USB_E2E_UEVENTS_OFF") ? "from libusb/udev" : "from the kernel's uevent");
     W.gadget = NULL;
     EXPECT(write_file(udc_file, udc), "gadget bound to %s again", udc);
     run_until(&W.adds, 1, 15000);
+    int settle = 0;
+    run_until(&settle, 1, 1000); /* a second announcement would come now */
     dev = find(vid, pid);
-    EXPECT(W.adds >= 1 && dev, "hotplug ADD, registered again");
+    EXPECT(W.adds == 1 && dev, "hotplug ADD once, registered again: %d", W.adds);
     if (dev) {
         EXPECT(iop_usb_dev_info(dev)->devnum != old, "new address %u (was %u)",
                iop_usb_dev_info(dev)->devnum, old);
@@ -793,11 +872,13 @@ int main(int argc, char **argv) {
         return cmd_kbd();
     if (!strcmp(cmd, "storage"))
         return cmd_storage();
+    if (!strcmp(cmd, "iso"))
+        return cmd_iso();
     if (!strcmp(cmd, "unbind"))
         return cmd_unbind(argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL);
     if (!strcmp(cmd, "replug"))
         return cmd_replug(argc > 2 ? argv[2] : NULL, argc > 3 ? argv[3] : NULL,
                           argc > 4 ? argv[4] : NULL);
-    fprintf(stderr, "usage: usb-e2e list|loopback|stall|kbd|storage|unbind|replug ...\n");
+    fprintf(stderr, "usage: usb-e2e list|loopback|stall|kbd|storage|iso|unbind|replug ...\n");
     return 2;
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The URB engine's libusb backend on real (virtual) hardware, inside the test VM
-# (tests/vm/run): QEMU's usb-kbd and usb-storage on xHCI, and a configfs Loopback
-# gadget on dummy_hcd.  Argument: the meson build directory.
+# (tests/vm/run): QEMU's usb-kbd, usb-storage and usb-audio on xHCI, and a configfs
+# Loopback gadget on dummy_hcd.  Argument: the meson build directory.
 set -u
 BUILD=${1:?usage: $0 BUILD_DIR}
 E2E=$BUILD/tests/usb/usb-e2e
@@ -35,10 +35,12 @@ descriptors_match_lsusb() {
     rc=0
     for d in $devs; do
         awk -v d="$d" '/^device /{on = ($2 == d); next} on' /tmp/usb-list.txt >/tmp/ours.txt
+        # Only the standard descriptors: class-specific ones (audio's) reuse field names.
         lsusb -v -s "$d" 2>/dev/null | awk -v fields="$LSUSB_FIELDS" '
-            BEGIN { n = split(fields, f); for (i = 1; i <= n; i++) want[f[i]] = 1 }
+            BEGIN { n = split(fields, f); for (i = 1; i <= n; i++) want[f[i]] = 1; std = 1 }
             /Binary Object Store Descriptor:|Hub Descriptor:|Device Status:|Device Qualifier/ { stop = 1 }
-            !stop && ($1 in want) { print $1, $2 }' >/tmp/lsusb.txt
+            /Descriptor:$/ { std = ($0 ~ /^ *(Device|Configuration|Interface|Endpoint) Descriptor:$/) }
+            !stop && std && ($1 in want) { print $1, $2 }' >/tmp/lsusb.txt
         if ! diff -u /tmp/lsusb.txt /tmp/ours.txt >/tmp/diff.txt; then
             echo "device $d: engine vs lsusb -v differ:"; cat /tmp/diff.txt; rc=1
         else
@@ -55,14 +57,16 @@ check "bulk loopback through the gadget" "$E2E" loopback $VIDPID
 check "stalls give -EPIPE" "$E2E" stall $VIDPID
 check "interrupt IN on the QEMU keyboard" "$E2E" kbd
 check "bulk-only transport on the QEMU disk" "$E2E" storage
-# Without udevd: libusb hears of the departure through the open device's usbfs fd.
+check "isochronous OUT on QEMU's usb-audio (altsetting through usbfs)" "$E2E" iso
+# Without udevd: the kernel's uevents (and usbfs's error on the open device's fd).
 check "unbind with URBs in flight (no udevd)" "$E2E" unbind $VIDPID "$G/UDC"
 check "gadget bound again" bind_gadget
-# With udevd: libusb's hotplug sees arrivals too.
+check "hotplug without udevd: unbind and bind again are seen" "$E2E" replug $VIDPID "$G/UDC" "$UDC"
+# With udevd and the uevent socket off: libusb's own hotplug, the fallback.
 if start_udevd; then
-    check "unbind with URBs in flight (udevd running)" "$E2E" unbind $VIDPID "$G/UDC"
+    check "unbind with URBs in flight (udevd, libusb hotplug)" env USB_E2E_UEVENTS_OFF=1 "$E2E" unbind $VIDPID "$G/UDC"
     check "gadget bound again" bind_gadget
-    check "hotplug: unbind and bind again are seen" "$E2E" replug $VIDPID "$G/UDC" "$UDC"
+    check "libusb hotplug: unbind and bind again are seen" env USB_E2E_UEVENTS_OFF=1 "$E2E" replug $VIDPID "$G/UDC" "$UDC"
 else
     not_ok "udevd could not be started"
 fi

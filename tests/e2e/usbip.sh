@@ -1,0 +1,127 @@
+#!/bin/sh
+# Devices on other machines through the kernel's USB/IP, on loopback (tests/vm/run
+# --usbip loads usbip-core, usbip-host and vhci-hcd): usbipd exports the Loopback
+# gadget, iopd stops serving the exported original (bound to usbip-host) and serves the
+# copy `usbip attach` makes on vhci-hcd like a local device: an LCT entry with the
+# strings lsusb shows, bulk loopback through I2OPASSTHRU, its bus traced.  Detaching
+# it with a transfer in flight is an unplug: the transfer completes once, the entry
+# goes, MODIFIED_LCT is raised.  Restarted while the original is exported, iopd still
+# skips it; `usbip unbind` gives it back.  No udevd runs.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gadget.sh"
+e2e_init "$@"
+rm -rf "$STATE"/*
+USBIPD_PID=
+BUSID=
+usbip_cleanup() {
+    for p in $(usbip port 2>/dev/null | sed -n 's/^Port \([0-9]*\):.*/\1/p'); do usbip detach -p "$p" >/dev/null 2>&1; done
+    [ -n "$BUSID" ] && usbip unbind -b "$BUSID" >/dev/null 2>&1
+    [ -n "$USBIPD_PID" ] && kill "$USBIPD_PID" 2>/dev/null
+    remove_gadget
+    e2e_cleanup
+}
+trap usbip_cleanup EXIT
+
+check "vhci-hcd and usbip-host are loaded (tests/vm/run --usbip)" test -d /sys/bus/usb/drivers/usbip-host -a -d /sys/devices/platform/vhci_hcd.0
+if command -v ip >/dev/null; then IP=ip; else IP="busybox ip"; fi
+check "loopback up" $IP link set lo up
+check "Loopback gadget bound to $UDC" make_gadget
+BUSID=$(gadget_sysfs)
+cat >/tmp/usb.json <<JSON
+{ "iops": [ { "unit": 0, "devices": [ { "tid": 12, "class": "bus-adapter", "usb": true } ] } ],
+  "usb": { "claim": [ { "device": "$GADGET_VIDPID" } ] } }
+JSON
+check "iopd starts" start_iopd --config /tmp/usb.json
+
+# The gadget's TIDs and where they are (bus:dev), from the LCT and group 0x8100.
+gadget_tids() { "$IOPCTL" --json lct 0 | python3 -c '
+import json, sys
+print(" ".join(str(e["tid"]) for e in json.load(sys.stdin)["devices"] if e.get("product_info") == sys.argv[1]))' "$GADGET_PRODUCT"; }
+wait_tids() { # COUNT: at most 30 s
+    n=300
+    while [ $n -gt 0 ]; do
+        set -- "$1" $(gadget_tids)
+        [ $(($# - 1)) -eq "$1" ] && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+check "the gadget is served (one TID)" wait_tids 1
+ORIG_TID=$(gadget_tids)
+
+usbipd -D -4 >/tmp/usbipd.log 2>&1
+sleep 1
+USBIPD_PID=$(for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = usbipd ] && basename "$p"; done | head -n 1)
+check "usbipd runs" test -n "$USBIPD_PID"
+check "usbip bind -b $BUSID (export it)" usbip bind -b "$BUSID"
+check "the exported original is no longer served" wait_tids 0
+check "usbip attach -r 127.0.0.1 -b $BUSID" usbip attach -r 127.0.0.1 -b "$BUSID"
+check "the attached device is served" wait_tids 1
+VTID=$(gadget_tids)
+eval "$("$IOPCTL" --json get 0 "$VTID" 0x8100 | python3 -c '
+import json, sys
+f = json.load(sys.stdin)["fields"]
+print("VBUS=%d VDEV=%d VPATH=%s" % (f["Bus"], f["Device"], f["PortPath"]))')"
+VNAME=$VBUS-$VPATH
+echo "    TID $VTID: bus $VBUS device $VDEV ($VNAME), was TID $ORIG_TID"
+check "it is on vhci-hcd, not the original" sh -c "readlink -f /sys/bus/usb/devices/$VNAME | grep -q vhci_hcd && [ $VTID -ne $ORIG_TID ]"
+check "its strings equal lsusb -v's" python3 -c "
+import json, re, subprocess
+f = json.loads(subprocess.check_output(['$IOPCTL', '--json', 'get', '0', '$VTID', '0x8100']))['fields']
+text = subprocess.run(['lsusb', '-v', '-s', '$VBUS:$VDEV'], capture_output=True, text=True).stdout
+for name, field, want in (('iManufacturer', 'Manufacturer', '$GADGET_MANUFACTURER'), ('iProduct', 'Product', '$GADGET_PRODUCT'),
+                          ('iSerial', 'SerialNumber', '$GADGET_SERIAL')):
+    m = re.search(r'^\s+%s\s+(\d+) ?(.*)$' % name, text, re.M)
+    print('    %s: iopd %r, lsusb %r' % (field, f[field], m.group(2).rstrip() if m else None))
+    assert m and f[field] == m.group(2).rstrip() == want"
+
+eval "$("$IOPCTL" --json get 0 "$VTID" 0x8103 | python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["rows"]:
+    if e["bmAttributes"] & 3 == 2:
+        print("%s=0x%02x" % ("EP_IN" if e["bEndpointAddress"] & 0x80 else "EP_OUT", e["bEndpointAddress"]))')"
+VD=$VBUS:$VDEV
+payload=$(python3 -c 'import os; print(os.urandom(300).hex())')
+check "bulk OUT of 300 bytes over USB/IP" "$IOPCTL" usb bulk "$VD" "$EP_OUT" --data "$payload"
+"$IOPCTL" --json usb bulk "$VD" "$EP_IN" 512 >/tmp/in.json
+check "bulk IN brings them back" python3 -c "
+import json; d = json.load(open('/tmp/in.json')); assert d['status'] == 0 and d['data'] == '$payload', d"
+(head -n 2 "/dev/usbmon/${VBUS}u" >/tmp/head.txt) &
+headpid=$!
+sleep 0.5
+"$IOPCTL" usb control "$VD" 0x80 6 0x0100 0 18 >/dev/null
+wait $headpid
+check "/dev/usbmon/${VBUS}u traces it" sh -c "grep -q ' S Ci:$VBUS:' /tmp/head.txt && grep -q ' C Ci:$VBUS:' /tmp/head.txt"
+
+# Detach with a bulk IN waiting (the loopback is empty).
+"$IOPCTL" events -t 30 0 0 0x200 >/tmp/ev.txt 2>&1 &
+evpid=$!
+"$IOPCTL" --json usb bulk "$VD" "$EP_IN" 512 --timeout 0 >/tmp/pending.json 2>&1 &
+pend=$!
+sleep 1
+check "the transfer is waiting" kill -0 $pend
+PORT=$(usbip port 2>/dev/null | sed -n 's/^Port \([0-9]*\):.*/\1/p' | head -n 1)
+check "usbip detach -p $PORT" usbip detach -p "$PORT"
+wait $pend
+check "the waiting transfer completed once, with an error" python3 -c "
+import json
+lines = open('/tmp/pending.json').read().splitlines()
+s = json.loads(lines[0])['status']
+print('    status', s)
+assert len(lines) == 1 and s in (-19, -71, -108), lines"
+check "the attached device's TID is gone" wait_tids 0
+wait $evpid
+check "MODIFIED_LCT was raised" grep -q "modified-lct" /tmp/ev.txt
+check "the daemon keeps serving" "$IOPCTL" list
+check "SIGTERM" stop_iopd
+
+# Started again while the original is exported: still not served.
+check "iopd starts again" start_iopd --config /tmp/usb.json
+sleep 3
+check "the exported original is skipped at start" sh -c "[ -z \"\$(echo $(gadget_tids))\" ]"
+check "usbip unbind -b $BUSID (give it back)" usbip unbind -b "$BUSID"
+BUSID=
+check "given back, the original is served again" wait_tids 1
+check "SIGTERM" stop_iopd
+e2e_finish
