@@ -37,6 +37,7 @@ struct lu_arrival {
     struct iop_worker_job *job;
     int fd;                        /* the job's result: the usbfs fd and libusb's handle on it */
     libusb_device_handle *h;
+    uint64_t since;                /* when the uevent came, for the log */
     struct lu_arrival *next;
 };
 
@@ -239,6 +240,8 @@ static void open_done(void *arg, int result) {
         libusb_close(a->h);
         close(a->fd);
     } else if (result == 0) {
+        iop_debug("usb %u-%u: opened %llu ms after its uevent", a->info.busnum, a->info.devnum,
+                  (unsigned long long)((iop_loop_now_usec() - a->since) / 1000));
         libusb_device *ldev = libusb_get_device(a->h);
         a->info.speed = map_speed(libusb_get_device_speed(ldev));
         lu->stats.uevent_arrived++;
@@ -261,6 +264,7 @@ static void arrive(struct lu *lu, const struct iop_usb_dev_info *info) {
     a->lu = lu;
     a->info = *info;
     a->fd = -1;
+    a->since = iop_loop_now_usec();
     int r = iop_worker_submit(lu->worker, open_job, open_done, a, &a->job);
     if (r < 0) {
         iop_err("usb %u-%u: cannot open the device that arrived: %s", info->busnum, info->devnum, strerror(-r));
@@ -302,11 +306,15 @@ static void handle_uevent(struct lu *lu, const char *msg, size_t len) {
     struct iop_usb_dev_info info = { 0 };
     if (iop_uevent_parse(msg, len, &ev) < 0 || !iop_uevent_is_usb_device(&ev) || !uevent_device(&ev, &info))
         return;
-    if (ev.action == IOP_UEVENT_BIND && iop_uevent_str_is(ev.driver, IOP_USB_OS_GENERIC_DRIVER))
+    if (ev.action == IOP_UEVENT_BIND && iop_uevent_str_is(ev.driver, IOP_USB_OS_GENERIC_DRIVER)) {
+        iop_debug("usb %u-%u: arrived (uevent)", info.busnum, info.devnum);
         arrive(lu, &info);
-    else if (ev.action == IOP_UEVENT_REMOVE ||
-             (ev.action == IOP_UEVENT_BIND && iop_uevent_str_is(ev.driver, IOP_USB_OS_EXPORT_DRIVER)))
+    } else if (ev.action == IOP_UEVENT_REMOVE ||
+               (ev.action == IOP_UEVENT_BIND && iop_uevent_str_is(ev.driver, IOP_USB_OS_EXPORT_DRIVER))) {
+        iop_debug("usb %u-%u: %s (uevent)", info.busnum, info.devnum,
+                  ev.action == IOP_UEVENT_REMOVE ? "removed" : "exported by usbip-host");
         depart(lu, info.busnum, info.devnum);
+    }
 }
 
 /* ---- Rescanning sysfs after lost uevents ---- */

@@ -12,6 +12,7 @@
 #include "lib/util/bytes.h"
 #include "lib/util/cleanup.h"
 #include "lib/util/log.h"
+#include "lib/util/loop.h"
 
 /* ---- Creation (by backends) ---- */
 
@@ -41,6 +42,7 @@ int iop_usb_backend_dev_new(struct iop_usb_engine *e, const struct iop_usb_dev_i
 void iop_usb_backend_dev_attach(struct iop_usb_dev *dev, const uint8_t *cached_desc) {
     assert(dev && dev->state == DEV_NEW);
     dev->state = DEV_ENUMERATING;
+    dev->attached_usec = iop_loop_now_usec();
     int r = iop_usb_enum_start(dev, cached_desc);
     if (r < 0) {
         iop_warn("usb %u-%u: cannot read descriptors: %s", dev->info.busnum, dev->info.devnum,
@@ -76,8 +78,9 @@ void iop_usb_dev_publish(struct iop_usb_dev *dev) {
     if (dev->state != DEV_ENUMERATING)
         return;
     dev->state = DEV_LIVE;
-    iop_debug("usb %u-%u: registered %04x:%04x", dev->info.busnum, dev->info.devnum,
-              iop_usb_dev_vid(dev), iop_usb_dev_pid(dev));
+    iop_debug("usb %u-%u: registered %04x:%04x, descriptors read in %llu ms", dev->info.busnum,
+              dev->info.devnum, iop_usb_dev_vid(dev), iop_usb_dev_pid(dev),
+              (unsigned long long)((iop_loop_now_usec() - dev->attached_usec) / 1000));
     iop_usb_dev_ref(dev); /* the callbacks may unplug it */
     iop_usb_engine_notify(dev->engine, dev, IOP_USB_HOTPLUG_ADD);
     iop_usb_dev_unref(dev);

@@ -65,6 +65,7 @@ struct iop_usb_dev {
     struct iop_usb_dev *next;         /* the engine's device list */
     int refcount;
     enum dev_state state;
+    uint64_t attached_usec;           /* when enumeration started, for the log */
     bool registered;                  /* the registry holds one of the references */
     bool released;                    /* the backend's dev_release has run */
     bool detach_kernel_driver;

@@ -54,6 +54,18 @@ wait_gone() {
     return 1
 }
 
+# wait_line FILE PATTERN [TENTHS]: wait until a line of FILE (being written by a
+# usbmon reader, say) matches the grep PATTERN (default 15 s).
+wait_line() {
+    n=${3:-150}
+    while [ "$n" -gt 0 ]; do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+
 # start_iopd [ARGS...]: run iopd in the foreground (as systemd would) in the
 # background of this shell, wait for /dev/i2o/ctl.  Log in $IOPD_LOG.
 start_iopd() {

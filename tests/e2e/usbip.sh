@@ -48,7 +48,7 @@ wait_tids() { # COUNT: at most 30 s
     return 1
 }
 check "the gadget is served (one TID)" wait_tids 1
-ORIG_TID=$(gadget_tids)
+ORIG_BUS=$("$IOPCTL" --json get 0 "$(gadget_tids)" 0x8100 | python3 -c 'import json,sys; print(json.load(sys.stdin)["fields"]["Bus"])')
 
 usbipd -D -4 >/tmp/usbipd.log 2>&1
 sleep 1
@@ -64,8 +64,8 @@ import json, sys
 f = json.load(sys.stdin)["fields"]
 print("VBUS=%d VDEV=%d VPATH=%s" % (f["Bus"], f["Device"], f["PortPath"]))')"
 VNAME=$VBUS-$VPATH
-echo "    TID $VTID: bus $VBUS device $VDEV ($VNAME), was TID $ORIG_TID"
-check "it is on vhci-hcd, not the original" sh -c "readlink -f /sys/bus/usb/devices/$VNAME | grep -q vhci_hcd && [ $VTID -ne $ORIG_TID ]"
+echo "    TID $VTID: bus $VBUS device $VDEV ($VNAME); the original is on bus $ORIG_BUS"
+check "it is on vhci-hcd, not the original" sh -c "readlink -f /sys/bus/usb/devices/$VNAME | grep -q vhci_hcd && [ $VBUS -ne $ORIG_BUS ]"
 check "its strings equal lsusb -v's" python3 -c "
 import json, re, subprocess
 f = json.loads(subprocess.check_output(['$IOPCTL', '--json', 'get', '0', '$VTID', '0x8100']))['fields']
@@ -97,9 +97,12 @@ check "/dev/usbmon/${VBUS}u traces it" sh -c "grep -q ' S Ci:$VBUS:' /tmp/head.t
 # Detach with a bulk IN waiting (the loopback is empty).
 "$IOPCTL" events -t 30 0 0 0x200 >/tmp/ev.txt 2>&1 &
 evpid=$!
-"$IOPCTL" --json usb bulk "$VD" "$EP_IN" 512 --timeout 0 >/tmp/pending.json 2>&1 &
+cat "/dev/usbmon/${VBUS}u" >/tmp/pend-mon.txt &
+monpid=$!
+"$IOPCTL" --json usb bulk "$VTID" "$EP_IN" 512 --timeout 0 >/tmp/pending.json 2>&1 &
 pend=$!
-sleep 1
+check "the bulk IN is submitted" wait_line /tmp/pend-mon.txt " S Bi:$VBUS:"
+kill $monpid
 check "the transfer is waiting" kill -0 $pend
 PORT=$(usbip port 2>/dev/null | sed -n 's/^Port \([0-9]*\):.*/\1/p' | head -n 1)
 check "usbip detach -p $PORT" usbip detach -p "$PORT"
@@ -107,6 +110,7 @@ wait $pend
 check "the waiting transfer completed once, with an error" python3 -c "
 import json
 lines = open('/tmp/pending.json').read().splitlines()
+print('    ' + ' '.join(lines))
 s = json.loads(lines[0])['status']
 print('    status', s)
 assert len(lines) == 1 and s in (-19, -71, -108), lines"
