@@ -76,3 +76,14 @@ static inline int test_skip(const char *why) {
     printf("SKIP: %s\n", why);
     return 77;
 }
+
+/* A fixed-seed xorshift64* generator for deterministic random test inputs (failures
+ * reproduce): seed it with test_rand_seed, then draw with test_rand. */
+static uint64_t test_rand_state = 0x9E3779B97F4A7C15ull;
+static inline void test_rand_seed(uint64_t seed) { test_rand_state = seed ? seed : 1; }
+static inline uint32_t test_rand(void) {
+    test_rand_state ^= test_rand_state >> 12;
+    test_rand_state ^= test_rand_state << 25;
+    test_rand_state ^= test_rand_state >> 27;
+    return (uint32_t)((test_rand_state * 0x2545F4914F6CDD1Dull) >> 32);
+}

@@ -66,6 +66,36 @@ wait_line() {
     return 1
 }
 
+# pending_in_start TID EP BUS: a bulk IN that waits (nothing to read), in the
+# background, with a listener for MODIFIED_LCT; returns once the URB is submitted (its
+# S line is in /dev/usbmon/BUSu) and is still waiting.
+pending_in_start() {
+    "$IOPCTL" events -t 60 0 0 0x200 >/tmp/ev.txt 2>&1 &
+    PENDING_EV=$!
+    cat "/dev/usbmon/$3u" >/tmp/pend-mon.txt &
+    monpid=$!
+    "$IOPCTL" --json usb bulk "$1" "$2" 512 --timeout 0 >/tmp/pending.json 2>&1 &
+    PENDING_PID=$!
+    check "the events are registered" wait_line /tmp/ev.txt registered
+    check "the bulk IN is submitted" wait_line /tmp/pend-mon.txt " S Bi:$3:"
+    kill $monpid
+    check "the transfer is waiting" kill -0 $PENDING_PID
+}
+
+# pending_in_finish STATUS...: after the unplug, the transfer completed exactly once
+# with one of the (negative errno) statuses, and MODIFIED_LCT was raised.
+pending_in_finish() {
+    wait $PENDING_PID
+    check "the waiting transfer completed once, with one of: $*" python3 -c "
+import json, sys
+lines = open('/tmp/pending.json').read().splitlines()
+print('    ' + ' '.join(lines))
+s = json.loads(lines[0])['status']
+assert len(lines) == 1 and s in [int(a) for a in sys.argv[1:]], lines" "$@"
+    wait $PENDING_EV
+    check "MODIFIED_LCT was raised" grep -q "modified-lct" /tmp/ev.txt
+}
+
 # start_iopd [ARGS...]: run iopd in the foreground (as systemd would) in the
 # background of this shell, wait for /dev/i2o/ctl.  Log in $IOPD_LOG.
 start_iopd() {

@@ -3,7 +3,9 @@
 # node ready, reload applies a new configuration without dropping open descriptors
 # and refuses a broken one, stop removes the node; the unit verifies cleanly.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gadget.sh"
 e2e_init "$@"
+trap 'remove_gadget; e2e_cleanup' EXIT
 
 unit=/etc/systemd/system/iopd.service
 # The unit as installed, with this build's binary installed where meson would put it
@@ -31,6 +33,12 @@ check "the service is active" sh -c '[ "$(systemctl is-active iopd)" = active ]'
 check "STATUS= says what it serves" sh -c "systemctl show -p StatusText --value iopd | grep -q 'Serving /dev/i2o/ctl with 1 IOP and the usbmon nodes'"
 check "iopctl talks to it" sh -c "'$IOPCTL' list | grep -qx 0"
 check "state directory created 0700" sh -c '[ "$(stat -c %a /var/lib/iopd)" = 700 ]'
+# Hotplug inside the sandbox: the uevent socket (AF_NETLINK), opening the new device
+# on the worker thread (clone3 under the system call filter), its usbfs node.
+check "the kernel's uevents are allowed" sh -c "! journalctl -u iopd --no-pager | grep -q 'no kernel uevents'"
+check "a gadget bound under the unit" make_gadget
+check "becomes a TID" sh -c "n=300; until '$IOPCTL' lct 0 | grep -q '$GADGET_PRODUCT'; do n=\$((n - 1)); [ \$n -gt 0 ] || exit 1; sleep 0.1; done"
+remove_gadget
 
 # An open descriptor registered for events, held across the reloads.
 python3 - <<'PY' &

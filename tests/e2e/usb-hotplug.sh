@@ -31,20 +31,6 @@ evpid=$!
 sleep 1
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
-gadget_tids() { "$IOPCTL" --json lct 0 | python3 -c '
-import json, sys
-print(" ".join("0x%03x" % e["tid"] for e in json.load(sys.stdin)["devices"] if e.get("product_info") == sys.argv[1]))' "$GADGET_PRODUCT"; }
-# Wait (at most 30 s) until the gadget's TID count is $1; print the time it took.
-wait_tids() {
-    n=600
-    while [ $n -gt 0 ]; do
-        set -- "$1" $(gadget_tids)
-        [ $(($# - 1)) -eq "$1" ] && return 0
-        sleep 0.05
-        n=$((n - 1))
-    done
-    return 1
-}
 # The generic driver bound: the kernel's uevent that iopd acts on has gone out.
 driver_bound() {
     n=600
@@ -62,7 +48,7 @@ t0=$(ms)
 check "it becomes a TID" wait_tids 1
 echo "    seen here $(( $(ms) - t0 )) ms after the kernel's generic driver bound it (polling through python, TCG)"
 sed -n 's/^<7>iopd: \(usb [0-9]*-[0-9]*: \(opened\|registered 1d6b\).*\)/    iopd: \1/p' "$IOPD_LOG"
-TID=$(gadget_tids)
+TID=$(printf '0x%03x' "$(gadget_tids)")
 sleep 1
 check "exactly one TID for it" sh -c "[ \"\$(echo $(gadget_tids) | wc -w)\" -eq 1 ]"
 tid_le=$(printf '%02x%02x0000' $((TID & 0xff)) $((TID >> 8)))

@@ -32,11 +32,7 @@ check "debugfs usbmon is there" test -r /sys/kernel/debug/usb/usbmon/0u
 TID=$("$IOPCTL" --json lct 0 | python3 -c '
 import json, sys
 print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104][0])')
-eval "$("$IOPCTL" --json get 0 "$TID" 0x8103 | python3 -c '
-import json, sys
-for e in json.load(sys.stdin)["rows"]:
-    if e["bmAttributes"] & 3 == 2:
-        print("%s=0x%02x" % ("EP_IN" if e["bEndpointAddress"] & 0x80 else "EP_OUT", e["bEndpointAddress"]))')"
+bulk_eps "$TID"
 # The keyboard's interrupt endpoint and the interval the kernel gives its URBs.
 KTID=$("$IOPCTL" --json lct 0 | python3 -c '
 import json, sys

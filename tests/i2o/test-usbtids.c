@@ -227,6 +227,19 @@ static uint64_t current_alt(uint8_t ifnum, uint8_t alt) {
     return v;
 }
 
+/* A control request without data through the passthrough, run to completion: the
+ * ioctl's result. */
+static int passthru_control(const uint8_t setup[8]) {
+    static struct xfer x;
+    xfer_init(&x, IOP_USB_FIRST_TID, 0x00, IOP_XFER_CONTROL, setup, 0, false);
+    int r = (int)ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async);
+    if (r != IOP_CTL_PENDING)
+        return r;
+    iop_usb_sim_advance(eng, 1000);
+    CHECK_EQ(x.calls, 1);
+    return x.result;
+}
+
 /* SET_INTERFACE through the passthrough, then isochronous OUT on the streaming
  * altsetting with per-packet results; SET_CONFIGURATION puts altsetting 0 back and
  * the policy claims the interfaces again. */
@@ -235,10 +248,7 @@ static void test_altsetting_iso(void) {
     CHECK_EQ(current_alt(1, 0), 1);
     CHECK_EQ(current_alt(1, 1), 0);
     const uint8_t set_alt[8] = { 0x01, 0x0b, 1, 0, 1, 0, 0, 0 };
-    xfer_init(&x, IOP_USB_FIRST_TID, 0x00, IOP_XFER_CONTROL, set_alt, 0, false);
-    CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), IOP_CTL_PENDING);
-    iop_usb_sim_advance(eng, 1000);
-    CHECK_EQ(x.result, 0);
+    CHECK_EQ(passthru_control(set_alt), 0);
     CHECK_EQ(current_alt(1, 0), 0);
     CHECK_EQ(current_alt(1, 1), 1);
 
@@ -293,10 +303,7 @@ static void test_altsetting_iso(void) {
     CHECK_EQ(r[4] & 0xFFFF, IOP_DSC_MESSAGE_TOO_SMALL);
 
     const uint8_t set_cfg[8] = { 0x00, 0x09, 1, 0, 0, 0, 0, 0 };
-    xfer_init(&x, IOP_USB_FIRST_TID, 0x00, IOP_XFER_CONTROL, set_cfg, 0, false);
-    CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), IOP_CTL_PENDING);
-    iop_usb_sim_advance(eng, 1000);
-    CHECK_EQ(x.result, 0);
+    CHECK_EQ(passthru_control(set_cfg), 0);
     CHECK_EQ(current_alt(1, 0), 1);
     CHECK_EQ(current_alt(1, 1), 0);
     struct iop_device *d = iop_controller_find_device(sys->iop[0], IOP_USB_FIRST_TID);
@@ -305,9 +312,7 @@ static void test_altsetting_iso(void) {
     CHECK_EQ(v, 1);
     /* An altsetting the device does not have: refused, as usb_set_interface() does. */
     const uint8_t bad_alt[8] = { 0x01, 0x0b, 5, 0, 1, 0, 0, 0 };
-    xfer_init(&x, IOP_USB_FIRST_TID, 0x00, IOP_XFER_CONTROL, bad_alt, 0, false);
-    CHECK_EQ(ioc(I2OPASSTHRU, &x.pt, &x.u, &x.async), IOP_REPLY_ERROR_NO_DATA_TRANSFER);
-    CHECK_EQ((int32_t)xfer_reply(&x)[6], -EINVAL);
+    CHECK_EQ(passthru_control(bad_alt), IOP_REPLY_ERROR_NO_DATA_TRANSFER);
 }
 
 static void test_cancel_and_unplug(void) {

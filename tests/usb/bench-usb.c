@@ -1,8 +1,11 @@
 /* Bulk throughput through the URB engine against plain libusb, on the Loopback
  * gadget in the test VM (tests/usb/bench-usb.sh runs it there).
  *
- *   bench-usb VID:PID [SIZE [DEPTH [SECONDS [ROUNDS]]]]
+ *   bench-usb VID:PID[@BUS] [SIZE [DEPTH [SECONDS [ROUNDS]]]]
  *
+ * @BUS picks the device on that bus when two have the same ids (a device exported
+ * with USB/IP is still there on its own bus, bound to usbip-host, next to the copy
+ * vhci-hcd attaches).
  * Both sides keep DEPTH OUT and DEPTH IN transfers of SIZE bytes in flight,
  * resubmitted from their completion callbacks; the rate is the bytes that came back
  * per second.  Rounds alternate engine and libusb in the same process (each opens
@@ -93,6 +96,10 @@ static int engine_find_eps(struct iop_usb_dev *dev, int *in, int *out) {
     return *in > 0 && *out >= 0 ? 0 : -ENOENT;
 }
 
+static unsigned want_bus; /* 0: any */
+
+static bool on_bus(unsigned bus) { return want_bus == 0 || bus == want_bus; }
+
 static double run_engine(uint16_t vid, uint16_t pid, size_t size, int depth, int seconds) {
     struct iop_loop *loop;
     struct iop_usb_engine *e;
@@ -107,7 +114,7 @@ static double run_engine(uint16_t vid, uint16_t pid, size_t size, int depth, int
     while (!dev && iop_usb_dev_ref_next(e, bus, num, &d) == 0) {
         bus = iop_usb_dev_info(d)->busnum;
         num = iop_usb_dev_info(d)->devnum;
-        if (iop_usb_dev_vid(d) == vid && iop_usb_dev_pid(d) == pid)
+        if (iop_usb_dev_vid(d) == vid && iop_usb_dev_pid(d) == pid && on_bus(bus))
             dev = d;
         else
             iop_usb_dev_unref(d);
@@ -214,7 +221,17 @@ static double run_libusb(uint16_t vid, uint16_t pid, size_t size, int depth, int
                             loop_fd, ctx, NULL);
         libusb_free_pollfds(fds);
     }
-    libusb_device_handle *h = libusb_open_device_with_vid_pid(ctx, vid, pid);
+    libusb_device_handle *h = NULL;
+    libusb_device **list;
+    ssize_t n = libusb_get_device_list(ctx, &list);
+    for (ssize_t i = 0; i < n && !h; i++) {
+        struct libusb_device_descriptor dd;
+        if (libusb_get_device_descriptor(list[i], &dd) == 0 && dd.idVendor == vid && dd.idProduct == pid &&
+            on_bus(libusb_get_bus_number(list[i])) && libusb_open(list[i], &h) < 0)
+            h = NULL;
+    }
+    if (n >= 0)
+        libusb_free_device_list(list, 1);
     struct libusb_config_descriptor *cfg = NULL;
     int in = -1, out = -1;
     if (h && libusb_get_active_config_descriptor(libusb_get_device(h), &cfg) == 0) {
@@ -291,8 +308,8 @@ static int cmp_double(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     unsigned vid, pid;
-    if (argc < 2 || sscanf(argv[1], "%x:%x", &vid, &pid) != 2) {
-        fprintf(stderr, "usage: bench-usb VID:PID [SIZE [DEPTH [SECONDS [ROUNDS]]]]\n");
+    if (argc < 2 || sscanf(argv[1], "%x:%x@%u", &vid, &pid, &want_bus) < 2) {
+        fprintf(stderr, "usage: bench-usb VID:PID[@BUS] [SIZE [DEPTH [SECONDS [ROUNDS]]]]\n");
         return 2;
     }
     size_t size = argc > 2 ? strtoul(argv[2], NULL, 0) : 16384;

@@ -121,28 +121,22 @@ static void test_utf8_prefix(void) {
     CHECK_EQ(iop_utf8_prefix("", 5), 0);
 }
 
-static uint64_t rng = 0x243F6A8885A308D3ull;
-static uint32_t next(void) {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (uint32_t)((rng * 0x2545F4914F6CDD1Dull) >> 32);
-}
 
 static void test_fuzz(void) {
+    test_rand_seed(0x243F6A8885A308D3ull);
     uint8_t in[1 + 300];
     int bad = 0;
     for (int c = 0; c < 20000 && !bad; c++) {
-        size_t len = next() % sizeof(in);
+        size_t len = test_rand() % sizeof(in);
         for (size_t i = 0; i < len; i++)
-            in[i] = (uint8_t)next();
+            in[i] = (uint8_t)test_rand();
         if (c % 2 && len > 3) {
             /* Mostly well-formed: a real header, surrogates and NULs sprinkled. */
             in[1] = (uint8_t)(len - 1);
             in[2] = 3;
             for (size_t i = 4; i + 1 < len; i += 2)
-                if (next() % 4)
-                    in[i + 1] = (uint8_t)(next() % 3 == 0 ? 0xd8 + next() % 8 : next() % 2 ? 0 : in[i + 1]);
+                if (test_rand() % 4)
+                    in[i + 1] = (uint8_t)(test_rand() % 3 == 0 ? 0xd8 + test_rand() % 8 : test_rand() % 2 ? 0 : in[i + 1]);
         }
         bad = iop_usb_strings_fuzz_one(in, len);
         if (bad)

@@ -111,33 +111,27 @@ static void test_sysfs_names(void) {
 #undef NAME
 }
 
-static uint64_t rng = 0x13198A2E03707344ull;
-static uint32_t next(void) {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return (uint32_t)((rng * 0x2545F4914F6CDD1Dull) >> 32);
-}
 
 static void test_fuzz(void) {
+    test_rand_seed(0x13198A2E03707344ull);
     static uint8_t in[2048];
     int bad = 0;
     for (int c = 0; c < 20000 && !bad; c++) {
         size_t len;
         if (c % 3 == 0) {
-            len = next() % 300;
+            len = test_rand() % 300;
             for (size_t i = 0; i < len; i++)
-                in[i] = (uint8_t)next();
+                in[i] = (uint8_t)test_rand();
         } else {
             /* The real message, mutated: bytes flipped, NULs and '=' moved, cut. */
             len = sizeof(bind_msg);
             memcpy(in, bind_msg, len);
-            for (int k = next() % 8; k >= 0; k--) {
-                size_t at = next() % len;
-                uint32_t what = next() % 4;
-                in[at] = what == 0 ? 0 : what == 1 ? '=' : what == 2 ? (uint8_t)('0' + next() % 10) : (uint8_t)next();
+            for (int k = test_rand() % 8; k >= 0; k--) {
+                size_t at = test_rand() % len;
+                uint32_t what = test_rand() % 4;
+                in[at] = what == 0 ? 0 : what == 1 ? '=' : what == 2 ? (uint8_t)('0' + test_rand() % 10) : (uint8_t)test_rand();
             }
-            len = next() % 4 ? len : next() % len;
+            len = test_rand() % 4 ? len : test_rand() % len;
         }
         bad = iop_uevent_fuzz_one(in, len);
         if (bad)
