@@ -355,15 +355,25 @@ static void resync(struct lu *lu) {
         free(s.seen);
         return;
     }
-    for (struct lu_dev *ld = lu->devs; ld; ld = ld->next) {
-        if (iop_usb_dev_is_gone(ld->dev))
-            continue;
-        const struct iop_usb_dev_info *in = iop_usb_dev_info(ld->dev);
-        bool found = false;
-        for (size_t i = 0; i < s.n && !found; i++)
-            found = same_place(in, s.seen[i].bus, s.seen[i].devnum);
-        if (!found)
-            depart(lu, in->busnum, in->devnum);
+    /* Those we have that sysfs no longer shows (or shows exported) left.  Departing
+     * may free a device (its hotplug callbacks drop references), so look again from
+     * the start after each. */
+    bool again = true;
+    while (again) {
+        again = false;
+        for (struct lu_dev *ld = lu->devs; ld; ld = ld->next) {
+            if (iop_usb_dev_is_gone(ld->dev))
+                continue;
+            const struct iop_usb_dev_info *in = iop_usb_dev_info(ld->dev);
+            bool found = false;
+            for (size_t i = 0; i < s.n && !found; i++)
+                found = same_place(in, s.seen[i].bus, s.seen[i].devnum);
+            if (!found) {
+                depart(lu, in->busnum, in->devnum); /* ld may be freed: do not step on */
+                again = true;
+                break;
+            }
+        }
     }
     free(s.seen);
 }
