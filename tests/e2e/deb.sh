@@ -91,6 +91,13 @@ check "the example is the built-in configuration" sh -c '/usr/sbin/iopd --dump-d
 check "the example is a valid configuration" /usr/sbin/iopd --check-config --config /etc/iopd/iopd.json.example
 check "the state directory exists, 0700" sh -c '[ "$(stat -c %a /var/lib/iopd)" = 700 ]'
 check "modules-load.d names cuse" sh -c 'grep -qx cuse /usr/lib/modules-load.d/iopd.conf'
+# Every program the unit runs is iopd's own or comes from a package iopd depends on.
+deps=$(dpkg-query -W -f='${Depends}' iopd | tr -d ' ' | tr ',|' '\n\n' | sed 's/(.*//')
+for prog in $(sed -n 's/^Exec[A-Za-z]*=[-@!+:]*\([^ ]*\).*/\1/p' /lib/systemd/system/iopd.service | sort -u); do
+    pkg=$(dpkg -S "$prog" 2>/dev/null | sed -n 's/^\([^:]*\):.*/\1/p' | head -n 1)
+    check "the unit runs $prog, which is iopd's or a dependency's (${pkg:-no package})" \
+        sh -c "[ '$pkg' = iopd ] || printf '%s\n' '$deps' | grep -qx '$pkg'"
+done
 check "the man pages are installed" test -f /usr/share/man/man8/iopd.8.gz -a -f /usr/share/man/man1/iopctl.1.gz
 
 # --- at boot: systemd-modules-load loads cuse (run again here, without cuse loaded)
