@@ -84,6 +84,7 @@ must "the service is running" sh -c '[ "$(systemctl is-active iopd)" = active ]'
 check "it runs the packaged daemon" test "$(readlink "/proc/$(unit_prop MainPID)/exe")" = /usr/sbin/iopd
 check "/dev/i2o/ctl exists" test -c /dev/i2o/ctl
 check "/dev/usbmon/0u exists" test -c /dev/usbmon/0u
+check "so does the alias /dev/i2octl" test -c /dev/i2octl
 check "iopctl list works as root" test "$(/usr/bin/iopctl --json list)" = '{"iops":[0]}'
 check "the built-in configuration is in effect" sh -c "[ ! -e /etc/iopd/iopd.json ] && journalctl -u iopd --no-pager -o cat | grep -q 'ready: .*(configuration <built-in>)'"
 check "the example configuration is a conffile" sh -c "dpkg-query -W -f='\${Conffiles}' iopd | grep -q ' /etc/iopd/iopd.json.example '"
@@ -165,6 +166,7 @@ check "it was stopped cleanly (deactivated successfully $successes, failed $fail
     test "$successes" -eq 1 -a "$failures" -eq 0
 check "/dev/i2o/ctl is gone" test ! -e /dev/i2o/ctl
 check "/dev/usbmon/0u is gone" test ! -e /dev/usbmon/0u
+check "/dev/i2octl is gone" test ! -e /dev/i2octl
 check "the daemon and the unit are gone" test ! -e /usr/sbin/iopd -a ! -e /lib/systemd/system/iopd.service
 sw_files >/tmp/sw.after
 check "the state is kept" cmp -s /tmp/sw.after /tmp/sw.before
