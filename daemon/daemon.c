@@ -16,6 +16,7 @@
 
 #include "daemon/nodes.h"
 #include "daemon/notify.h"
+#include "daemon/reload-request.h"
 #include "iopd-config.h"
 #include "lib/config/config.h"
 #include "lib/ctl/ctl.h"
@@ -320,7 +321,8 @@ static int resolve_perms(const struct iop_config_nodes *nc, struct iopd_node_per
     return 0;
 }
 
-static void reload(struct iopd *d) {
+/* Returns 0 when the new configuration was applied, else why it was refused. */
+static int reload(struct iopd *d) {
     struct iop_config *cfg = NULL;
     struct iop_system *sys = NULL;
     char *origin = NULL;
@@ -328,12 +330,14 @@ static void reload(struct iopd *d) {
     iop_notice("SIGHUP: reloading the configuration");
     iopd_notify("RELOADING=1");
     struct iopd_node_perms perms;
-    if (load_config(&d->opt, &cfg, &origin) < 0 || resolve_perms(&cfg->nodes, &perms) < 0 ||
-        iop_system_new_from_config(cfg, &sys) < 0 || attach_state(d, sys) < 0) {
+    int r;
+    if ((r = load_config(&d->opt, &cfg, &origin)) < 0 || (r = resolve_perms(&cfg->nodes, &perms)) < 0 ||
+        (r = iop_system_new_from_config(cfg, &sys)) < 0 || (r = attach_state(d, sys)) < 0) {
         iop_err("reload refused: keeping the running configuration (%s)", d->config_origin);
         sys = iop_system_free(sys);
         close_unused_state(d, d->sys); /* what the attempt opened for new units */
     } else {
+        r = 0;
         if (d->usb_tids && iop_usb_tids_attach(d->usb_tids, sys) < 0)
             iop_warn("reload: USB devices could not be put into the new configuration");
         iop_ctl_set_system(d->ctl, sys);
@@ -356,6 +360,7 @@ static void reload(struct iopd *d) {
     iop_config_free(cfg);
     free(origin);
     iopd_notify("READY=1");
+    return r;
 }
 
 static void on_signal(void *data, int fd, uint32_t revents) {
@@ -364,7 +369,7 @@ static void on_signal(void *data, int fd, uint32_t revents) {
     (void)revents;
     while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGHUP) {
-            reload(d);
+            iopd_reload_answer(&si, reload(d)); /* `iopd --reload` waits for this */
         } else {
             iop_notice("%s: stopping", strsignal((int)si.ssi_signo));
             iopd_notify("STOPPING=1");

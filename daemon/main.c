@@ -4,12 +4,14 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/reload-request.h"
 #include "iopd-config.h"
 #include "lib/config/config.h"
 #include "lib/i2o/iop.h"
@@ -31,6 +33,8 @@ static void usage(FILE *out) {
             "                         i2o/ctl, plus its older name i2octl); with this option\n"
             "                         there is no second name\n"
             "      --no-usbmon        do not create the usbmon trace nodes\n"
+            "      --reload=PID       make the iopd with that process id reload its configuration\n"
+            "                         and wait until it did (exit 0) or refused it (exit 1)\n"
             "  -v, --verbose          more log output (repeat for debug)\n"
             "  -q, --quiet            only warnings and errors\n"
             "  -h, --help             show this help and exit\n"
@@ -87,6 +91,30 @@ static int check_config(const char *path) {
     return 0;
 }
 
+/* --reload PID: what the unit's ExecReload= runs (no procps `kill` needed, and
+ * synchronous: systemctl reload returns when the configuration is in use, and fails
+ * when it was refused). */
+static int reload_other(const char *arg) {
+    char *end;
+    errno = 0;
+    long pid = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || pid <= 1 || pid > INT32_MAX) {
+        fprintf(stderr, "iopd: --reload: '%s' is not a process id\n", arg);
+        return 2;
+    }
+    int r = iopd_reload_request((pid_t)pid, IOPD_RELOAD_TIMEOUT_MS);
+    if (r == 0)
+        return 0;
+    if (r == -ECANCELED)
+        fprintf(stderr, "iopd: process %ld refused the new configuration and keeps the old one (its log says why)\n", pid);
+    else if (r == -ETIMEDOUT)
+        fprintf(stderr, "iopd: process %ld did not answer the reload request within %d s\n", pid,
+                IOPD_RELOAD_TIMEOUT_MS / 1000);
+    else
+        fprintf(stderr, "iopd: cannot reload process %ld: %s\n", pid, strerror(-r));
+    return 1;
+}
+
 /* Detach: the parent waits until the child reports its nodes ready (or dies), so the
  * command's exit status says whether the daemon is really up. */
 static int detach(int *ready_fd) {
@@ -113,7 +141,7 @@ static int detach(int *ready_fd) {
 }
 
 int main(int argc, char **argv) {
-    enum { OPT_CHECK = 0x100, OPT_DUMP, OPT_CUSE, OPT_CTL_NAME, OPT_NO_USBMON };
+    enum { OPT_CHECK = 0x100, OPT_DUMP, OPT_CUSE, OPT_CTL_NAME, OPT_NO_USBMON, OPT_RELOAD };
     static const struct option longopts[] = {
         { "foreground", no_argument, NULL, 'f' },
         { "config", required_argument, NULL, 'c' },
@@ -123,6 +151,7 @@ int main(int argc, char **argv) {
         { "cuse", required_argument, NULL, OPT_CUSE },
         { "ctl-name", required_argument, NULL, OPT_CTL_NAME },
         { "no-usbmon", no_argument, NULL, OPT_NO_USBMON },
+        { "reload", required_argument, NULL, OPT_RELOAD },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -147,6 +176,7 @@ int main(int argc, char **argv) {
         case OPT_CUSE: opt.cuse_path = optarg; break;
         case OPT_CTL_NAME: opt.ctl_name = optarg; break;
         case OPT_NO_USBMON: opt.no_usbmon = true; break;
+        case OPT_RELOAD: return reload_other(optarg);
         case 'v': level = level < LOG_INFO ? LOG_INFO : LOG_DEBUG; break;
         case 'q': level = LOG_WARNING; break;
         case 'h': usage(stdout); return 0;

@@ -12,7 +12,8 @@ unit=/etc/systemd/system/iopd.service
 # (the root is a writable overlay here; a build tree below /tmp would be hidden from
 # the service by its PrivateTmp=yes).
 install -m 0755 "$IOPD" /usr/local/sbin/iopd
-sed "s|^ExecStart=.*|ExecStart=/usr/local/sbin/iopd --foreground|" "$BUILD/systemd/iopd.service" >"$unit"
+sed -e "s|^ExecStart=.*|ExecStart=/usr/local/sbin/iopd --foreground|" \
+    -e "s|^ExecReload=[^ ]*/iopd |ExecReload=/usr/local/sbin/iopd |" "$BUILD/systemd/iopd.service" >"$unit"
 mkdir -p /etc/systemd/system/iopd.service.d
 # Sanitizer settings reach the service.  LeakSanitizer cannot run inside the unit's
 # sandbox (it stops the world with ptrace, which the system call filter refuses), so
@@ -25,6 +26,9 @@ systemctl daemon-reload
 systemd-analyze verify "$unit" 2>&1 | grep -v "Command 'man iop" >/tmp/verify.txt
 check "systemd-analyze verify is clean" test ! -s /tmp/verify.txt
 cat /tmp/verify.txt
+# Reload must work on a minimal system: no procps (kill, pkill) in the unit.
+check "ExecReload is iopd --reload, no external kill" sh -c "
+    grep -qx 'ExecReload=/usr/local/sbin/iopd --reload \\\$MAINPID' '$unit' && ! grep -q '/kill' '$unit'"
 check "systemctl start iopd" systemctl start iopd
 # Type=notify: start returns only after READY=1, i.e. after the node exists.
 check "the node exists as soon as start returns" test -c /dev/i2o/ctl
@@ -63,7 +67,9 @@ JSON
 check "systemctl reload applies a new configuration" systemctl reload iopd
 check "two IOPs after the reload" sh -c "[ \"\$('$IOPCTL' --json list)\" = '{\"iops\":[0,5]}' ]"
 echo '{ "iops": [ { "unit": 99 } ] }' >/etc/iopd/iopd.json
-systemctl reload iopd
+# ExecReload waits for iopd's answer, so a refused configuration fails the reload.
+check "systemctl reload fails for a broken configuration" sh -c '! systemctl reload iopd'
+check "ExecReload said why" sh -c "journalctl -u iopd --no-pager | grep -q 'refused the new configuration and keeps the old one'"
 check "a broken configuration is refused, the old one stays" sh -c "[ \"\$('$IOPCTL' --json list)\" = '{\"iops\":[0,5]}' ]"
 check "the refusal is logged with the JSON path" sh -c "journalctl -u iopd --no-pager | grep -q 'iops\[0\].unit: expected an integer 0..31, got 99'"
 check "still active after a refused reload" sh -c '[ "$(systemctl is-active iopd)" = active ]'
