@@ -48,6 +48,9 @@ static void emit_text(struct page *p, const char *s, size_t n) {
     }
 }
 
+/* A field name: from the configuration, so escaped like any text. */
+static void emit_name(struct page *p, const char *name) { emit_text(p, name, strlen(name)); }
+
 static void emit_value(struct page *p, const struct iop_params_field_info *fi, const uint8_t *v) {
     if (fi->type == IOP_PARAMS_STRING) {
         emit_text(p, (const char *)v, fi->size);
@@ -90,7 +93,9 @@ static void group_table(struct page *p, const struct iop_params_group *g, bool t
         for (unsigned i = 0; i < nf; i++) {
             struct iop_params_field_info fi;
             iop_params_field_info(g, i, &fi);
-            emit(p, "<th>%s</th>", fi.name);
+            emit(p, "<th>");
+            emit_name(p, fi.name);
+            emit(p, "</th>");
         }
         emit(p, "</tr>\n");
     }
@@ -103,9 +108,11 @@ static void group_table(struct page *p, const struct iop_params_group *g, bool t
         for (unsigned i = 0; i < nf; i++) {
             struct iop_params_field_info fi;
             iop_params_field_info(g, i, &fi);
-            if (!table)
-                emit(p, "<tr><th>%s</th><td>", fi.name);
-            else
+            if (!table) {
+                emit(p, "<tr><th>");
+                emit_name(p, fi.name);
+                emit(p, "</th><td>");
+            } else
                 emit(p, "<td>");
             if (fi.flags & IOP_PARAMS_FIELD_NOREAD)
                 emit(p, "(write-only)");
@@ -191,7 +198,9 @@ static void apply_query(struct page *p, struct iop_device *d, const struct iop_q
         const char *v = q->pair[i].value;
         if (fi.type == IOP_PARAMS_STRING || fi.type == IOP_PARAMS_BYTES) {
             if (strlen(v) > fi.size) {
-                emit(p, "<li>%s: too long (at most %zu characters)</li>\n", fi.name, fi.size);
+                emit(p, "<li>");
+                emit_name(p, fi.name);
+                emit(p, ": too long (at most %zu characters)</li>\n", fi.size);
                 continue;
             }
             memcpy(val, v, strlen(v));
@@ -199,7 +208,9 @@ static void apply_query(struct page *p, struct iop_device *d, const struct iop_q
             errno = 0;
             unsigned long long x = strtoull(v, &end, 0);
             if (errno || *end || !*v || *v == '-' || (fi.size < 8 && x >> (8 * fi.size))) {
-                emit(p, "<li>%s: not a number that fits %zu bytes</li>\n", fi.name, fi.size);
+                emit(p, "<li>");
+                emit_name(p, fi.name);
+                emit(p, ": not a number that fits %zu bytes</li>\n", fi.size);
                 continue;
             }
             for (size_t k = 0; k < fi.size; k++)
@@ -258,7 +269,11 @@ static void page_form(struct page *p, struct iop_device *d, const struct iop_que
             if (!(fi.flags & IOP_PARAMS_FIELD_RW))
                 continue;
             uint16_t num = iop_params_group_number(g);
-            emit(p, "<tr><th>0x%04x %s</th><td><input name=\"%04X.%s\" value=\"", num, fi.name, num, fi.name);
+            emit(p, "<tr><th>0x%04x ", num);
+            emit_name(p, fi.name);
+            emit(p, "</th><td><input name=\"%04X.", num);
+            emit_name(p, fi.name);
+            emit(p, "\" value=\"");
             if (!(fi.flags & IOP_PARAMS_FIELD_NOREAD))
                 emit_value(p, &fi, row + fi.offset);
             emit(p, "\"></td></tr>\n");

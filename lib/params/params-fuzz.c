@@ -11,6 +11,7 @@
 #include "lib/params/params.h"
 #include "lib/util/bytes.h"
 #include "lib/util/cleanup.h"
+#include "lib/util/fuzz.h"
 #include "lib/util/log.h"
 
 IOP_DEFINE_CLEANUP(struct iop_params, iop_params_free)
@@ -73,8 +74,7 @@ int iop_params_fuzz_model(struct iop_params **ret) {
 }
 
 static int fail(const char *what) {
-    iop_err("params fuzz: invariant broken: %s", what);
-    return -EIO;
+    return IOP_FUZZ_FAIL("params: %s", what);
 }
 
 /* Save p; the caller frees *blob. */

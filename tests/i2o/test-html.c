@@ -86,6 +86,42 @@ static void test_form(void) {
     CHECK_EQ(iop_html_page(dev(0x00a), 1, "a=%zz", 5, page, sizeof(page)), -EINVAL);
 }
 
+/* Names come from the configuration: markup and format directives in them are text
+ * on every page (found by the query fuzzer: field names went out unescaped). */
+static void test_hostile_names(void) {
+    static const char json[] =
+        "{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":32,\"class\":\"0x090\",\"description\":\"%s%n<d>\","
+        "\"groups\":[{\"number\":\"0x9000\",\"name\":\"<g>%n\",\"fields\":["
+        "{\"name\":\"<i>%n%s\\\"'&\",\"type\":\"u8\",\"writable\":true,\"max\":9}]},"
+        "{\"number\":\"0x9001\",\"name\":\"T\",\"table\":true,\"fields\":["
+        "{\"name\":\"<k>\",\"type\":\"u8\",\"key\":true}],\"rows\":[{\"<k>\":1}]}]}]}]}";
+    struct iop_config *cfg;
+    struct iop_system *s;
+    CHECK_EQ(iop_config_parse(json, strlen(json), "t", &cfg, NULL), 0);
+    CHECK_EQ(iop_system_new_from_config(cfg, &s), 0);
+    iop_config_free(cfg);
+    struct iop_device *d = iop_controller_find_device(s->iop[0], 32);
+    const char *q = "9000.%3Ci%3E%25n%25s%22'%26=99";
+    CHECK(iop_html_page(d, IOP_HTML_PAGE_FORM, q, strlen(q), page, sizeof(page)) > 0);
+    CHECK(strstr(page, "<i>") == NULL);
+    CHECK(strstr(page, "<th>0x9000 &lt;i&gt;%n%s&quot;&#39;&amp;</th>") != NULL);
+    CHECK(strstr(page, "name=\"9000.&lt;i&gt;%n%s&quot;&#39;&amp;\"") != NULL);
+    CHECK(strstr(page, "<li>&lt;i&gt;%n%s&quot;&#39;&amp;: not a number that fits 1 bytes</li>") == NULL);
+    CHECK(strstr(page, "&lt;i&gt;%n%s&quot;&#39;&amp;: out of range") != NULL);
+    q = "9000.%3Ci%3E%25n%25s%22'%26=x";
+    CHECK(iop_html_page(d, IOP_HTML_PAGE_FORM, q, strlen(q), page, sizeof(page)) > 0);
+    CHECK(strstr(page, "<li>&lt;i&gt;%n%s&quot;&#39;&amp;: not a number that fits 1 bytes</li>") != NULL);
+    CHECK(iop_html_page(d, IOP_HTML_PAGE_GROUP + 0x9000, NULL, 0, page, sizeof(page)) > 0);
+    CHECK(strstr(page, "<tr><th>&lt;i&gt;%n%s&quot;&#39;&amp;</th><td>0</td></tr>") != NULL);
+    CHECK(iop_html_page(d, IOP_HTML_PAGE_GROUP + 0x9001, NULL, 0, page, sizeof(page)) > 0);
+    CHECK(strstr(page, "<tr><th>&lt;k&gt;</th></tr>") != NULL);
+    CHECK(iop_html_page(d, IOP_HTML_PAGE_DEVICE, NULL, 0, page, sizeof(page)) > 0);
+    CHECK(strstr(page, "&lt;g&gt;%n") != NULL);
+    CHECK(strstr(page, "%s%n&lt;d&gt;") != NULL);
+    CHECK(strstr(page, "<g>") == NULL && strstr(page, "<d>") == NULL);
+    iop_system_free(s);
+}
+
 static void test_small_buffer(void) {
     char small[100];
     int n = iop_html_page(dev(0x00a), 0, NULL, 0, small, sizeof(small));
@@ -99,6 +135,7 @@ int main(void) {
     TEST(test_group_pages);
     TEST(test_form);
     TEST(test_small_buffer);
+    TEST(test_hostile_names);
     iop_system_free(sys);
     iop_isa_path_free(isa);
     return test_summary();
