@@ -93,7 +93,8 @@ static int run(const uint8_t *p, size_t n, const char *what) {
     uint8_t *copy = malloc(n ? n : 1);
     if (!copy)
         return 0;
-    memcpy(copy, p, n);
+    if (n)
+        memcpy(copy, p, n);
     int r = IOP_FUZZ_ONE(copy, n);
     free(copy);
     if (r == 0)
