@@ -182,8 +182,9 @@ struct iop_sw_module_info {
 
 /* Open the store kept in dir (borrowed; it must outlive the store) and load what is
  * there (damaged files are reported and skipped, never fatal).  cfg may be NULL for the
- * defaults.  -EINVAL for limits above the ceilings, -ENOMEM, -ECANCELED, or the
- * directory's -errno when it cannot be listed. */
+ * defaults.  -EINVAL for limits above the ceilings, -ENOMEM, -ECANCELED,
+ * -EPROTONOSUPPORT when the index was written by a newer iopd (its store is not
+ * touched), or the directory's -errno when it cannot be listed. */
 int iop_swstore_new(struct iop_state_dir *dir, const struct iop_swstore_config *cfg,
                     struct iop_swstore **ret);
 /* Downloads in progress are abandoned (their temporary files removed, unless a crash was
