@@ -113,7 +113,21 @@ int iop_isa_path_save(const struct iop_isa_path *p, void *buf, size_t cap) {
 
 int iop_isa_path_load(struct iop_isa_path *p, const void *buf, size_t len, uint64_t *residue) {
     assert(p);
-    int r = iop_dma_load(&p->dma, buf, len);
+    /* The current state, to go back to if the blob turns out unusable. */
+    uint8_t *old = malloc(iop_dma_save_size());
+    if (!old)
+        return -ENOMEM;
+    int n = iop_dma_save(&p->dma, old, iop_dma_save_size());
+    int r = n < 0 ? n : iop_dma_load(&p->dma, buf, len);
+    if (r == 0 && iop_dma_path_blocked(&p->dma, p->chan)) {
+        /* A state in which our channel cannot reach the bus (a controller disabled; for
+         * channels 0-3 the cascade channel 4 masked or not in cascade mode) is a valid
+         * 8237 state, but every later move would fail: not a usable saved state.
+         * (Found by the dma-state fuzzer: such a file stopped the data path for good.) */
+        (void)iop_dma_load(&p->dma, old, (size_t)n);
+        r = -EINVAL;
+    }
+    free(old);
     if (r < 0)
         return r;
     if (residue)

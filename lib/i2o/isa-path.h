@@ -43,6 +43,7 @@ int iop_isa_path_move(struct iop_isa_path *p, bool to_iop, void *dst, const void
 /* The whole controller state as a blob (lib/dma/dma-save.h), and back.  A transfer
  * that was in progress when the blob was taken is aborted on load (iopd's moves are
  * synchronous, so there is no host buffer to resume into); its residue is logged and
- * returned in *residue (0: none). */
+ * returned in *residue (0: none).  A blob is refused (-EINVAL, the path unchanged) when
+ * it is malformed or would leave the channel unable to reach the bus. */
 int iop_isa_path_save(const struct iop_isa_path *p, void *buf, size_t cap);
 int iop_isa_path_load(struct iop_isa_path *p, const void *buf, size_t len, uint64_t *residue);

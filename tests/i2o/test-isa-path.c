@@ -90,9 +90,41 @@ static void test_save_load(void) {
     iop_isa_path_free(r);
 }
 
+/* A saved state in which the path's channel cannot reach the bus is refused and changes
+ * nothing (found by the dma-state fuzzer: such a file made every later move fail). */
+static void test_load_blocked(void) {
+    enum { OFF_COMMAND = 12, OFF_MASK = 16 }; /* tests/dma/test-dma-save.c pins the layout */
+    static const struct {
+        unsigned chan, off;
+        uint8_t bits;
+    } cases[] = {
+        { 1, OFF_MASK + 1, 0x01 },                     /* cascade channel 4 masked */
+        { 2, OFF_COMMAND + 1, IOP_DMA_CMD_DISABLE },   /* the 16-bit controller disabled */
+        { 3, OFF_COMMAND, IOP_DMA_CMD_DISABLE },       /* its own controller disabled */
+        { 6, OFF_COMMAND + 1, IOP_DMA_CMD_DISABLE },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct iop_isa_path *p;
+        CHECK_EQ(iop_isa_path_new(cases[i].chan, &p), 0);
+        uint8_t blob[2048], before[2048], after[2048], a[64], b[64];
+        fill(a, sizeof(a), 3);
+        int n = iop_isa_path_save(p, blob, sizeof(blob));
+        CHECK(n > 0);
+        CHECK_EQ(iop_isa_path_save(p, before, sizeof(before)), n);
+        blob[cases[i].off] |= cases[i].bits;
+        CHECK_EQ(iop_isa_path_load(p, blob, (size_t)n, NULL), -EINVAL);
+        CHECK_EQ(iop_isa_path_save(p, after, sizeof(after)), n);
+        CHECK_MEMEQ(before, after, (size_t)n);
+        CHECK_EQ(iop_isa_path_move(p, true, b, a, sizeof(a)), (int)sizeof(a));
+        CHECK_MEMEQ(a, b, sizeof(a));
+        iop_isa_path_free(p);
+    }
+}
+
 int main(void) {
     TEST(test_moves);
     TEST(test_bad);
     TEST(test_save_load);
+    TEST(test_load_blocked);
     return test_summary();
 }
