@@ -8,6 +8,7 @@
 
 #include "lib/params/params-internal.h"
 #include "lib/util/bytes.h"
+#include "lib/util/crc32.h"
 #include "lib/util/cleanup.h"
 #include "lib/util/log.h"
 
@@ -19,18 +20,6 @@
 enum { REC_TABLE = 1, REC_ROW = 2, REC_FIELD = 3 };
 
 #define DYNAMIC_FLAGS (IOP_PARAMS_GROUP_ROW_ADD | IOP_PARAMS_GROUP_ROW_DELETE | IOP_PARAMS_GROUP_CLEAR)
-
-/* CRC-32, reflected polynomial 0xEDB88320 (zlib's crc32), bitwise: blobs are small and
- * written rarely, a table would only cost code. */
-static uint32_t crc32_ieee(const uint8_t *b, size_t n) {
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= b[i];
-        for (int k = 0; k < 8; k++)
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
-}
 
 /* ---- save ---- */
 
@@ -139,7 +128,7 @@ int iop_params_save(const struct iop_params *p, uint8_t **ret, size_t *ret_len) 
         iop_put_le16(w.b + 6, 0);
         iop_put_le32(w.b + 8, w.records);
         uint8_t crc[CRC_SIZE];
-        iop_put_le32(crc, crc32_ieee(w.b, w.len));
+        iop_put_le32(crc, iop_crc32(0, w.b, w.len));
         put(&w, crc, sizeof(crc));
     }
     if (w.err) {
@@ -287,7 +276,7 @@ int iop_params_load(struct iop_params *p, const void *blob, size_t len) {
         iop_get_le16(b + 4) != VERSION)
         return -EBADMSG;
     size_t end = len - CRC_SIZE;
-    if (iop_get_le32(b + end) != crc32_ieee(b, end))
+    if (iop_get_le32(b + end) != iop_crc32(0, b, end))
         return -EBADMSG;
     uint32_t count = iop_get_le32(b + 8);
 

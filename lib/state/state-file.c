@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/state/crc32.h"
+#include "lib/util/crc32.h"
 #include "lib/state/state-private.h"
 #include "lib/util/bytes.h"
 #include "lib/util/cleanup.h"

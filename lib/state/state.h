@@ -13,7 +13,7 @@
  *       0    8  magic "iopdstat"
  *       8    2  format version, 1
  *      10    2  header size, 32
- *      12    4  CRC-32 (lib/state/crc32.h) of the payload
+ *      12    4  CRC-32 (lib/util/crc32.h) of the payload
  *      16    8  payload length in bytes; the file is exactly 32 + this long
  *      24    4  reserved, 0
  *      28    4  CRC-32 of bytes 0..27

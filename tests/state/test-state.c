@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lib/state/crc32.h"
+#include "lib/util/crc32.h"
 #include "lib/state/state.h"
 #include "lib/util/bytes.h"
 #include "lib/util/log.h"
