@@ -35,9 +35,11 @@
  *   reply word 7   start_frame;  word 8: error_count
  *   reply word 9+  isochronous: per packet actual_length, status (as many as fit)
  *
- * Without a claimed interface only standard requests on endpoint 0 are allowed (the
- * engine refuses the rest with -EACCES); the policy says which devices iopd claims
- * (and whether it may detach a kernel driver to do so: never by default). */
+ * Without a claimed interface only standard device-to-host requests on endpoint 0 are
+ * allowed, and requests to an interface or its endpoints need that interface claimed
+ * (the engine refuses the rest with -EACCES, lib/usb/urb.h); the policy says which
+ * devices iopd claims (and whether it may detach a kernel driver to do so: never by
+ * default). */
 #pragma once
 
 #include <stdbool.h>

@@ -98,9 +98,10 @@ uint8_t iop_usb_dev_altsetting(const struct iop_usb_dev *dev, uint8_t ifnum);
 bool iop_usb_dev_is_gone(const struct iop_usb_dev *dev);
 
 /* ---- Claiming ----
- * Unclaimed, the engine may only send standard requests on endpoint 0 (enumeration
- * and GET_* queries do not disturb a kernel driver).  Class and vendor requests on
- * endpoint 0, and any other endpoint, need the interface claimed (-EACCES).
+ * Unclaimed, the engine may only send standard device-to-host requests on endpoint 0
+ * (enumeration and GET_* queries do not disturb a kernel driver).  Class and vendor
+ * requests, requests to an interface or its endpoints, and every other endpoint need
+ * the interface claimed (-EACCES; urb.h has the exact rule).
  * SET_INTERFACE needs its interface claimed; SET_CONFIGURATION a device the engine
  * holds (an interface claimed since, and not all given back); both do what usbfs
  * does: the URBs on the endpoints they end are discarded (-ENOENT), the endpoint table

@@ -245,6 +245,33 @@ static void discard_ended(struct iop_usb_dev *dev, const struct iop_urb *urb) {
     }
 }
 
+/* The claim list holds for endpoint 0 too.  A request naming an interface, or an
+ * endpoint of one, needs that interface claimed (the kernel's usbfs check_ctrlrecip(),
+ * which would otherwise claim a free interface behind iopd's back or fail with EBUSY on
+ * one a driver has); class and vendor requests need a claimed interface; and on a
+ * device with none claimed only standard device-to-host requests pass: iopd reads what
+ * lsusb shows but never changes a device that a kernel driver, or nobody, owns
+ * (SET_ADDRESS, SET_CONFIGURATION, SET_FEATURE ... were allowed there before). */
+static bool control_allowed(const struct iop_usb_dev *dev, const uint8_t *s) {
+    uint8_t type = s[0] & IOP_USB_TYPE_MASK, recip = s[0] & IOP_USB_RECIP_MASK;
+    unsigned index = iop_get_le16(s + 4) & 0xff;
+    if (type == IOP_USB_TYPE_VENDOR)
+        return dev->claimed; /* usbfs passes vendor requests on without a recipient check */
+    if (recip == IOP_USB_RECIP_INTERFACE)
+        return index < IOP_USB_MAX_INTERFACES && (dev->claimed & (1u << index));
+    if (recip == IOP_USB_RECIP_ENDPOINT && (index & IOP_USB_ENDPOINT_NUMBER_MASK) != 0) {
+        const struct dev_ep *ep = iop_usb_dev_endpoint(dev, index & IOP_USB_ENDPOINT_NUMBER_MASK,
+                                                      (index & IOP_USB_DIR_IN) != 0);
+        return ep && ep->info.interface < IOP_USB_MAX_INTERFACES &&
+               (dev->claimed & (1u << ep->info.interface));
+    }
+    /* The device itself (or endpoint 0 as recipient): changing it takes a device iopd
+     * holds (after SET_CONFIGURATION 0 no interface is claimed, yet it is still ours). */
+    if (type == IOP_USB_TYPE_STANDARD && (s[0] & IOP_USB_DIR_IN))
+        return true;
+    return dev->claimed != 0 || dev->held;
+}
+
 /* The checks usb_submit_urb() makes before the URB reaches the HCD (and usbmon):
  * none of these failures is seen by the monitor. */
 static int validate(struct iop_urb *urb, struct iop_usb_dev *dev, const struct dev_ep **ret_ep) {
@@ -299,7 +326,7 @@ static int validate(struct iop_urb *urb, struct iop_usb_dev *dev, const struct d
         return -EMSGSIZE;
 
     if (urb->endpoint == 0) {
-        if ((setup[0] & IOP_USB_TYPE_MASK) != IOP_USB_TYPE_STANDARD && !dev->claimed)
+        if (!control_allowed(dev, setup))
             return -EACCES;
         int r = validate_set_request(urb, dev);
         if (r < 0)

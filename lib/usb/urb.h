@@ -138,8 +138,11 @@ int iop_urb_set_timeout(struct iop_urb *urb, uint32_t timeout_ms);
  *   -EBADR   control: wLength differs from transfer_buffer_length (kernel)
  *   -EMSGSIZE endpoint maxpacket 0, ISO packet above the endpoint's limit, or more
  *            than IOP_URB_TRANSFER_MAX bytes
- *   -EACCES  the device is not claimed: only standard requests on endpoint 0, and
- *            only endpoints of claimed interfaces, are allowed
+ *   -EACCES  the claim list: endpoints other than 0 need their interface claimed;
+ *            on endpoint 0 a request to an interface or to an endpoint of one needs
+ *            that interface claimed, class and vendor requests need some claimed
+ *            interface, and a device with none claimed takes only standard
+ *            device-to-host requests (GET_DESCRIPTOR, GET_STATUS ...)
  *   -EFBIG   more than IOP_URB_ISO_PACKETS_MAX ISO packets
  *   -EAGAIN  IOP_URB_ISO_QUEUE_MAX ISO URBs already queued on the endpoint
  * and, after the monitor's submit() hook (then submit_error() follows, as usbcore

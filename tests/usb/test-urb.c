@@ -215,6 +215,59 @@ static void test_submit_errors(void) {
 
 /* ---- Intervals ---- */
 
+/* The claim list on endpoint 0 (the kernel's usbfs check_ctrlrecip() for interfaces
+ * and endpoints; nothing but standard reads on a device iopd has not claimed). */
+static void test_control_claims(void) {
+    struct fixture f;
+    fx_up(&f, IOP_USB_SPEED_HIGH, false);
+    uint8_t setup[8], buf[18];
+    struct rec r = { 0 };
+    struct iop_urb *urb = fx_ctrl(&f, setup, 0x80, IOP_USB_REQ_GET_DESCRIPTOR, 0x0100, 0, buf, 18, &r);
+    static const struct {
+        uint8_t type, req;
+        uint16_t value, index;
+        int unclaimed, if0;
+    } cases[] = {
+        { 0x80, IOP_USB_REQ_GET_DESCRIPTOR, 0x0100, 0, 0, 0 },      /* reading the device: always */
+        { 0x80, IOP_USB_REQ_GET_STATUS, 0, 0, 0, 0 },
+        { 0x82, IOP_USB_REQ_GET_STATUS, 0, 0x80, 0, 0 },            /* endpoint 0 as recipient */
+        { 0x00, IOP_USB_REQ_SET_ADDRESS, 9, 0, -EACCES, 0 },         /* changing it: claimed only */
+        { 0x00, IOP_USB_REQ_SET_FEATURE, 1, 0, -EACCES, 0 },
+        { 0x00, IOP_USB_REQ_SET_CONFIGURATION, 1, 0, -EACCES, 0 },
+        { 0x02, IOP_USB_REQ_CLEAR_FEATURE, 0, 0x00, -EACCES, 0 },    /* endpoint 0, OUT */
+        { 0x81, IOP_USB_REQ_GET_STATUS, 0, 0, -EACCES, 0 },          /* interface 0 */
+        { 0x81, IOP_USB_REQ_GET_STATUS, 0, 1, -EACCES, -EACCES },    /* interface 1: never claimed */
+        { 0x01, IOP_USB_REQ_SET_INTERFACE, 0, 0x0101, -EACCES, -EACCES },
+        { 0x02, IOP_USB_REQ_CLEAR_FEATURE, 0, 0x81, -EACCES, 0 },    /* 0x81 is in interface 0 */
+        { 0x82, IOP_USB_REQ_GET_STATUS, 0, 0x04, -EACCES, -EACCES }, /* 0x04 is in interface 2 */
+        { 0x02, IOP_USB_REQ_CLEAR_FEATURE, 0, 0x0e, -EACCES, -EACCES }, /* no such endpoint */
+        { 0xa1, 0x01, 0, 0, -EACCES, 0 },                             /* class, interface 0 */
+        { 0xa1, 0x01, 0, 2, -EACCES, -EACCES },
+        { 0xc0, 0x42, 0, 7, -EACCES, 0 },                             /* vendor: any claim */
+    };
+    for (unsigned claimed = 0; claimed < 2; claimed++) {
+        if (claimed)
+            CHECK_EQ(iop_usb_dev_claim_interface(f.dev, 0), 0);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            setup[0] = cases[i].type;
+            setup[1] = cases[i].req;
+            iop_put_le16(setup + 2, cases[i].value);
+            iop_put_le16(setup + 4, cases[i].index);
+            iop_put_le16(setup + 6, 0);
+            urb->transfer_buffer_length = 0;
+            int want = claimed ? cases[i].if0 : cases[i].unclaimed;
+            int got = iop_urb_submit(urb);
+            if (got != want)
+                fprintf(stderr, "case %zu (claimed %u): %d, want %d\n", i, claimed, got, want);
+            CHECK_EQ(got, want);
+            if (got == 0)
+                iop_usb_sim_advance(f.e, 0);
+        }
+    }
+    iop_urb_free(urb);
+    fx_down(&f);
+}
+
 static void test_interval_rounding(void) {
     static const struct {
         enum iop_usb_speed speed;
@@ -812,6 +865,7 @@ static void test_monitor_order(void) {
 int main(void) {
     TEST(test_alloc_refs);
     TEST(test_submit_errors);
+    TEST(test_control_claims);
     TEST(test_interval_rounding);
     TEST(test_unlink_vs_kill);
     TEST(test_kill_rejects_resubmit);
