@@ -126,11 +126,16 @@ int ctl_passthru(struct ctl_call *c) {
             return -EINVAL;
     if (reply_bytes && (r = iop_umem_want_out(c->um, reply_at, reply_bytes)) < 0)
         return r;
-    size_t total = 0;
+    size_t total = 0, total_in = 0, total_out = reply_bytes;
     for (unsigned i = 0; i < n_sg; i++) {
         uint32_t fc = frame[sg_offset + 2 * i], addr = frame[sg_offset + 2 * i + 1];
         uint32_t len = fc & IOP_SGL_COUNT_MASK;
         total += len;
+        *((fc & IOP_SGL_DIR_TO_IOP) ? &total_in : &total_out) += len;
+        /* What one CUSE ioctl can move each way (the kernel's ENOMEM), checked here as
+         * well: no accessor can make this allocate 30 x 16 MiB. */
+        if (total_in > IOP_UMEM_MAX_BYTES || total_out > IOP_UMEM_MAX_BYTES)
+            return -ENOMEM;
         r = (fc & IOP_SGL_DIR_TO_IOP) ? iop_umem_want_in(c->um, addr, len) : iop_umem_want_out(c->um, addr, len);
         if (r < 0)
             return r;

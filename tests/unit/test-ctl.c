@@ -304,6 +304,28 @@ static void test_passthru(void) {
     buf[60] = 4u << 16 | 0x01;
     CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -EFAULT);
 
+    /* Data limits are the dispatcher's own, whatever the accessor (this one has no
+     * limit): 128 KiB each way, as one CUSE ioctl moves; beyond, ENOMEM before anything
+     * is allocated (30 elements of 16 MiB would otherwise be asked for). */
+    static uint8_t big[2][100 * 1024];
+    iop_umem_space_map(&u, 0x100000, big[0], sizeof(big[0]), true);
+    iop_umem_space_map(&u, 0x200000, big[1], sizeof(big[1]), true);
+    pt.msg = buf;
+    memset(buf, 0, sizeof(buf));
+    buf[0] = 8u << 16 | 4u << 4 | 0x01;
+    buf[1] = (uint32_t)IOP_FN_UTIL_NOP << 24 | 1u << 12 | 0;
+    buf[4] = IOP_SGL_SIMPLE | IOP_SGL_DIR_TO_IOP | (uint32_t)sizeof(big[0]);
+    buf[5] = 0x100000;
+    buf[6] = IOP_SGL_SIMPLE | IOP_SGL_LAST | (uint32_t)sizeof(big[1]);
+    buf[7] = 0x200000;
+    buf[8] = 8u << 16;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), 0); /* 100 KiB in and 100 KiB out */
+    buf[4] &= ~IOP_SGL_DIR_TO_IOP;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -ENOMEM); /* 200 KiB out */
+    buf[4] = IOP_SGL_SIMPLE | IOP_SGL_COUNT_MASK;
+    buf[6] = IOP_SGL_SIMPLE | IOP_SGL_LAST | IOP_SGL_COUNT_MASK;
+    CHECK_EQ(ioc(I2OPASSTHRU, (uintptr_t)&pt, &u), -ENOMEM); /* 2 x 16 MiB */
+
     /* A silent IOP: ETIMEDOUT, and word 4 carries it as the kernel wrote it. */
     struct i2o_cmd_passthru pt7 = { .iop = 7, .msg = buf };
     iop_umem_space_map_self(&u, &pt7, sizeof(pt7), false);
