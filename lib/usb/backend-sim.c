@@ -350,7 +350,7 @@ static void serve_iso(struct iop_usb_sim_dev *sd, struct sim_ep *ep, struct sim_
             d->actual_length = 0;
             continue;
         }
-        if (urb->dir_in)
+        if (urb->dir_in && d->length) /* no buffer at all for zero-length packets */
             fill_pattern(urb->transfer_buffer + d->offset, d->length);
         d->status = 0;
         d->actual_length = d->length;

@@ -516,6 +516,17 @@ static void test_iso(void) {
     CHECK_EQ(r2.calls, 1);
     CHECK_EQ(u2->error_count, 3); /* packets 9, 12, 15 */
 
+    /* Zero-length packets and no buffer at all (found by the passthru fuzzer: the
+     * simulated device computed a pointer from the NULL buffer). */
+    struct rec r0 = { 0 };
+    struct iop_urb *u0 = iso_urb(&f, 0x83, NULL, 2, 0, &r0);
+    u0->transfer_buffer_length = 0;
+    CHECK_EQ(iop_urb_submit(u0), 0);
+    iop_usb_sim_advance(f.e, 8 * 125);
+    CHECK_EQ(r0.calls, 1);
+    CHECK_EQ(u0->iso_frame_desc[0].actual_length, 0);
+    iop_urb_free(u0);
+
     /* Without ASAP on an idle endpoint the caller's start frame counts; frames that
      * have passed give -EXDEV per packet, all of them fail the submit. */
     cur = iop_usb_sim_frame(f.sd);
