@@ -174,7 +174,13 @@ int main(int argc, char **argv) {
         case OPT_CHECK: check = true; break;
         case OPT_DUMP: fputs(iop_config_default_json, stdout); return 0;
         case OPT_CUSE: opt.cuse_path = optarg; break;
-        case OPT_CTL_NAME: opt.ctl_name = optarg; break;
+        case OPT_CTL_NAME:
+            if (iop_config_node_name_error(optarg)) {
+                fprintf(stderr, "iopd: --ctl-name '%s': %s\n", optarg, iop_config_node_name_error(optarg));
+                return 2;
+            }
+            opt.ctl_name = optarg;
+            break;
         case OPT_NO_USBMON: opt.no_usbmon = true; break;
         case OPT_RELOAD: return reload_other(optarg);
         case 'v': level = level < LOG_INFO ? LOG_INFO : LOG_DEBUG; break;

@@ -605,17 +605,33 @@ static int parse_iop(struct cfg_ctx *p, const char *path, json_object *o, struct
     return 0;
 }
 
-/* A node name below /dev: relative, no "..", no empty components. */
-static int check_node_name(struct cfg_ctx *p, const char *path, const char *name) {
-    if (!*name || name[0] == '/' || strstr(name, "//") || name[strlen(name) - 1] == '/')
-        return cfg_fail(p, path, "expected a relative name below /dev such as \"i2o/ctl\"");
+const char *iop_config_node_name_error(const char *name) {
+    if (!name || !*name || name[0] == '/')
+        return "expected a relative name below /dev such as \"i2o/ctl\"";
+    if (strlen(name) >= IOP_CONFIG_NODE_NAME_MAX)
+        return "too long";
     for (const char *c = name; *c; c++)
         if (!(*c == '/' || *c == '-' || *c == '_' || *c == '.' || (*c >= '0' && *c <= '9') ||
               (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
-            return cfg_fail(p, path, "character '%c' is not allowed in a node name", *c);
-    if (strstr(name, "..") || strncmp(name, "./", 2) == 0)
-        return cfg_fail(p, path, "\".\" and \"..\" are not allowed in a node name");
-    return 0;
+            return "only letters, digits, '-', '_', '.' and '/' are allowed in a node name";
+    /* Component by component: none empty, none "." or ".." (a name never leaves /dev). */
+    for (const char *c = name; *c;) {
+        size_t n = strcspn(c, "/");
+        if (n == 0)
+            return "empty path components are not allowed in a node name";
+        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return "\".\" and \"..\" are not allowed in a node name";
+        c += n;
+        if (*c == '/' && !*++c)
+            return "empty path components are not allowed in a node name";
+    }
+    return NULL;
+}
+
+/* A node name below /dev (iop_config_node_name_error). */
+static int check_node_name(struct cfg_ctx *p, const char *path, const char *name) {
+    const char *why = iop_config_node_name_error(name);
+    return why ? cfg_fail(p, path, "%s", why) : 0;
 }
 
 static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_nodes *n) {

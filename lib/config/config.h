@@ -115,11 +115,12 @@ struct iop_config_iop {
 };
 
 /* The device nodes: names below /dev, and who may open them. */
+#define IOP_CONFIG_NODE_NAME_MAX 64u /* with the NUL */
 struct iop_config_nodes {
-    char ctl[64];        /* "i2o/ctl" */
-    char ctl_alias[64];  /* "i2octl": the same device under its older name (off when equal to ctl) */
+    char ctl[IOP_CONFIG_NODE_NAME_MAX];       /* "i2o/ctl" */
+    char ctl_alias[IOP_CONFIG_NODE_NAME_MAX]; /* "i2octl": the same device under its older name (off when equal to ctl) */
     bool ctl_alias_enabled;
-    char usbmon[64];     /* "usbmon": /dev/usbmon/0u, /dev/usbmon/1u, 1t ... */
+    char usbmon[IOP_CONFIG_NODE_NAME_MAX];    /* "usbmon": /dev/usbmon/0u, /dev/usbmon/1u, 1t ... */
     bool usbmon_enabled;
     char user[33], group[33]; /* owner of every node; "root" */
     uint32_t mode;       /* 0600 */
@@ -163,6 +164,12 @@ int iop_config_parse(const char *text, size_t len, const char *origin, struct io
 /* Read and parse a file; -errno from open/read, -EFBIG over IOP_CONFIG_MAX_BYTES. */
 int iop_config_load_file(const char *path, struct iop_config **ret, char **err);
 struct iop_config *iop_config_free(struct iop_config *cfg);
+
+/* Why name cannot be a node name below /dev (the configuration's nodes.ctl and
+ * nodes.usbmon, iopd --ctl-name), or NULL when it can: relative, at most
+ * IOP_CONFIG_NODE_NAME_MAX - 1 characters of [A-Za-z0-9._/-], no empty, "." or ".."
+ * component -- so it never names anything outside /dev. */
+const char *iop_config_node_name_error(const char *name);
 
 /* Class names accepted in "class" ("block-storage", ...); NULL for unknown ids. */
 const char *iop_config_class_name(unsigned class_id);

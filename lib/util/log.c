@@ -73,6 +73,12 @@ void iop_logv(int level, const char *fmt, va_list ap) {
     if (level < LOG_DEBUG && !ratelimit_pass())
         return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* One message, one line: journald and syslog split at newlines and read a "<N>" at
+     * the start of each, so a value with "\n<0>..." in it would forge an entry of
+     * another priority.  Control characters from values become '?'. */
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     emit(level, msg);
 }
 

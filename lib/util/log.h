@@ -24,6 +24,9 @@ int iop_log_get_max_level(void);
 #define IOP_LOG_RATELIMIT_INTERVAL_USEC 10000000ull
 void iop_log_set_ratelimit(unsigned burst, unsigned long long interval_usec);
 
+/* Formats must be literals (-Wformat=2 makes any other an error); what comes from
+ * outside goes in as an argument ("%s").  A message is always one line: control
+ * characters in it are replaced by '?'. */
 void iop_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void iop_logv(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 

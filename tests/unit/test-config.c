@@ -144,7 +144,23 @@ static void test_nodes(void) {
     iop_config_free(cfg);
     expect_error("{\"iops\":[],\"nodes\":{\"mode\":\"0777\",\"ctl\":\"/dev/x\"}}", "$.nodes.ctl: expected a relative name");
     expect_error("{\"iops\":[],\"nodes\":{\"ctl\":\"../etc/passwd\"}}", "not allowed");
-    expect_error("{\"iops\":[],\"nodes\":{\"usbmon\":\"a b\"}}", "$.nodes.usbmon: character ' '");
+    expect_error("{\"iops\":[],\"nodes\":{\"usbmon\":\"a b\"}}", "$.nodes.usbmon: only letters, digits");
+    /* Nothing that leaves /dev or is not a plain path (found missing: ".", "a/./b" and
+     * "a/." passed). */
+    static const char *const bad_names[] = { ".", "./x", "a/./b", "a/.", "a/..", "../x", "a/../../b", "a//b", "a/",
+                                             "/dev/x", "%n%s", "a\\u0000b",
+                                             "0123456789012345678901234567890123456789012345678901234567890123" };
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        char json[256];
+        snprintf(json, sizeof(json), "{\"iops\":[],\"nodes\":{\"ctl\":\"%s\"}}", bad_names[i]);
+        expect_error(json, "$.nodes.ctl: ");
+    }
+    CHECK(iop_config_node_name_error("i2o/ctl") == NULL);
+    CHECK(iop_config_node_name_error("a.b/c-d_e") == NULL);
+    CHECK(iop_config_node_name_error(".hidden/x") == NULL); /* a dot starting a name is a name */
+    CHECK(iop_config_node_name_error("a/..b") == NULL);
+    CHECK(iop_config_node_name_error("") != NULL);
+    CHECK(iop_config_node_name_error(NULL) != NULL);
     expect_error("{\"iops\":[],\"nodes\":{\"mode\":\"01777\"}}", "$.nodes.mode: expected an integer 0..511");
     expect_error("{\"iops\":[],\"nodes\":{\"user\":\"\"}}", "must not be empty");
     expect_error("{\"iops\":[],\"nodes\":{\"owner\":\"x\"}}", "$.nodes: unknown key \"owner\"");

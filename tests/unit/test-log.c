@@ -40,6 +40,19 @@ static void test_levels(void) {
 
 /* A flood: burst messages pass, the rest are counted and reported once the interval
  * is over, before the next message. */
+/* Hostile values are text: format directives are printed, not interpreted (the
+ * format is always a literal), and a newline cannot start a forged journal entry. */
+static void test_hostile_values(void) {
+    struct captured c = { 0 };
+    iop_log_set_sink(sink, &c);
+    iop_log_set_ratelimit(0, 0);
+    iop_warn("name \"%s\"", "%n%s%x");
+    CHECK_STREQ(c.last, "name \"%n%s%x\"");
+    iop_warn("value %s!", "a\n<0>forged\r\tb\x7f");
+    CHECK_STREQ(c.last, "value a?<0>forged??b?!");
+    iop_log_set_sink(NULL, NULL);
+}
+
 static void test_ratelimit(void) {
     struct captured c = { 0 };
     iop_log_set_sink(sink, &c);
@@ -90,6 +103,7 @@ static void test_report_text(void) {
 
 int main(void) {
     TEST(test_levels);
+    TEST(test_hostile_values);
     TEST(test_ratelimit);
     TEST(test_report_text);
     return test_summary();
