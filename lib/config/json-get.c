@@ -63,7 +63,8 @@ int cfg_get_uint(struct cfg_ctx *p, const char *path, json_object *v, uint64_t m
         char *end;
         errno = 0;
         unsigned long long x = strtoull(s, &end, 0);
-        if (!*s || *s == '-' || *end || errno)
+        /* Digits only: no sign or blanks (strtoull takes them), no NUL inside. */
+        if (!(*s >= '0' && *s <= '9') || *end || errno || (size_t)json_object_get_string_len(v) != strlen(s))
             return cfg_fail(p, path, "expected an integer 0..%llu, got \"%s\"", (unsigned long long)max, s);
         if (x > max)
             return cfg_fail(p, path, "expected an integer 0..%llu, got %s", (unsigned long long)max, s);

@@ -165,6 +165,44 @@ static void test_basics(void) {
 
 /* The brief's case: 8 MiB in 1024 fragments, back byte-identical, and one that does not
  * end on a fragment boundary. */
+/* Module names are the caller's (sw_type, sw_id): whatever bytes they hold, the files
+ * are named from them in hex inside the store's directory and nowhere else. */
+static void test_hostile_ids(void) {
+    struct iop_state_dir *dir;
+    struct iop_swstore *s = open_store("hostile", &dir, NULL);
+    uint8_t *img = image(100, 7);
+    static const uint32_t ids[] = { 0x2f2e2e2f /* "/../" */, 0x2f000000, 0x0a252e00 /* "\0.%\n" */,
+                                    0xffffffff, 0 };
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        CHECK_EQ(download(s, 0x22, ids[i], 0x2f, img, 100), 0);
+    CHECK_EQ(download(s, 0x2f, 1, 0, img, 100), IOP_SW_STATUS_TRANSACTION_ERROR); /* '/' is no type */
+    DIR *d = opendir(sub("hostile"));
+    struct dirent *de;
+    unsigned n = 0;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        n++;
+        unsigned t, id, gen;
+        char tail[8];
+        bool ok = strcmp(de->d_name, "swstore.idx") == 0 ||
+                  (strlen(de->d_name) == strlen("sw-22-00000000-00000001.img") &&
+                   sscanf(de->d_name, "sw-%2x-%8x-%8x.%3s", &t, &id, &gen, tail) == 4 && strcmp(tail, "img") == 0);
+        if (!ok)
+            fprintf(stderr, "unexpected file %s\n", de->d_name);
+        CHECK(ok);
+    }
+    if (d)
+        closedir(d);
+    CHECK_EQ(n, 6); /* five modules and the index */
+    CHECK(access(sub("hostile/.."), F_OK) == 0);
+    CHECK(access(sub("2e2f"), F_OK) != 0);
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        CHECK(upload_equals(s, 0x22, ids[i], img, 100));
+    free(img);
+    close_store(s, dir);
+}
+
 static void test_big_image(void) {
     struct iop_state_dir *dir;
     struct iop_swstore *s = open_store("big", &dir, NULL);
@@ -854,6 +892,7 @@ int main(void) {
     iop_log_set_sink(test_capture_warnings, NULL);
     iop_log_set_max_level(LOG_DEBUG);
     TEST(test_basics);
+    TEST(test_hostile_ids);
     TEST(test_big_image);
     TEST(test_download_refusals);
     TEST(test_capacity);

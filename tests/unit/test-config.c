@@ -105,6 +105,21 @@ static void test_devices(void) {
     expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"toaster\"}]}]}",
                  "$.iops[0].devices[0].class: unknown class \"toaster\"");
     expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5}]}]}", "missing key \"class\"");
+    /* Unit numbers and TIDs name state files (iopN/, params-TTT.state, disk-TTT.img):
+     * only numbers in range, never text that could be a path. */
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":\"0x1000\",\"class\":\"lan\"}]}]}",
+                 "$.iops[0].devices[0].tid: expected an integer 0..4095");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":\"../x\",\"class\":\"lan\"}]}]}",
+                 "$.iops[0].devices[0].tid: expected an integer");
+    expect_error("{\"iops\":[{\"unit\":\"../../etc\"}]}", "$.iops[0].unit: expected an integer 0..31");
+    expect_error("{\"iops\":[{\"unit\":-1}]}", "$.iops[0].unit: expected an integer 0..31");
+    expect_error("{\"iops\":[{\"unit\":\"1\\u0000\"}]}", "$.iops[0].unit: expected an integer 0..31");
+    expect_error("{\"iops\":[{\"unit\":\" 1\"}]}", "$.iops[0].unit: expected an integer 0..31");
+    expect_error("{\"iops\":[{\"unit\":\"+1\"}]}", "$.iops[0].unit: expected an integer 0..31");
+    /* Values with format directives are text everywhere, messages included. */
+    expect_error("{\"iops\":[{\"unit\":0,\"%n%s%x\":1}]}", "$.iops[0]: unknown key \"%n%s%x\"");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"%n%s\"}]}]}",
+                 "unknown class \"%n%s\"");
     expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\",\"parent\":9}]}]}",
                  "parent 0x009 is not a device listed before");
     expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\"},{\"tid\":5,\"class\":\"lan\"}]}]}",
