@@ -27,13 +27,23 @@ check "/dev/usbmon/0u exists too, 0600 root:root" sh -c '[ "$(stat -c %a:%U:%G /
 check "/dev/i2octl, the older name, too, 0600 root:root" sh -c '[ "$(stat -c %a:%U:%G /dev/i2octl)" = 600:root:root ]'
 check "I2OGETIOPS through /dev/i2octl" "$E2E/ctl-client" /dev/i2octl getiops 0
 # Permissions are the kernel's business: a user without access gets EACCES from open().
-check "a non-root user gets EACCES" sh -c "setpriv --reuid=nobody --regid=nogroup --clear-groups \
-    python3 -c 'import os
-try:
-    os.open(\"/dev/i2o/ctl\", os.O_RDWR)
-except PermissionError:
-    raise SystemExit(0)
-raise SystemExit(1)'"
+# Every node iopd makes (the usbmon nodes of each USB bus included) is root's, 0600,
+# and refuses anyone else for reading and for writing.
+check "the usbmon bus nodes exist" sh -c "ls /dev/usbmon | grep -q '^[1-9][0-9]*[ut]\$'"
+check "every node is 0600 root:root" sh -c '
+    for n in /dev/i2o/ctl /dev/usbmon/*; do
+        [ "$(stat -c %a:%U:%G "$n")" = 600:root:root ] || { echo "$n: $(stat -c %a:%U:%G "$n")"; exit 1; }
+    done'
+check "a non-root user gets EACCES on every node, read and write" sh -c "setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    python3 -c 'import glob, os
+for path in [\"/dev/i2o/ctl\"] + glob.glob(\"/dev/usbmon/*\"):
+    for mode in (os.O_RDONLY, os.O_WRONLY, os.O_RDWR):
+        try:
+            os.close(os.open(path, mode))
+        except PermissionError:
+            continue
+        raise SystemExit(path + \" opened\")
+'"
 check "SIGTERM stops iopd with status 0" stop_iopd
 check "the node is gone after SIGTERM" wait_gone /dev/i2o/ctl
 check "so is /dev/usbmon/0u" test ! -e /dev/usbmon/0u

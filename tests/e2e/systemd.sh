@@ -34,6 +34,14 @@ check "systemctl start iopd" systemctl start iopd
 check "the node exists as soon as start returns" test -c /dev/i2o/ctl
 check "so does /dev/usbmon/0u" test -c /dev/usbmon/0u
 check "the service is active" sh -c '[ "$(systemctl is-active iopd)" = active ]'
+# With udevd running too, the nodes end up as iopd makes them: root's, 0600, closed to
+# other users (the kernel refuses their open()).
+check "the nodes are 0600 root:root under the service" sh -c '
+    for n in /dev/i2o/ctl /dev/usbmon/*; do [ "$(stat -c %a:%U:%G "$n")" = 600:root:root ] || exit 1; done'
+for n in /dev/i2o/ctl /dev/usbmon/0u; do
+    check "a non-root user gets EACCES from $n" sh -c "setpriv --reuid=nobody --regid=nogroup --clear-groups \
+        sh -c 'exec 3<$n' 2>&1 | grep -q 'Permission denied'"
+done
 check "STATUS= says what it serves" sh -c "systemctl show -p StatusText --value iopd | grep -q 'Serving /dev/i2o/ctl with 1 IOP and the usbmon nodes'"
 check "iopctl talks to it" sh -c "'$IOPCTL' list | grep -qx 0"
 check "state directory created 0700" sh -c '[ "$(stat -c %a /var/lib/iopd)" = 700 ]'
