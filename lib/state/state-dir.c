@@ -241,6 +241,20 @@ int iop_state_open_raw(struct iop_state_dir *d, const char *name, int flags, int
         return -ECANCELED;
     if (iop_state_name_valid(name) < 0)
         return -EINVAL;
-    int fd = openat(d->fd, name, flags | O_CLOEXEC | O_NOFOLLOW, mode);
-    return fd < 0 ? -errno : fd;
+    /* O_NONBLOCK: a FIFO planted under the name must not hang the daemon in open(); and
+     * only a regular file is a medium (pread/pwrite on anything else misbehave). */
+    int fd = openat(d->fd, name, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
+    if (fd < 0)
+        return errno == ELOOP ? iop_log_errno(LOG_WARNING, -EBADMSG, "%s: is a symbolic link", name) : -errno;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return iop_log_errno(LOG_WARNING, -EBADMSG, "%s: not a regular file", name);
+    }
+    if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
 }

@@ -40,7 +40,7 @@ static int reference(const uint8_t *f, size_t n, uint64_t max_len) {
 static int write_file(const char *dir, const char *name, const void *p, size_t n) {
     char path[IOP_FUZZ_SCRATCH_PATH_MAX + 300];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
     if (fd < 0)
         return -errno;
     ssize_t w = n ? write(fd, p, n) : 0;
@@ -99,6 +99,23 @@ static int check_listing(const char *dir, struct iop_state_dir *d) {
             r = IOP_FUZZ_FAIL("state: list names \"%s\", not a valid regular state file", names[i]);
     }
     iop_state_names_free(names);
+    /* Raw opens (disk images) take regular files only, and never block (a FIFO). */
+    if (!r && (dd = opendir(dir))) {
+        while ((de = readdir(dd)) && !r) {
+            if (iop_state_name_valid(de->d_name) < 0)
+                continue;
+            char path[IOP_FUZZ_SCRATCH_PATH_MAX + 300];
+            struct stat st;
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+            int fd = iop_state_open_raw(d, de->d_name, O_WRONLY, 0);
+            bool regular = lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+            if ((fd >= 0) != regular)
+                r = IOP_FUZZ_FAIL("state: raw open of \"%s\" gave %d (regular: %d)", de->d_name, fd, regular);
+            if (fd >= 0)
+                close(fd);
+        }
+        closedir(dd);
+    }
     return r;
 }
 

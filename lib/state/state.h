@@ -95,7 +95,8 @@ struct iop_state_dir *iop_state_dir_free(struct iop_state_dir *d);
 /* Open (O_CREAT allowed) a plain data file in the directory that is not a state file:
  * for contents with their own semantics, such as a simulated disk image (written in
  * place, block by block, as a disk is).  name follows iop_state_name_valid().  Returns
- * the fd (O_CLOEXEC) or -errno. */
+ * the fd (O_CLOEXEC) or -errno; -EBADMSG when the name is a symbolic link or anything
+ * but a regular file (a FIFO there never blocks the open). */
 int iop_state_open_raw(struct iop_state_dir *d, const char *name, int flags, int mode);
 
 /* Install (fn non-NULL) or remove the crash-simulation hook. */

@@ -65,7 +65,7 @@ static void write_raw(const char *dir, const char *name, const void *p, size_t n
         (void)!truncate(path, (off_t)n);
         return;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
     if (fd < 0)
         return;
     (void)!write(fd, p, n);

@@ -116,6 +116,27 @@ static void test_names(void) {
     iop_state_dir_free(d);
 }
 
+/* Raw files (disk images): only regular files, and nothing planted under the name can
+ * hang the open (a FIFO) or redirect it (a symbolic link). */
+static void test_open_raw(void) {
+    struct iop_state_dir *d;
+    CHECK_EQ(iop_state_dir_open(sub("raw"), &d), 0);
+    int fd = iop_state_open_raw(d, "disk-00a.img", O_RDWR | O_CREAT, 0600);
+    CHECK(fd >= 0);
+    CHECK_EQ(pwrite(fd, "abc", 3, 4096), 3);
+    CHECK_EQ(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+    close(fd);
+    CHECK_EQ(mkfifo(sub("raw/disk-00b.img"), 0600), 0);
+    CHECK_EQ(iop_state_open_raw(d, "disk-00b.img", O_RDWR | O_CREAT, 0600), -EBADMSG);
+    CHECK(iop_state_open_raw(d, "disk-00b.img", O_WRONLY, 0) < 0); /* ENXIO; without O_NONBLOCK: blocked */
+    CHECK_EQ(symlink("disk-00a.img", sub("raw/disk-00c.img")), 0);
+    CHECK_EQ(iop_state_open_raw(d, "disk-00c.img", O_RDWR, 0), -EBADMSG);
+    CHECK_EQ(mkdir(sub("raw/disk-00d.img"), 0700), 0);
+    CHECK(iop_state_open_raw(d, "disk-00d.img", O_RDONLY, 0) < 0);
+    CHECK_EQ(iop_state_open_raw(d, "../disk", O_RDWR | O_CREAT, 0600), -EINVAL);
+    iop_state_dir_free(d);
+}
+
 static void test_write_read(void) {
     struct iop_state_dir *d;
     CHECK_EQ(iop_state_dir_open(sub("rw"), &d), 0);
@@ -522,6 +543,7 @@ int main(void) {
     TEST(test_crc32);
     TEST(test_open);
     TEST(test_names);
+    TEST(test_open_raw);
     TEST(test_write_read);
     TEST(test_caps);
     TEST(test_streaming);
