@@ -41,7 +41,11 @@ static const char model_json[] =
     "   \"devices\": ["
     "    { \"tid\": \"0x008\", \"class\": \"ddm\" },"
     "    { \"tid\": \"0x009\", \"class\": \"bus-adapter\", \"parent\": \"0x008\", \"adapter\": 1 },"
-    "    { \"tid\": \"0x00a\", \"class\": \"block-storage\", \"parent\": \"0x009\", \"blocks\": 32, \"block_size\": 512 },"
+    "    { \"tid\": \"0x00d\", \"class\": \"bus-adapter\", \"parent\": \"0x008\", \"scsi_port\": true },"
+    "    { \"tid\": \"0x00a\", \"class\": \"block-storage\", \"parent\": \"0x00d\", \"blocks\": 32, \"block_size\": 512,"
+    "      \"scsi_bus\": 0, \"scsi_target\": 0 },"
+    "    { \"tid\": \"0x00e\", \"class\": \"scsi-peripheral\", \"parent\": \"0x00d\", \"blocks\": 16, \"block_size\": 512,"
+    "      \"scsi_bus\": 0, \"scsi_target\": 1 },"
     "    { \"tid\": \"0x00b\", \"class\": \"lan\", \"parent\": \"0x008\" },"
     "    { \"tid\": \"0x00c\", \"class\": \"bus-adapter\", \"parent\": \"0x008\", \"usb\": true } ] },"
     " { \"unit\": 2, \"answers\": false } ] }";
@@ -67,7 +71,8 @@ static const uint8_t functions[] = { IOP_FN_UTIL_NOP, IOP_FN_UTIL_PARAMS_SET, IO
                                      IOP_FN_EXEC_STATUS_GET, IOP_FN_EXEC_LCT_NOTIFY, IOP_FN_EXEC_HRT_GET,
                                      IOP_FN_EXEC_SW_DOWNLOAD, IOP_FN_EXEC_CONFIG_VALIDATE, IOP_FN_PRIVATE,
                                      IOP_FN_PRIVATE, IOP_FN_PRIVATE };
-static const uint16_t tids[] = { 0x000, 0x008, 0x009, 0x00a, 0x00b, 0x00c, 0x100, 0x100, 0x101, 0x102, 0xFFF };
+static const uint16_t tids[] = { 0x000, 0x008, 0x009, 0x00a, 0x00b, 0x00c, 0x100, 0x100, 0x101, 0x102, 0xFFF,
+                                 0x00d, 0x00e };
 
 /* One I2OPASSTHRU call and the caller memory it owns until it completes. */
 struct pt_call {

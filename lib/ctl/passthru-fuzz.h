@@ -1,6 +1,7 @@
 /* A fuzz entry point for I2OPASSTHRU: the message parser (lib/ctl/ctl-passthru.c), every
- * function an IOP answers (UtilNOP, ExecHrtGet, ExecLctNotify, ExecConfigValidate, BSA
- * read/write/flush, unknown ones) and iopd's private USB transfer message to USB TIDs
+ * function an IOP answers (UtilNOP, UtilParams, ExecStatusGet, ExecHrtGet, ExecLctNotify,
+ * ExecConfigValidate, BSA read/write/flush, unknown ones), DPT's private SCSI_EXEC to a
+ * SCSI port's disks, and iopd's private USB transfer message to USB TIDs
  * on the simulated backend (control, bulk, interrupt, isochronous; SGLs of every shape;
  * asynchronous completion, cancellation, unplug in flight), native and 32-bit callers.
  *
