@@ -196,7 +196,8 @@ static void test_set_configuration(void) {
     fx_down(&f);
 }
 
-/* GET_* and other standard requests stay plain control transfers. */
+/* GET_* and other standard requests stay plain control transfers.  (GET_INTERFACE
+ * names an interface: it needs that interface claimed, as usbfs's check_ctrlrecip.) */
 static void test_plain_requests(void) {
     struct fixture f;
     fx_up(&f, IOP_USB_SPEED_HIGH, false);
@@ -204,6 +205,8 @@ static void test_plain_requests(void) {
     struct rec r = { 0 };
     struct iop_urb *urb = fx_ctrl(&f, setup, 0x81, IOP_USB_REQ_GET_INTERFACE, 0, 1, buf, 1, &r);
     CHECK_EQ(iop_urb_set_request(urb), IOP_URB_PLAIN);
+    CHECK_EQ(iop_urb_submit(urb), -EACCES);
+    CHECK_EQ(iop_usb_dev_claim_interface(f.dev, 1), 0);
     CHECK_EQ(iop_urb_submit(urb), 0);
     iop_usb_sim_advance(f.e, 0);
     CHECK_EQ(r.status, 0);
