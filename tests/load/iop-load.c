@@ -3,6 +3,7 @@
  *   iop-load [--clients N] [--ops M | --seconds S] [--mix OP[:WEIGHT],...]
  *            [--slow OP[:PROCS],...] [--pid PID] [--json | --quiet] [target options]
  *   iop-load --list
+ *   iop-load --probe [target options]
  *
  * N client processes (fork()ed, each with its own open file) run M operations each (or
  * for S seconds), picked at random from the mix by weight.  They start together (a
@@ -20,6 +21,15 @@
  * --pid PID samples the daemon's VmRSS and VmHWM from /proc/PID/status and its open
  * descriptors from /proc/PID/fd, before any process is started and after every one
  * has stopped (--settle-ms later).  Nothing here needs procps.
+ *
+ * --compare PATH makes every call twice, on the node and on PATH, alternating which
+ * goes first (ABBA...), and reports per operation the median of the per-pair latency
+ * ratios: the way to compare two devices on a machine whose load drifts (the
+ * benchmark of iopd against a no-work CUSE device, tests/bench/ctl-bench.sh).
+ *
+ * --probe runs hrt, lct, parmget, parmset and html once each and prints the lengths
+ * the daemon wrote to *reslen ("hrt=24 lct=228 ..."): what a stand-in device must
+ * answer to move the same bytes (tests/bench/cuse-floor --sizes).
  *
  * Output: one summary line (key=value), then one line per operation, the slow
  * processes and the daemon; or one JSON object (--json).  Exit status: 0, 1 when a
@@ -44,7 +54,8 @@
 #define MAX_MIX 32u
 #define MAX_CODES 8u
 #define MAX_PROCS 1024u
-#define LAT_BITS 26u /* latency in µs, capped at 67 s; the op index above */
+#define LAT_BITS 26u /* latency in µs, capped at 67 s; the op index above, */
+#define CMP_BIT 31u  /* and the --compare node's bit */
 #define DEFAULT_SAMPLES (4u << 20)
 
 struct code_count {
@@ -64,6 +75,7 @@ struct proc_res {
     uint64_t t0, t1;       /* ns, CLOCK_MONOTONIC, around the op loop */
     uint64_t ops, n_samples;
     struct op_stats op[MAX_OPS];
+    struct op_stats op_cmp[MAX_OPS]; /* --compare: the same calls on the second node */
 };
 
 struct mix_entry {
@@ -82,7 +94,7 @@ struct opts {
     int pid;
     unsigned settle_ms, lead_ms;
     unsigned max_samples;
-    bool json, quiet;
+    bool json, quiet, probe;
     struct load_target t;
 };
 
@@ -100,6 +112,16 @@ static uint64_t now_ns(void) {
 }
 
 static unsigned op_index(const struct load_op *op) { return (unsigned)(op - load_ops); }
+
+static uint32_t sample_word(unsigned op, bool cmp, uint64_t ns) {
+    uint64_t us = ns / 1000;
+    if (us >= 1u << LAT_BITS)
+        us = (1u << LAT_BITS) - 1;
+    return (uint32_t)cmp << CMP_BIT | op << LAT_BITS | (uint32_t)us;
+}
+
+static unsigned sample_op(uint32_t w) { return (w >> LAT_BITS) & (MAX_OPS - 1); }
+static uint32_t sample_us(uint32_t w) { return w & ((1u << LAT_BITS) - 1); }
 
 static void count(struct op_stats *s, const struct load_op *op, int code) {
     s->n++;
@@ -129,6 +151,29 @@ static const struct load_op *pick(const struct opts *o, uint64_t *rng) {
         x -= o->mix[i].weight;
     }
     return o->mix[0].op;
+}
+
+/* --compare: the op on both nodes, in alternating order (ABBA...), so that drifts in
+ * the machine's load touch both alike; samples go in pairs, first node first. */
+static void run_pair(struct load_client *c, const struct load_op *op, uint64_t k, struct proc_res *res,
+                     uint32_t *samples, unsigned cap) {
+    int fds[2] = { c->fd, c->fd_cmp }, code[2];
+    uint64_t t[2];
+    for (int j = 0; j < 2; j++) {
+        int which = (k & 1) ? 1 - j : j;
+        c->fd = fds[which];
+        t[which] = now_ns();
+        code[which] = op->run(c);
+        t[which] = now_ns() - t[which];
+    }
+    c->fd = fds[0];
+    count(&res->op[op_index(op)], op, code[0]);
+    count(&res->op_cmp[op_index(op)], op, code[1]);
+    res->ops++;
+    if (res->n_samples + 2 <= cap) {
+        samples[res->n_samples++] = sample_word(op_index(op), false, t[0]);
+        samples[res->n_samples++] = sample_word(op_index(op), true, t[1]);
+    }
 }
 
 /* A child: open, set up, report ready, wait for the start, run, exit. */
@@ -164,6 +209,11 @@ static void child(const struct opts *o, unsigned id, const struct load_op *slow_
         if (!slow_op && (deadline ? now_ns() >= deadline : k >= o->ops))
             break;
         const struct load_op *op = slow_op ? slow_op : pick(o, &rng);
+        if (!slow_op && o->t.cmp_dev) {
+            run_pair(&c, op, k, res, samples, cap);
+            res->t1 = now_ns();
+            continue;
+        }
         uint64_t t = now_ns();
         int code = op->run(&c);
         t = now_ns() - t;
@@ -171,12 +221,8 @@ static void child(const struct opts *o, unsigned id, const struct load_op *slow_
             break; /* the stop itself, not a result */
         count(&res->op[op_index(op)], op, code);
         res->ops++;
-        if (res->n_samples < cap) {
-            uint64_t us = t / 1000;
-            if (us >= 1u << LAT_BITS)
-                us = (1u << LAT_BITS) - 1;
-            samples[res->n_samples++] = op_index(op) << LAT_BITS | (uint32_t)us;
-        }
+        if (res->n_samples < cap)
+            samples[res->n_samples++] = sample_word(op_index(op), false, t);
         res->t1 = now_ns();
     }
     if (!res->t1)
@@ -227,6 +273,7 @@ static int usage(void) {
             "                [--slow OP[:PROCS],...] [--pid PID] [--settle-ms MS] [--json | --quiet]\n"
             "                [--dev PATH] [--iop N] [--tid TID] [--disk TID] [--bsa-len N] [--bsa-span N]\n"
             "                [--sw-size N] [--big-sw-size N] [--usb TID:EP] [--mon PATH] [--max-samples N]\n"
+            "                [--compare PATH]\n"
             "       iop-load --list      the operations\n");
     return 2;
 }
@@ -277,7 +324,7 @@ static int parse_list(const char *arg, struct mix_entry *list, unsigned *n, unsi
 
 static int parse_opts(int argc, char **argv, struct opts *o) {
     enum { O_DEV = 256, O_IOP, O_TID, O_DISK, O_BSA_LEN, O_BSA_SPAN, O_SW, O_BIG_SW, O_USB, O_MON, O_SETTLE,
-           O_LEAD, O_SAMPLES, O_LIST };
+           O_LEAD, O_SAMPLES, O_LIST, O_PROBE, O_COMPARE };
     static const struct option lo[] = {
         { "clients", required_argument, NULL, 'c' }, { "ops", required_argument, NULL, 'n' },
         { "seconds", required_argument, NULL, 's' }, { "mix", required_argument, NULL, 'm' },
@@ -290,6 +337,8 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
         { "usb", required_argument, NULL, O_USB },   { "mon", required_argument, NULL, O_MON },
         { "settle-ms", required_argument, NULL, O_SETTLE }, { "lead-ms", required_argument, NULL, O_LEAD },
         { "max-samples", required_argument, NULL, O_SAMPLES }, { "list", no_argument, NULL, O_LIST },
+        { "probe", no_argument, NULL, O_PROBE },
+        { "compare", required_argument, NULL, O_COMPARE },
         { "help", no_argument, NULL, 'h' },          {}
     };
     *o = (struct opts){ .clients = 1, .ops = 1000, .settle_ms = 200, .lead_ms = 300, .pid = -1,
@@ -335,6 +384,8 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
             for (unsigned i = 0; i < load_n_ops; i++)
                 printf("%-10s %s%s\n", load_ops[i].name, load_ops[i].help, load_ops[i].slow ? " [slow]" : "");
             exit(0);
+        case O_PROBE: o->probe = true; break;
+        case O_COMPARE: o->t.cmp_dev = optarg; break;
         default: return usage();
         }
         if (bad) {
@@ -382,8 +433,8 @@ static struct lat latency(const struct proc_res *res, uint32_t *const *samples, 
         return l;
     for (unsigned p = from; p < to; p++)
         for (uint64_t i = 0; i < res[p].n_samples; i++)
-            if (op < 0 || samples[p][i] >> LAT_BITS == (unsigned)op)
-                v[l.n++] = samples[p][i] & ((1u << LAT_BITS) - 1);
+            if (!(samples[p][i] >> CMP_BIT) && (op < 0 || sample_op(samples[p][i]) == (unsigned)op))
+                v[l.n++] = sample_us(samples[p][i]);
     if (l.n) {
         qsort(v, l.n, sizeof(*v), cmp_u32);
         l.p50 = v[(l.n - 1) * 50 / 100];
@@ -450,11 +501,91 @@ static void print_op(const char *name, const struct op_stats *s, const struct la
     }
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* --compare: for each op, the pairs (this node, the other node) of consecutive calls:
+ * the median of the per-pair ratios (and its 10th/90th percentiles), and both medians. */
+static void print_compare(const struct opts *o, const struct proc_res *res, uint32_t *const *samples,
+                          unsigned from, unsigned to) {
+    bool first = true;
+    if (o->json)
+        printf(",\"compare\":{");
+    for (unsigned k = 0; k < load_n_ops; k++) {
+        uint64_t n = 0;
+        for (unsigned p = from; p < to; p++)
+            n += res[p].n_samples / 2;
+        double *ratio = malloc((n ? n : 1) * sizeof(double));
+        uint32_t *a = malloc((n ? n : 1) * sizeof(uint32_t)), *b = malloc((n ? n : 1) * sizeof(uint32_t));
+        uint64_t m = 0;
+        for (unsigned p = from; p < to && ratio && a && b; p++)
+            for (uint64_t i = 0; i + 1 < res[p].n_samples; i += 2) {
+                uint32_t x = samples[p][i], y = samples[p][i + 1];
+                if (sample_op(x) != k || (x >> CMP_BIT) || !(y >> CMP_BIT))
+                    continue;
+                a[m] = sample_us(x);
+                b[m] = sample_us(y);
+                ratio[m] = (double)(a[m] ? a[m] : 1) / (double)(b[m] ? b[m] : 1);
+                m++;
+            }
+        if (m) {
+            qsort(ratio, m, sizeof(*ratio), cmp_double);
+            qsort(a, m, sizeof(*a), cmp_u32);
+            qsort(b, m, sizeof(*b), cmp_u32);
+            double med = ratio[(m - 1) / 2], p10 = ratio[(m - 1) / 10], p90 = ratio[(m - 1) * 9 / 10];
+            uint32_t ma = a[(m - 1) / 2], mb = b[(m - 1) / 2];
+            if (o->json)
+                printf("%s\"%s\":{\"pairs\":%llu,\"p50_us\":%u,\"p50_us_cmp\":%u,\"pair_ratio_median\":%.4f,"
+                       "\"pair_ratio_p10\":%.4f,\"pair_ratio_p90\":%.4f,\"median_ratio\":%.4f}",
+                       first ? "" : ",", load_ops[k].name, (unsigned long long)m, ma, mb, med, p10, p90,
+                       mb ? (double)ma / mb : 0.0);
+            else
+                printf("  compare %-10s pairs=%llu p50_us=%u p50_us_cmp=%u pair_ratio_median=%.3f p10=%.3f p90=%.3f "
+                       "median_ratio=%.3f\n",
+                       load_ops[k].name, (unsigned long long)m, ma, mb, med, p10, p90, mb ? (double)ma / mb : 0.0);
+            first = false;
+        }
+        free(ratio);
+        free(a);
+        free(b);
+    }
+    if (o->json)
+        printf("}");
+}
+
+/* The lengths the daemon answers with, for a stand-in that must move the same bytes. */
+static int probe(const struct opts *o) {
+    static const char *const names[] = { "hrt", "lct", "parmget", "parmset", "html" };
+    struct load_client c;
+    int r = load_client_init(&c, &o->t, 0, LOAD_DEV_CTL);
+    if (r) {
+        fprintf(stderr, "iop-load: %s: %s\n", o->t.dev, strerror(r));
+        return 3;
+    }
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        r = load_op_find(names[i])->run(&c);
+        if (r && r != ENOBUFS) {
+            char name[48];
+            fprintf(stderr, "iop-load: --probe: %s: %s\n", names[i], load_code_name(r, name, sizeof(name)));
+            load_client_fini(&c);
+            return 1;
+        }
+        printf("%s%s=%u", i ? "," : "", names[i], c.last_len);
+    }
+    printf("\n");
+    load_client_fini(&c);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     struct opts o;
     int r = parse_opts(argc, argv, &o);
     if (r)
         return r;
+    if (o.probe)
+        return probe(&o);
     unsigned n_procs = o.clients;
     for (unsigned i = 0; i < o.n_slow; i++)
         n_procs += o.slow[i].weight;
@@ -559,6 +690,10 @@ int main(int argc, char **argv) {
         struct op_stats s = sum_op(res, 0, n_procs, k);
         errors += s.n_err;
         unexpected += s.n_unexpected;
+        for (unsigned q = 0; q < n_procs; q++) {
+            errors += res[q].op_cmp[k].n_err;
+            unexpected += res[q].op_cmp[k].n_unexpected;
+        }
     }
     struct lat all = latency(res, samples, n_clients_from, n_procs, -1);
     char mixs[512] = "";
@@ -588,6 +723,8 @@ int main(int argc, char **argv) {
             print_op(load_ops[k].name, &s, &l, true, i == 0);
         }
         printf("},\"slow_killed\":%u", killed);
+        if (o.t.cmp_dev)
+            print_compare(&o, res, samples, n_clients_from, n_procs);
         if (o.pid > 0)
             printf(",\"daemon\":{\"pid\":%d,\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,\"hwm_kb\":%ld,"
                    "\"fds_before\":%ld,\"fds_after\":%ld}",
@@ -614,6 +751,8 @@ int main(int argc, char **argv) {
                 printf("  slow x%u:", o.slow[i].weight);
                 print_op(load_ops[k].name, &s, &l, false, false);
             }
+            if (o.t.cmp_dev)
+                print_compare(&o, res, samples, n_clients_from, n_procs);
             if (killed)
                 printf("  slow processes that had to be killed: %u\n", killed);
             if (o.pid > 0)

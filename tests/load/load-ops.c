@@ -47,7 +47,9 @@ static int op_validate(struct load_client *c) {
 static int table(struct load_client *c, unsigned long cmd) {
     unsigned int reslen = LOAD_RES_MAX;
     struct i2o_cmd_hrtlct h = { .iop = c->t->iop, .resbuf = c->res, .reslen = &reslen };
-    return do_ioctl(c, cmd, &h);
+    int r = do_ioctl(c, cmd, &h);
+    c->last_len = reslen;
+    return r;
 }
 
 static int op_hrt(struct load_client *c) { return table(c, I2OHRTGET); }
@@ -60,6 +62,7 @@ static int params(struct load_client *c, unsigned long cmd, const void *ops, uns
     struct i2o_cmd_psetget p = { .iop = c->t->iop, .tid = c->t->tid, .opbuf = (void *)ops, .oplen = oplen,
                                  .resbuf = c->res, .reslen = &reslen };
     int r = do_ioctl(c, cmd, &p);
+    c->last_len = reslen;
     if (r == 0 && reslen >= 8 && c->res[6] != 0)
         return LOAD_CODE_STATUS + c->res[6];
     return r;
@@ -85,7 +88,9 @@ static int op_parmset(struct load_client *c) {
 static int op_html(struct load_client *c) {
     unsigned int reslen = LOAD_RES_MAX;
     struct i2o_html h = { .iop = c->t->iop, .tid = c->t->tid, .page = 0, .resbuf = c->res, .reslen = &reslen };
-    return do_ioctl(c, I2OHTML, &h);
+    int r = do_ioctl(c, I2OHTML, &h);
+    c->last_len = reslen;
+    return r;
 }
 
 static int op_evtreg(struct load_client *c) {
@@ -288,7 +293,7 @@ static void *map32(size_t n) {
 
 int load_client_init(struct load_client *c, const struct load_target *t, unsigned id, enum load_dev dev) {
     memset(c, 0, sizeof(*c));
-    c->fd = -1;
+    c->fd = c->fd_cmp = -1;
     c->t = t;
     c->id = id;
     c->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)id << 17 | 1);
@@ -300,6 +305,11 @@ int load_client_init(struct load_client *c, const struct load_target *t, unsigne
         c->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (c->fd < 0)
         return errno;
+    if (t->cmp_dev && dev == LOAD_DEV_CTL && (c->fd_cmp = open(t->cmp_dev, O_RDWR | O_CLOEXEC)) < 0) {
+        int e = errno;
+        load_client_fini(c);
+        return e;
+    }
     /* The guard page: mapped, then unmapped, so nothing else sits there. */
     long page = sysconf(_SC_PAGESIZE);
     c->msg = map32((size_t)page);
@@ -324,9 +334,11 @@ void load_client_fini(struct load_client *c) {
         munmap(c->res, LOAD_RES_MAX);
     if (c->fd >= 0)
         close(c->fd);
+    if (c->fd_cmp >= 0)
+        close(c->fd_cmp);
     c->msg = NULL;
     c->data = c->res = NULL;
-    c->fd = -1;
+    c->fd = c->fd_cmp = -1;
 }
 
 const char *load_code_name(int code, char *buf, size_t cap) {

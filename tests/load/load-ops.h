@@ -19,6 +19,7 @@
 struct load_target {
     const char *dev;       /* the control node, "/dev/i2o/ctl" */
     const char *mon_path;  /* a usbmon node for "mon-read", NULL: none */
+    const char *cmp_dev;   /* --compare: a second node every call is also made on */
     unsigned iop;          /* unit for every op */
     unsigned tid;          /* parmget / parmset / html / evtreg */
     unsigned disk_tid;     /* block storage TID for bsa-read / bsa-write, 0: none */
@@ -35,12 +36,14 @@ struct load_client {
     const struct load_target *t;
     unsigned id;           /* 0.., unique per process of one run */
     int fd;
+    int fd_cmp;            /* the --compare node, -1: none */
     uint32_t *msg;         /* MAP_32BIT: frame + reply area for I2OPASSTHRU */
     uint8_t *data;         /* MAP_32BIT: SG data, LOAD_DATA_MAX bytes */
     uint8_t *res;          /* result buffer (tables, parameters, pages, reads) */
     uint8_t *guard;        /* a page that is never mapped: hostile pointers */
     uint64_t rng;
     bool have_module;      /* swul: this client's module is stored */
+    uint32_t last_len;     /* the *reslen the last table/params/html call got back */
 };
 
 #define LOAD_DATA_MAX (128u * 1024u)
