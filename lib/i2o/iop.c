@@ -10,6 +10,7 @@
 #include "lib/i2o/bsa.h"
 #include "lib/i2o/devparams.h"
 #include "lib/i2o/dpt.h"
+#include "lib/i2o/isa-path.h"
 #include "lib/params/params.h"
 #include "lib/swstore/swstore.h"
 #include "lib/util/bytes.h"
@@ -239,6 +240,22 @@ int iop_controller_dma_channel(const struct iop_controller *c) {
         if (c->adapter[i].bus_type == I2O_BUS_ISA && c->adapter[i].bus_info[3] != 0xFF)
             return c->adapter[i].bus_info[3];
     return -ENOENT;
+}
+
+void *iop_controller_dma_alloc(struct iop_controller *c, size_t len) {
+    assert(c);
+    return c->isa ? iop_isa_path_buf_alloc(c->isa, len) : NULL;
+}
+
+void iop_controller_dma_free(struct iop_controller *c, void *buf) {
+    assert(c);
+    if (buf && c->isa)
+        iop_isa_path_buf_free(c->isa, buf);
+}
+
+bool iop_device_dma_data(const struct iop_device *d) {
+    assert(d);
+    return d->iop->isa && !d->ops && d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE;
 }
 
 void iop_controller_raise(struct iop_controller *c, unsigned tid, uint32_t indicator,

@@ -146,6 +146,18 @@ int iop_controller_add_adapter(struct iop_controller *c, const struct iop_hrt_ad
  * i2o_isa_bus's reserved byte), or -ENOENT. */
 int iop_controller_dma_channel(const struct iop_controller *c);
 
+/* I/O buffers for data the IOP moves through its DMA channel (software store
+ * fragments, block storage data): ISA memory the channel reaches without a bounce, as
+ * an OSM allocates its buffers with GFP_DMA (isa-path.h).  NULL when the controller
+ * has no DMA path, len is over the channel's 64K/128K block, or no such memory is
+ * free: ordinary memory works too, the path bounces it.  The contents are stale:
+ * clear what must not leak.  Free with iop_controller_dma_free (NULL is fine). */
+void *iop_controller_dma_alloc(struct iop_controller *c, size_t len);
+void iop_controller_dma_free(struct iop_controller *c, void *buf);
+/* Does d's message data cross the IOP's DMA channel (block storage the IOP serves
+ * itself, synchronously)?  Then its buffers are worth taking from the above. */
+bool iop_device_dma_data(const struct iop_device *d);
+
 /* Raise an event on a device of the controller (lib/ctl delivers it to the files
  * registered for it).  data may be NULL; at most I2O_EVT_DATA_SIZE bytes are kept. */
 void iop_controller_raise(struct iop_controller *c, unsigned tid, uint32_t indicator,
