@@ -75,7 +75,14 @@ struct iop_device {
     bool scsi_port;        /* bus adapter: a SCSI bus port (channel scsi_bus) */
     uint8_t scsi_bus, scsi_target, scsi_lun; /* storage: the SCSI address (DPT 0x8000) */
     struct iop_scsi_lu *scsi; /* owned: the SCSI target behind this TID (dpt.c), or NULL */
-    struct iop_params *params; /* owned; every device has one */
+    struct iop_params *params; /* owned: its groups once built (iop_device_params); NULL before */
+    /* Groups built on first use (devparams.h): what they derive from beyond the fields
+     * above, and the device's place in its system's list of built ones. */
+    char *ident;           /* owned: configured vendor, product, description, revision, serial
+                              strings, each NUL-terminated, in that order; NULL: defaults */
+    bool params_lazy;      /* built on first use, dropped again while they hold nothing unsaved */
+    bool params_dirty;     /* built lazily, then changed and not saved: kept */
+    struct iop_device *lru_prev, *lru_next;
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
     const struct iop_device_ops *ops; /* NULL: the IOP itself answers */
 };
@@ -116,6 +123,10 @@ struct iop_controller {
 struct iop_system {
     struct iop_controller *iop[MAX_I2O_CONTROLLERS]; /* owned; NULL: no IOP at that unit */
     struct iop_event_hook hook;
+    /* Devices whose lazily built groups are in memory and clean, most recently used
+     * first (devparams.c: at most IOP_PARAMS_CACHED). */
+    struct iop_device *params_lru, *params_lru_tail;
+    unsigned n_params_cached;
 };
 
 int iop_system_new(struct iop_system **ret);
