@@ -489,6 +489,15 @@ static void on_change(void *userdata, const struct iop_params_change *ch) {
     iop_controller_raise(cc->dev->iop, cc->dev->tid, I2O_EVT_IND_FIELD_MODIFIED, data, sizeof(data));
 }
 
+/* Save d's changes; once they are on disk lazily built groups may be dropped again. */
+static void params_clean(struct iop_device *d) {
+    if (!d->iop->state || iop_device_params_save(d) < 0)
+        return;
+    d->params_dirty = false;
+    if (d->params_lazy)
+        lru_push(d->iop->sys, d);
+}
+
 int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size_t oplen, void *result,
                            size_t cap) {
     assert(d);
@@ -499,12 +508,30 @@ int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size
     struct change_ctx cc = { .dev = d };
     int len = iop_params_exec(p, set ? IOP_PARAMS_MSG_SET : IOP_PARAMS_MSG_GET, ops, oplen, result, cap, on_change,
                               &cc);
-    if (cc.changes && (iop_device_params_save(d) < 0 || !d->iop->state) && d->params_lazy && !d->params_dirty) {
-        /* Rebuilding would lose what could not be saved: keep these groups. */
-        lru_unlink(d->iop->sys, d);
-        d->params_dirty = true;
+    if (cc.changes) {
+        struct iop_system *sys = d->iop->sys;
+        if (!d->params_dirty) {
+            /* Rebuilding would lose what is not saved: keep these groups till then. */
+            d->params_dirty = true;
+            if (d->params_lazy)
+                lru_unlink(sys, d);
+        }
+        if (sys->save_hook.pending)
+            sys->save_hook.pending(sys->save_hook.ctx);
+        else
+            params_clean(d);
     }
     return len;
+}
+
+void iop_system_params_flush(struct iop_system *sys) {
+    assert(sys);
+    for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++) {
+        struct iop_controller *c = sys->iop[i];
+        for (unsigned k = 0; c && k < c->n_dev; k++)
+            if (c->dev[k]->params_dirty)
+                params_clean(c->dev[k]);
+    }
 }
 
 static void state_name(const struct iop_device *d, char name[32]) {

@@ -51,6 +51,8 @@ struct iop_params *iop_device_params(struct iop_device *d);
 void iop_device_identity(const struct iop_device *d, const char *field, char *buf, size_t cap);
 /* Drop clean lazily built groups until at most keep remain. */
 void iop_system_params_trim(struct iop_system *sys, unsigned keep);
+/* Save every device with unsaved changes (the save hook's timer, stop, reload). */
+void iop_system_params_flush(struct iop_system *sys);
 /* Take d out of its system's list (before d is freed). */
 void iop_device_params_forget(struct iop_device *d);
 /* Bring mirrored groups up to date (before a read, a page, a save); nothing for groups
@@ -60,7 +62,9 @@ void iop_device_refresh(struct iop_device *d);
 /* UtilParamsGet/Set on d (lib/params/params-exec.h) as its IOP runs it: mirrored
  * groups refreshed first; every change raises FIELD_MODIFIED on the device (event
  * data: u16 group, u16 field index or 0xFFFF, u16 change kind) and the new values are
- * saved.  Returns what iop_params_exec returns. */
+ * saved: at once, or, when the system has a save hook, by the next
+ * iop_system_params_flush() (a burst of changes costs one atomic write per device,
+ * and none of them waits for the disk).  Returns what iop_params_exec returns. */
 int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size_t oplen, void *result,
                            size_t cap);
 

@@ -81,7 +81,7 @@ struct iop_device {
     char *ident;           /* owned: configured vendor, product, description, revision, serial
                               strings, each NUL-terminated, in that order; NULL: defaults */
     bool params_lazy;      /* built on first use, dropped again while they hold nothing unsaved */
-    bool params_dirty;     /* built lazily, then changed and not saved: kept */
+    bool params_dirty;     /* changes not saved yet (a flush is due, or saving failed): kept */
     struct iop_device *lru_prev, *lru_next;
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
     const struct iop_device_ops *ops; /* NULL: the IOP itself answers */
@@ -120,9 +120,18 @@ struct iop_controller {
     struct iop_state_dir *state; /* borrowed: where parameter changes persist */
 };
 
+/* Hook through which parameter changes ask to be saved later (devparams.h): without
+ * one they are saved as they are made. */
+struct iop_save_hook {
+    void (*pending)(void *ctx); /* some device has unsaved changes: call
+                                   iop_system_params_flush() soon */
+    void *ctx;
+};
+
 struct iop_system {
     struct iop_controller *iop[MAX_I2O_CONTROLLERS]; /* owned; NULL: no IOP at that unit */
     struct iop_event_hook hook;
+    struct iop_save_hook save_hook;
     /* Devices whose lazily built groups are in memory and clean, most recently used
      * first (devparams.c: at most IOP_PARAMS_CACHED). */
     struct iop_device *params_lru, *params_lru_tail;

@@ -262,11 +262,53 @@ static void test_cache_and_persistence(void) {
     test_rm_tree(dir);
 }
 
+static unsigned pending_calls;
+static void on_pending(void *ctx) {
+    (void)ctx;
+    pending_calls++;
+}
+
+/* With a save hook, changes wait for iop_system_params_flush: nothing is written
+ * before, the device is kept built until then, and everything is written after. */
+static void test_deferred_saves(void) {
+    int err;
+    struct iop_system *sys = build(DEV("\"identity\":\"L\""), &err);
+    CHECK_EQ(err, 0);
+    if (!sys)
+        return;
+    char dir[] = "/tmp/test-devparams.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct iop_state_dir *sd = NULL;
+    CHECK_EQ(iop_state_dir_open(dir, &sd), 0);
+    sys->iop[0]->state = sd;
+    sys->save_hook = (struct iop_save_hook){ .pending = on_pending };
+    struct iop_device *d = iop_controller_find_device(sys->iop[0], 16);
+    CHECK_EQ(set_name(d, "one"), 0);
+    CHECK_EQ(set_name(d, "two"), 0);
+    CHECK_EQ(pending_calls, 2);
+    CHECK(d->params_dirty);
+    CHECK_EQ(test_count_prefix(dir, "params-"), 0);
+    iop_system_params_trim(sys, 0);
+    CHECK(d->params != NULL); /* unsaved: kept */
+    iop_system_params_flush(sys);
+    CHECK(!d->params_dirty);
+    CHECK_EQ(test_count_prefix(dir, "params-010"), 1);
+    iop_system_params_trim(sys, 0);
+    CHECK(d->params == NULL);
+    char name[80];
+    get_name(d, name, sizeof(name));
+    CHECK_STREQ(name, "two");
+    iop_system_free(sys);
+    iop_state_dir_free(sd);
+    test_rm_tree(dir);
+}
+
 int main(void) {
     iop_log_set_sink(sink, NULL);
     TEST(test_build);
     TEST(test_errors);
     TEST(test_deferred_equals_built);
     TEST(test_cache_and_persistence);
+    TEST(test_deferred_saves);
     return test_summary();
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -73,6 +74,39 @@ static int params(struct load_client *c, unsigned long cmd, const void *ops, uns
 static int op_parmget(struct load_client *c) {
     static const uint16_t ops[] = { 1, 0, I2O_PARAMS_FIELD_GET, 0xF100, 0xFFFF };
     return params(c, I2OPARMGET, ops, sizeof(ops));
+}
+
+/* The TIDs of the IOP's LCT (once per process). */
+static int setup_tids(struct load_client *c) {
+    int r = table(c, I2OLCTGET);
+    if (r)
+        return r;
+    /* i2o_lct: 3 header words, then 9-word entries whose word 0 is the entry size
+     * (bits 0-15) and the TID (bits 16-27). */
+    unsigned n = c->last_len > 12 ? (c->last_len - 12) / 36 : 0;
+    free(c->tids);
+    c->tids = malloc((n ? n : 1) * sizeof(*c->tids));
+    if (!c->tids)
+        return ENOMEM;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t w0;
+        memcpy(&w0, c->res + 12 + 36 * i, 4);
+        c->tids[i] = (uint16_t)((w0 >> 16) & 0xFFF);
+    }
+    c->n_tids = n;
+    return n ? 0 : ENOENT;
+}
+
+/* FIELD_GET of 0xF100 on a random device of the LCT: every device gets asked. */
+static int op_parmget_any(struct load_client *c) {
+    static const uint16_t ops[] = { 1, 0, I2O_PARAMS_FIELD_GET, 0xF100, 0xFFFF };
+    unsigned int reslen = LOAD_RES_MAX;
+    struct i2o_cmd_psetget p = { .iop = c->t->iop, .tid = c->tids[next_rand(c) % c->n_tids], .opbuf = (void *)ops,
+                                 .oplen = sizeof(ops), .resbuf = c->res, .reslen = &reslen };
+    int r = do_ioctl(c, I2OPARMGET, &p);
+    if (r == 0 && reslen >= 8 && c->res[6] != 0)
+        return LOAD_CODE_STATUS + c->res[6];
+    return r;
 }
 
 /* FIELD_SET of User Information (0xF102) DeviceName: a change that is saved. */
@@ -246,6 +280,59 @@ static int op_efault(struct load_client *c) {
     return do_ioctl(c, cmd, c->guard);
 }
 
+/* Hostile but well-formed calls that make the daemon size things from what the caller
+ * says: absurd op list and query lengths, the largest tables and replies, PASSTHRU
+ * frames naming 128 KiB of data in both directions, fragment counters that do not
+ * add up.  Any answer will do; none may crash, hang or bloat the daemon. */
+static int op_hostile(struct load_client *c) {
+    unsigned int reslen = (unsigned int)next_rand(c);
+    switch (next_rand(c) % 6) {
+    case 0: {
+        struct i2o_cmd_psetget p = { .iop = c->t->iop, .tid = c->t->tid, .opbuf = c->data,
+                                     .oplen = 0x7FFFFFFFu >> (next_rand(c) % 16), .resbuf = c->res,
+                                     .reslen = &reslen };
+        return do_ioctl(c, next_rand(c) & 1 ? I2OPARMGET : I2OPARMSET, &p);
+    }
+    case 1: {
+        struct i2o_cmd_hrtlct h = { .iop = c->t->iop, .resbuf = c->res, .reslen = &reslen };
+        return do_ioctl(c, next_rand(c) & 1 ? I2OLCTGET : I2OHRTGET, &h);
+    }
+    case 2: {
+        struct i2o_html h = { .iop = c->t->iop, .tid = c->t->tid, .page = (unsigned)next_rand(c) % 40,
+                              .resbuf = c->res, .reslen = &reslen, .qbuf = c->data,
+                              .qlen = (unsigned)next_rand(c) % (LOAD_DATA_MAX + 1) };
+        memset(c->data, 'a' + (int)(next_rand(c) % 26), LOAD_DATA_MAX);
+        return do_ioctl(c, I2OHTML, &h);
+    }
+    case 3: { /* 128 words of frame, SG elements for 64 KiB to and 64 KiB from the IOP */
+        unsigned words = 12;
+        header(c, words, 8, (unsigned)next_rand(c) & 0xFF, c->t->disk_tid ? c->t->disk_tid : c->t->tid);
+        c->msg[4] = (uint32_t)next_rand(c);
+        c->msg[5] = (uint32_t)next_rand(c);
+        c->msg[6] = c->msg[7] = 0;
+        c->msg[8] = SGL_SIMPLE | SGL_TO_IOP | LOAD_DATA_MAX / 2;
+        c->msg[9] = (uint32_t)(uintptr_t)c->data;
+        c->msg[10] = SGL_SIMPLE | SGL_END | LOAD_DATA_MAX / 2;
+        c->msg[11] = (uint32_t)(uintptr_t)(c->data + LOAD_DATA_MAX / 2);
+        return passthru(c, words);
+    }
+    case 4: {
+        unsigned int swlen = (unsigned int)next_rand(c), maxfrag = (unsigned int)next_rand(c) % 4,
+                     curfrag = (unsigned int)next_rand(c) % 4;
+        struct i2o_sw_xfer x = { .iop = c->t->iop, .sw_type = (unsigned char)next_rand(c),
+                                 .sw_id = (unsigned)next_rand(c), .buf = c->data, .swlen = &swlen,
+                                 .maxfrag = &maxfrag, .curfrag = &curfrag };
+        static const unsigned long cmds[] = { I2OSWDL, I2OSWUL, I2OSWDEL };
+        return do_ioctl(c, cmds[next_rand(c) % 3], &x);
+    }
+    default: {
+        struct i2o_evt_id e = { .iop = (unsigned)next_rand(c) % 40, .tid = (unsigned)next_rand(c) & 0xFFF,
+                                .evt_mask = (unsigned)next_rand(c) };
+        return do_ioctl(c, I2OEVTREG, &e);
+    }
+    }
+}
+
 const struct load_op load_ops[] = {
     { "getiops", "I2OGETIOPS", LOAD_DEV_CTL, 0, false, NULL, op_getiops },
     { "validate", "I2OVALIDATE of the IOP", LOAD_DEV_CTL, 0, false, NULL, op_validate },
@@ -253,6 +340,8 @@ const struct load_op load_ops[] = {
     { "lct", "I2OLCTGET", LOAD_DEV_CTL, 0, false, NULL, op_lct },
     { "parmget", "I2OPARMGET: FIELD_GET of group 0xF100, all fields, on --tid", LOAD_DEV_CTL, 0, false, NULL,
       op_parmget },
+    { "parmget-any", "I2OPARMGET: FIELD_GET of 0xF100 on a random TID of the LCT", LOAD_DEV_CTL, 0, false,
+      setup_tids, op_parmget_any },
     { "parmset", "I2OPARMSET: FIELD_SET of 0xF102 DeviceName on --tid (saved)", LOAD_DEV_CTL, 0, false, NULL,
       op_parmset },
     { "html", "I2OHTML page 0 of --tid", LOAD_DEV_CTL, 0, false, NULL, op_html },
@@ -268,6 +357,8 @@ const struct load_op load_ops[] = {
       op_bsa_write },
     { "efault", "a random command with its argument on an unmapped page (EFAULT)", LOAD_DEV_CTL, EFAULT, false,
       NULL, op_efault },
+    { "hostile", "absurd lengths, the biggest tables and PASSTHRU data, bad counters (any answer)", LOAD_DEV_CTL,
+      LOAD_EXPECT_ANY, false, NULL, op_hostile },
     { "swdl-big", "I2OSWDL of a --big-sw-size module, fragment by fragment", LOAD_DEV_CTL, 0, true, NULL,
       op_swdl_big },
     { "read", "a blocking read() of events that never come", LOAD_DEV_CTL, 0, true, NULL, op_read },
@@ -336,6 +427,8 @@ void load_client_fini(struct load_client *c) {
         close(c->fd);
     if (c->fd_cmp >= 0)
         close(c->fd_cmp);
+    free(c->tids);
+    c->tids = NULL;
     c->msg = NULL;
     c->data = c->res = NULL;
     c->fd = c->fd_cmp = -1;

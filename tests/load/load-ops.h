@@ -6,7 +6,8 @@
  *     LOAD_CODE_STATUS + s     the call returned, but the IOP refused: ReqStatus s (a
  *                              positive ioctl result, or a non-zero reply status)
  * A code equal to the op's `expect` counts as an expected outcome, not an error that
- * needs explaining (e.g. I2OEVTGET with nothing queued is ENOENT). */
+ * needs explaining (e.g. I2OEVTGET with nothing queued is ENOENT); LOAD_EXPECT_ANY
+ * takes every outcome (hostile calls: only an answer matters). */
 #pragma once
 
 #include <stdbool.h>
@@ -14,6 +15,7 @@
 #include <stdint.h>
 
 #define LOAD_CODE_STATUS 4096
+#define LOAD_EXPECT_ANY (-1)
 
 /* What the operations address; the defaults suit iopd's built-in configuration. */
 struct load_target {
@@ -44,6 +46,8 @@ struct load_client {
     uint64_t rng;
     bool have_module;      /* swul: this client's module is stored */
     uint32_t last_len;     /* the *reslen the last table/params/html call got back */
+    uint16_t *tids;        /* parmget-any: the TIDs of the IOP's LCT (malloc'ed) */
+    unsigned n_tids;
 };
 
 #define LOAD_DATA_MAX (128u * 1024u)
