@@ -1,6 +1,6 @@
 #!/bin/sh
 # ioctl cost against its floor (a benchmark, not a test), in the test VM:
-#   tests/bench/ctl-bench.sh [BUILD_DIR [OPS ROUNDS [OP,...]]]
+#   tests/bench/ctl-bench.sh [BUILD_DIR [OPS ROUNDS [OP,... [IOPD]]]]
 # boots the VM (2 CPUs; IOPVM_SMP=N to change) and runs this script inside it.  iopd
 # runs with its built-in configuration; tests/bench/cuse-floor, a CUSE device that
 # answers in the same rounds with the same ranges and bytes but does no work, runs
@@ -10,7 +10,8 @@
 # the per-pair latency ratios (iopd / floor).  ROUNDS runs per ioctl give the median
 # and the spread (min..max) of that figure (target <= 1.10), printed with the CUSE
 # rounds the call takes (counted by the floor, which names iopd's ranges) and the
-# fewest the ABI allows through an unrestricted CUSE ioctl.
+# fewest the ABI allows through an unrestricted CUSE ioctl.  IOPD: another daemon
+# binary to measure the same way (a baseline build).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$here/../../build-bench}
@@ -18,26 +19,28 @@ BUILD=$(cd "$BUILD" && pwd) || exit 2
 shift $(( $# > 0 ? 1 : 0 ))
 OPS=${1:-2000} ROUNDS=${2:-5}
 OPLIST=${3:-validate,getiops,evtreg,evtget,hrt,lct,parmget,parmset,html,swul,swdel,swdl,nop,bsa-read,bsa-write}
+ALT_IOPD=${4:-}
 
 if [ -z "${IOPVM:-}" ]; then
     for x in daemon/iopd tests/load/iop-load tests/bench/cuse-floor; do
         [ -x "$BUILD/$x" ] || { echo "ctl-bench: build it first: ninja -C $BUILD" >&2; exit 2; }
     done
     cd "$here/../.." && IOPVM_CACHE=${IOPVM_CACHE:-$BUILD/vm} exec tests/vm/run --timeout 1800 --smp "${IOPVM_SMP:-2}" -- \
-        /bin/sh "$here/ctl-bench.sh" "$BUILD" "$OPS" "$ROUNDS" "$OPLIST"
+        /bin/sh "$here/ctl-bench.sh" "$BUILD" "$OPS" "$ROUNDS" "$OPLIST" "$ALT_IOPD"
 fi
 
 . "$here/../e2e/lib.sh"
 e2e_init "$BUILD"
 LOAD=$BUILD/tests/load/iop-load
 FLOOR_PID=
+[ -n "$ALT_IOPD" ] && IOPD=$ALT_IOPD
 trap '[ -n "$FLOOR_PID" ] && kill $FLOOR_PID; e2e_cleanup' EXIT
 start_iopd -q || exit 1
 SIZES=$("$LOAD" --probe) || { echo "ctl-bench: probe failed"; exit 1; }
 "$BUILD/tests/bench/cuse-floor" --sizes "$SIZES" >/tmp/floor.out 2>/tmp/floor.err &
 FLOOR_PID=$!
 wait_for /dev/i2o/floor 100 || { echo "ctl-bench: no /dev/i2o/floor"; cat /tmp/floor.err; exit 1; }
-echo "ctl-bench: kernel $(uname -r), $(nproc) CPU(s), $OPS calls per run, $ROUNDS runs per node, sizes $SIZES"
+echo "ctl-bench: $IOPD, kernel $(uname -r), $(nproc) CPU(s), $OPS calls per run, $ROUNDS runs per node, sizes $SIZES"
 
 RES=/tmp/ctl-bench.res
 : >"$RES"
