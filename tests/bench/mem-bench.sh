@@ -6,7 +6,7 @@
 # for the daemon to be idle (2.5 s: it gives memory back after 1 s of quiet) and reads
 # VmRSS, RssAnon and VmHWM from /proc/PID/status.  Target: <= 4 MiB (4096 kB) VmRSS at
 # idle after every phase.  It also measures what an open client and a usbmon reader
-# cost while they exist (64 of each, holding a parked read / a full queue), to check
+# cost while they exist (16 of each, holding a parked read / a full queue), to check
 # the per-file bounds documented in BENCHMARKS.md.  IOPD: another daemon binary to
 # measure with the same clients (a baseline build).
 set -u
@@ -40,15 +40,15 @@ ALL=getiops,validate,hrt,lct,parmget,html,evtreg,evtget,swul,nop,bsa-read,bsa-wr
 # A big download goes to the state directory, not to memory.
 "$LOAD" --clients 1 --ops 1 --mix getiops --slow swdl-big --big-sw-size 4194304 --lead-ms 8000 -q >/dev/null
 idle "4 MiB download"
-# 64 clients parked in read(), then 64 usbmon readers that never read.
-"$LOAD" --clients 1 --ops 1 --mix getiops --slow read:64 --lead-ms 6000 -q >/dev/null &
-sleep 5; busy "64 parked readers"; wait; idle "readers gone"
+# 16 clients parked in read(), then 16 usbmon readers that never read.
+"$LOAD" --clients 1 --ops 1 --mix getiops --slow read:16 --lead-ms 15000 -q >/dev/null &
+sleep 12; busy "16 parked readers"; wait; idle "readers gone"
 if [ -e /dev/usbmon/0u ]; then
-    "$LOAD" --clients 1 --ops 1 --mix lct --mon /dev/usbmon/0u --slow mon-idle:64 --lead-ms 8000 -q >/dev/null &
-    sleep 3
+    "$LOAD" --clients 1 --ops 1 --mix lct --mon /dev/usbmon/0u --slow mon-idle:16 --lead-ms 20000 -q >/dev/null &
+    sleep 8
     # URBs for them to queue (and drop past the kernel's 93-event bound): GET_DESCRIPTOR
     # on the VM's first USB device.
     n=0; while [ $n -lt 100 ]; do "$IOPCTL" usb control 0x100 0x80 6 0x0100 0 18 >/dev/null 2>&1; n=$((n + 1)); done
-    busy "64 usbmon readers, full queues"; wait; idle "usbmon readers gone"
+    busy "16 usbmon readers, full queues"; wait; idle "usbmon readers gone"
 fi
 stop_iopd
