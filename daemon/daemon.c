@@ -415,6 +415,7 @@ static void reload(struct iopd *d) {
     }
     iop_config_free(cfg);
     free(origin);
+    malloc_trim(0);
     iopd_notify("READY=1");
 }
 
@@ -458,6 +459,9 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
         d->node_cfg.usbmon_enabled = false;
     r = iop_system_new_from_config(cfg, &d->sys);
     cfg = iop_config_free(cfg);
+    /* Parsing a big configuration takes tens of MiB (json-c's tree, the parsed
+     * config) that are free now: give them back before serving. */
+    malloc_trim(0);
     if (r < 0 || (r = open_state_dir(d)) < 0 || (r = attach_state(d, d->sys)) < 0)
         goto fail;
     if ((r = iop_loop_new(&d->loop)) < 0 || (r = iop_ctl_new(d->sys, &d->ctl)) < 0)
