@@ -134,45 +134,42 @@ static void same_groups(const struct iop_params *a, const struct iop_params *b) 
     }
 }
 
-/* The built-in configuration, each device twice: deferred (as the daemon gets it) and
- * built at once from the same configuration.  Both must be identical, and the
- * description a device list shows without building must be the built one's. */
+/* The built-in configuration twice: one system as the daemon gets it (groups
+ * deferred), one whose devices are then built at once from the same configuration
+ * entries.  Every device's groups must be identical, and the identity strings a
+ * device list (or the SCSI layer) reads without building must be the built ones. */
 static void test_deferred_equals_built(void) {
     struct iop_config *cfg;
-    struct iop_system *sys;
+    struct iop_system *sys, *eager;
+    static const char *const fields[] = { "VendorInfo", "ProductInfo", "Description", "ProductRevLevel",
+                                          "SerialNumber" };
     CHECK_EQ(iop_config_parse(iop_config_default_json, strlen(iop_config_default_json), "t", &cfg, NULL), 0);
     CHECK_EQ(iop_system_new_from_config(cfg, &sys), 0);
-    struct iop_controller *c = sys->iop[0];
-    for (unsigned k = 0; k < c->n_dev; k++) {
-        struct iop_device *d = c->dev[k];
+    CHECK_EQ(iop_system_new_from_config(cfg, &eager), 0);
+    struct iop_controller *c = sys->iop[0], *e = eager->iop[0];
+    CHECK_EQ(c->n_dev, e->n_dev);
+    for (unsigned k = 0; k < c->n_dev && k < e->n_dev; k++) {
+        struct iop_device *d = c->dev[k], *b = e->dev[k];
         CHECK(d->params == NULL); /* nothing built at load */
         CHECK(d->params_lazy);
-        char before[32], after[32];
-        iop_device_identity(d, "Description", before, sizeof(before));
-        char v[4][300];
-        static const char *const fields[4] = { "VendorInfo", "ProductInfo", "ProductRevLevel", "SerialNumber" };
-        for (int f = 0; f < 4; f++)
-            iop_device_identity(d, fields[f], v[f], sizeof(v[f]));
+        char before[5][300], after[300];
+        for (int f = 0; f < 5; f++)
+            iop_device_identity(d, fields[f], before[f], sizeof(before[f]));
         const struct iop_config_device *cd = NULL;
         for (unsigned i = 0; i < cfg->iop[0].n_devices; i++)
-            if (cfg->iop[0].device[i].tid == d->tid)
+            if (cfg->iop[0].device[i].tid == b->tid)
                 cd = &cfg->iop[0].device[i];
-        struct iop_device copy = *d;
-        copy.params = NULL;
-        copy.params_lazy = false;
-        copy.ident = NULL;
-        CHECK_EQ(iop_device_build_params(&copy, cd), 0);
+        b->params_lazy = false;
+        CHECK_EQ(iop_device_build_params(b, cd), 0);
         struct iop_params *p = iop_device_params(d);
         CHECK(p != NULL);
-        same_groups(p, copy.params);
-        iop_device_identity(d, "Description", after, sizeof(after));
-        CHECK_STREQ(before, after);
-        for (int f = 0; f < 4; f++) {
-            char w[300];
-            iop_device_identity(d, fields[f], w, sizeof(w));
-            CHECK_STREQ(v[f], w);
+        same_groups(p, b->params);
+        for (int f = 0; f < 5; f++) {
+            iop_device_identity(d, fields[f], after, sizeof(after));
+            CHECK_STREQ(before[f], after);
+            iop_device_identity(b, fields[f], after, sizeof(after));
+            CHECK_STREQ(before[f], after);
         }
-        iop_params_free(copy.params);
     }
     CHECK_EQ(sys->n_params_cached, c->n_dev);
     iop_system_params_trim(sys, 0);
@@ -180,6 +177,7 @@ static void test_deferred_equals_built(void) {
     for (unsigned k = 0; k < c->n_dev; k++)
         CHECK(c->dev[k]->params == NULL);
     iop_system_free(sys);
+    iop_system_free(eager);
     iop_config_free(cfg);
 }
 
