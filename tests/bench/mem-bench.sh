@@ -42,13 +42,16 @@ ALL=getiops,validate,hrt,lct,parmget,html,evtreg,evtget,swul,nop,bsa-read,bsa-wr
 idle "4 MiB download"
 # 16 clients parked in read(), then 16 usbmon readers that never read.
 "$LOAD" --clients 1 --ops 1 --mix getiops --slow read:16 --lead-ms 15000 -q >/dev/null &
-sleep 12; busy "16 parked readers"; wait; idle "readers gone"
+L=$!
+# (wait for that one only: a plain wait would wait for the daemon too)
+sleep 12; busy "16 parked readers"; wait $L; idle "readers gone"
 if [ -e /dev/usbmon/0u ]; then
     "$LOAD" --clients 1 --ops 1 --mix lct --mon /dev/usbmon/0u --slow mon-idle:16 --lead-ms 20000 -q >/dev/null &
+    L=$!
     sleep 8
     # URBs for them to queue (and drop past the kernel's 93-event bound): GET_DESCRIPTOR
     # on the VM's first USB device.
     n=0; while [ $n -lt 100 ]; do "$IOPCTL" usb control 0x100 0x80 6 0x0100 0 18 >/dev/null 2>&1; n=$((n + 1)); done
-    busy "16 usbmon readers, full queues"; wait; idle "usbmon readers gone"
+    busy "16 usbmon readers, full queues"; wait $L; idle "usbmon readers gone"
 fi
 stop_iopd
