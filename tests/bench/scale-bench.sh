@@ -26,6 +26,8 @@ e2e_init "$BUILD"
 LOAD=$BUILD/tests/load/iop-load
 [ -n "$ALT_IOPD" ] && IOPD=$ALT_IOPD
 sh "$here/scale-config.sh" "$N" "$M" >/tmp/scale.json
+# A daemon older than the SCSI addressing refuses "scsi_bus": the same devices without.
+"$IOPD" --check-config --config /tmp/scale.json >/dev/null 2>&1 || sh "$here/scale-config.sh" "$N" "$M" legacy >/tmp/scale.json
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 pid_of_iopd() {
     for s in /proc/[0-9]*/comm; do
