@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,6 +52,14 @@ struct unit_state {
 /* How long start-up waits for the USB devices present to be enumerated. */
 #define USB_ENUMERATION_WAIT_USEC 5000000u
 #define DMA_STATE_FILE "dma.state"
+/* Parameter changes are written this long after the first of a burst (and at stop
+ * and reload): one atomic write per changed device instead of one per UtilParamsSet,
+ * and no request waits for the disk.  A crash loses at most this much of changes;
+ * what is on disk is always the old or the new values, whole. */
+#define PARAMS_SAVE_DELAY_USEC 250000u
+/* Memory freed by a burst of requests goes back to the system once the nodes have
+ * been quiet this long (the heap's free pages, the ISA memory no buffer uses). */
+#define IDLE_TRIM_USEC 1000000u
 
 struct iopd {
     struct iopd_options opt;
@@ -69,6 +78,9 @@ struct iopd {
     int signal_fd;
     bool announced_ready;
     struct iop_loop_source *dma_save_timer; /* armed while some unit is dirty */
+    struct iop_loop_source *trim_timer;     /* armed after activity */
+    struct iop_loop_source *params_timer;   /* armed while parameter changes are unsaved */
+    unsigned long activity, activity_seen;  /* request batches served; at the last check */
 };
 
 static int load_config(const struct iopd_options *opt, struct iop_config **cfg, char **origin) {
@@ -303,6 +315,35 @@ static int start_usb(struct iopd *d, const struct iop_config_usb *uc) {
     return 0;
 }
 
+/* Idle: give back what bursts of requests left behind.  Requests allocate and free
+ * buffers of up to 128 KiB; the heap keeps freed memory for reuse, which is right
+ * while requests come and a waste once they stop. */
+static void on_trim_timer(void *data) {
+    struct iopd *d = data;
+    d->trim_timer = NULL; /* one-shot: the loop frees it */
+    if (d->activity != d->activity_seen) { /* not quiet for a whole period yet */
+        d->activity_seen = d->activity;
+        iop_loop_add_timer(d->loop, IDLE_TRIM_USEC, on_trim_timer, d, &d->trim_timer);
+        return;
+    }
+    for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)
+        if (d->unit[i].isa)
+            iop_isa_path_trim(d->unit[i].isa);
+    iop_system_params_trim(d->sys, 0);
+    malloc_trim(0);
+}
+
+/* Counted rather than timed: reading the clock on every request batch would cost
+ * more than the trim saves. */
+static void on_activity(void *ctx) {
+    struct iopd *d = ctx;
+    d->activity++;
+    if (!d->trim_timer) {
+        d->activity_seen = d->activity;
+        iop_loop_add_timer(d->loop, IDLE_TRIM_USEC, on_trim_timer, d, &d->trim_timer);
+    }
+}
+
 static void on_node_died(void *ctx, const char *name, int error) {
     struct iopd *d = ctx;
     (void)name;
@@ -321,6 +362,22 @@ static int resolve_perms(const struct iop_config_nodes *nc, struct iopd_node_per
     return 0;
 }
 
+static void on_params_timer(void *data) {
+    struct iopd *d = data;
+    d->params_timer = NULL; /* one-shot: the loop frees it */
+    iop_system_params_flush(d->sys);
+}
+
+static void on_params_pending(void *ctx) {
+    struct iopd *d = ctx;
+    if (!d->params_timer)
+        iop_loop_add_timer(d->loop, PARAMS_SAVE_DELAY_USEC, on_params_timer, d, &d->params_timer);
+}
+
+static void set_save_hook(struct iopd *d, struct iop_system *sys) {
+    sys->save_hook = (struct iop_save_hook){ .pending = on_params_pending, .ctx = d };
+}
+
 /* Returns 0 when the new configuration was applied, else why it was refused. */
 static int reload(struct iopd *d) {
     struct iop_config *cfg = NULL;
@@ -329,6 +386,8 @@ static int reload(struct iopd *d) {
 
     iop_notice("SIGHUP: reloading the configuration");
     iopd_notify("RELOADING=1");
+    /* The new system reads saved values: pending changes first. */
+    iop_system_params_flush(d->sys);
     struct iopd_node_perms perms;
     int r;
     if ((r = load_config(&d->opt, &cfg, &origin)) < 0 || (r = resolve_perms(&cfg->nodes, &perms)) < 0 ||
@@ -338,6 +397,7 @@ static int reload(struct iopd *d) {
         close_unused_state(d, d->sys); /* what the attempt opened for new units */
     } else {
         r = 0;
+        set_save_hook(d, sys);
         if (d->usb_tids && iop_usb_tids_attach(d->usb_tids, sys) < 0)
             iop_warn("reload: USB devices could not be put into the new configuration");
         iop_ctl_set_system(d->ctl, sys);
@@ -359,6 +419,7 @@ static int reload(struct iopd *d) {
     }
     iop_config_free(cfg);
     free(origin);
+    malloc_trim(0);
     iopd_notify("READY=1");
     return r;
 }
@@ -403,10 +464,14 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
         d->node_cfg.usbmon_enabled = false;
     r = iop_system_new_from_config(cfg, &d->sys);
     cfg = iop_config_free(cfg);
+    /* Parsing a big configuration takes tens of MiB (json-c's tree, the parsed
+     * config) that are free now: give them back before serving. */
+    malloc_trim(0);
     if (r < 0 || (r = open_state_dir(d)) < 0 || (r = attach_state(d, d->sys)) < 0)
         goto fail;
     if ((r = iop_loop_new(&d->loop)) < 0 || (r = iop_ctl_new(d->sys, &d->ctl)) < 0)
         goto fail;
+    set_save_hook(d, d->sys);
 
     sigset_t mask;
     sigemptyset(&mask);
@@ -424,7 +489,8 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
         goto fail;
 
     struct iopd_node_perms perms;
-    struct iopd_nodes_hooks hooks = { .all_ready = on_all_ready, .died = on_node_died, .ctx = d };
+    struct iopd_nodes_hooks hooks = { .all_ready = on_all_ready, .died = on_node_died, .activity = on_activity,
+                                      .ctx = d };
     if ((r = resolve_perms(&d->node_cfg, &perms)) < 0 || (r = iop_mon_new(&d->mon)) < 0 ||
         (r = iopd_nodes_new(d->loop, opt->cuse_path, &perms, &hooks, &d->nodes)) < 0 ||
         (r = iopd_nodes_add_ctl(d->nodes, d->ctl, d->node_cfg.ctl)) < 0)
@@ -463,6 +529,8 @@ struct iopd *iopd_free(struct iopd *d) {
     iopd_nodes_free(d->nodes);
     iop_mon_free(d->mon);
     iop_ctl_free(d->ctl);
+    if (d->sys)
+        iop_system_params_flush(d->sys);
     iop_system_free(d->sys);
     for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)
         unit_state_close(&d->unit[i]);

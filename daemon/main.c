@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <malloc.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -140,6 +142,23 @@ static int detach(int *ready_fd) {
     return 0;
 }
 
+/* Resident memory proportional to what iopd holds (BENCHMARKS.md, "memory"):
+ * - No transparent huge pages: with THP "always" (Debian's default) one touched page
+ *   in a 2 MiB-aligned stretch of an anonymous mapping (the 1 MiB CUSE receive buffers
+ *   merge with neighbouring mappings) costs 2 MiB of RSS; iopd's memory is small and
+ *   sparse, and never benefits from them.
+ * - A fixed mmap threshold: buffers of 128 KiB and more (PASSTHRU data, big replies)
+ *   are mapped and unmapped on free.  glibc would otherwise raise the threshold after
+ *   the first such free (up to 32 MiB) and keep those sizes on the heap, whose free
+ *   top is then only trimmed past twice that size.
+ * The heap's free pages are given back after bursts of requests (daemon.c, idle trim). */
+static void memory_policy(void) {
+    if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) < 0)
+        iop_debug("prctl(PR_SET_THP_DISABLE): %m");
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024);
+}
+
 int main(int argc, char **argv) {
     enum { OPT_CHECK = 0x100, OPT_DUMP, OPT_CUSE, OPT_CTL_NAME, OPT_NO_USBMON, OPT_RELOAD };
     static const struct option longopts[] = {
@@ -212,6 +231,7 @@ int main(int argc, char **argv) {
         }
     }
 
+    memory_policy();
     struct iopd *d;
     int r = iopd_new(&opt, &d);
     if (r < 0) {

@@ -64,6 +64,8 @@ static void on_node_fd(void *data, int fd, uint32_t revents) {
             set->hooks.died(set->hooks.ctx, e->name, r);
         return;
     }
+    if (set->hooks.activity)
+        set->hooks.activity(set->hooks.ctx);
     if (!e->ready && iop_cuse_dev_ready(e->dev)) {
         e->ready = true;
         apply_perms(set, e);

@@ -23,6 +23,7 @@ struct iopd_node_perms {
 struct iopd_nodes_hooks {
     void (*all_ready)(void *ctx);              /* every node added so far exists */
     void (*died)(void *ctx, const char *name, int error); /* a session ended */
+    void (*activity)(void *ctx);               /* requests were served (may be NULL) */
     void *ctx;
 };
 

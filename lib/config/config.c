@@ -101,6 +101,8 @@ struct uint_member {
     uint64_t max;
 };
 
+/* TIDs are 12 bits (the parsers below refuse more). */
+#define IOP_CONFIG_TID_LIMIT 0x1000u
 #define UM(type, key, field, max) { key, offsetof(type, field), sizeof(((type *)0)->field), max }
 
 static int get_uint_members(struct cfg_ctx *p, const char *path, json_object *obj, void *base,
@@ -578,6 +580,9 @@ static int parse_iop(struct cfg_ctx *p, const char *path, json_object *o, struct
         iop->device = calloc(n ? n : 1, sizeof(*iop->device));
         if (!iop->device)
             return -ENOMEM;
+        /* Where each TID was listed (+1; 0: not yet): a thousand devices per IOP
+         * must not cost a million comparisons. */
+        uint16_t seen[IOP_CONFIG_TID_LIMIT] = { 0 };
         for (size_t i = 0; i < n; i++) {
             char dp[192];
             struct iop_config_device *d = &iop->device[i];
@@ -585,12 +590,10 @@ static int parse_iop(struct cfg_ctx *p, const char *path, json_object *o, struct
             iop->n_devices++; /* counted first so a partial entry is freed */
             if ((r = parse_device(p, dp, json_object_array_get_idx(v, i), d)) < 0)
                 return r;
-            bool parent_ok = d->parent_tid == 0;
-            for (size_t j = 0; j < i; j++) {
-                if (iop->device[j].tid == d->tid)
-                    return cfg_fail(p, dp, "tid 0x%03x is already used by %s[%zu]", d->tid, sub, j);
-                parent_ok |= iop->device[j].tid == d->parent_tid;
-            }
+            if (seen[d->tid])
+                return cfg_fail(p, dp, "tid 0x%03x is already used by %s[%u]", d->tid, sub, seen[d->tid] - 1u);
+            bool parent_ok = d->parent_tid == 0 || seen[d->parent_tid];
+            seen[d->tid] = (uint16_t)(i + 1);
             if (!parent_ok)
                 return cfg_fail(p, dp, "parent 0x%03x is not a device listed before this one", d->parent_tid);
             if (d->adapter_id) {

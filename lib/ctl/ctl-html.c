@@ -61,6 +61,8 @@ int ctl_html(struct ctl_call *c) {
     if (!iop->answers)
         return -ETIMEDOUT;
     int len = iop_html_page(dev, a.page, q, a.qlen, page, IOP_HTML_MAX);
+    if (len == -ENOMEM)
+        return len;
     if (len < 0)
         /* A query the dialog cannot parse: the IOP's reply is an error status, which
          * 2.4 did not treat as a failure; the page is then empty. */

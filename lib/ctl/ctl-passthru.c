@@ -16,6 +16,7 @@
  *
  * Return value: the ReqStatus as a positive ioctl result when the IOP refused (the
  * kernel's quirk), -ETIMEDOUT when it did not answer, 0 on success. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +34,17 @@ struct pt_call {
     struct iop_msg_sg sg[IOP_MSG_MAX_SG];
     uint32_t sg_addr[IOP_MSG_MAX_SG];
     uint8_t *data;                 /* owned: every element's buffer */
+    struct iop_controller *dma;    /* data is this controller's DMA memory, else malloc's */
     uint32_t *reply;               /* owned */
     size_t reply_bytes;
     uint64_t reply_at;
 };
 
 static void pt_free(struct pt_call *pc) {
-    free(pc->data);
+    if (pc->dma)
+        iop_controller_dma_free(pc->dma, pc->data);
+    else
+        free(pc->data);
     free(pc->reply);
     free(pc);
 }
@@ -151,7 +156,15 @@ int ctl_passthru(struct ctl_call *c) {
     pc->reply_bytes = reply_bytes;
     pc->reply_at = reply_at;
     memcpy(pc->frame, frame, words * 4u);
-    pc->data = calloc(1, total ? total : 1);
+    /* Data the IOP moves through its DMA channel goes in memory the channel reaches
+     * without a bounce (block storage); the rest in ordinary memory. */
+    struct iop_device *dev = iop_controller_find_device(iop, frame[1] & IOP_TID_MAX);
+    if (total && dev && iop_device_dma_data(dev) && (pc->data = iop_controller_dma_alloc(iop, total))) {
+        pc->dma = iop;
+        memset(pc->data, 0, total); /* stale bytes of another transfer must not reach the caller */
+    } else {
+        pc->data = calloc(1, total ? total : 1);
+    }
     pc->reply = calloc(1, reply_bytes ? reply_bytes : 4);
     if (!pc->data || !pc->reply) {
         pt_free(pc);
@@ -176,6 +189,8 @@ int ctl_passthru(struct ctl_call *c) {
         .done = c->async ? pt_done : NULL, .done_ctx = pc,
     };
     int rc = iop_controller_post(iop, &pc->m);
+    /* Devices with DMA data answer at once; the controller may not outlive a wait. */
+    assert(rc != IOP_MSG_PENDING || !pc->dma);
     if (rc == IOP_MSG_PENDING) {
         c->async->priv = pc;
         c->async->cancel = pt_cancel;

@@ -71,10 +71,22 @@ static void sw_event(struct iop_controller *iop, const struct iop_sw_xfer *x, ui
     iop_controller_raise(iop, IOP_TID_EXECUTIVE, I2O_EVT_IND_EXEC_DDM_AVAILABILITY, data, sizeof(data));
 }
 
+/* The fragment's buffer: ISA memory the IOP's DMA channel reaches directly when the
+ * controller has some (the store's mover then copies once), else the caller's. */
+static uint8_t *frag_buf(struct iop_controller *iop, uint8_t *fallback) {
+    uint8_t *p = iop ? iop_controller_dma_alloc(iop, IOP_SW_FRAG_SIZE) : NULL;
+    return p ? p : fallback;
+}
+
+static void frag_free(struct iop_controller *iop, uint8_t *frag, uint8_t *fallback) {
+    if (frag != fallback)
+        iop_controller_dma_free(iop, frag);
+}
+
 int ctl_swdl(struct ctl_call *c) {
     struct iop_abi_sw_xfer a;
     struct iop_sw_xfer x;
-    uint8_t frag[IOP_SW_FRAG_SIZE];
+    uint8_t stack_frag[IOP_SW_FRAG_SIZE];
     int r;
 
     if ((r = fetch_xfer(c, false, SW_OUT_NONE, &a, &x)) != 0)
@@ -82,26 +94,32 @@ int ctl_swdl(struct ctl_call *c) {
     uint32_t len = iop_sw_frag_len(x.swlen, x.maxfrag, x.curfrag);
     if (!a.buf)
         return -EFAULT;
-    if (len && ((r = iop_umem_want_in(c->um, a.buf, len)) < 0 || (r = iop_umem_sync(c->um)) != 0 ||
-                (r = iop_umem_read(c->um, a.buf, frag, len)) != 0))
+    if (len && ((r = iop_umem_want_in(c->um, a.buf, len)) < 0 || (r = iop_umem_sync(c->um)) != 0))
         return r;
     struct iop_controller *iop = iop_system_find(c->ctl->sys, a.iop);
+    uint8_t *frag = frag_buf(iop, stack_frag);
+    if (len && (r = iop_umem_read(c->um, a.buf, frag, len)) != 0)
+        goto out;
+    r = -ENXIO;
     if (!iop)
-        return -ENXIO;
+        goto out;
+    r = -ETIMEDOUT;
     if (!iop->answers || !iop->sw)
-        return -ETIMEDOUT;
-    int status = iop_swstore_download(iop->sw, &x, frag, len);
-    if (status < 0)
-        return host_failure(iop, "download", status);
-    if (status == 0 && x.curfrag == x.maxfrag)
+        goto out;
+    r = iop_swstore_download(iop->sw, &x, frag, len);
+    if (r < 0)
+        r = host_failure(iop, "download", r);
+    else if (r == 0 && x.curfrag == x.maxfrag)
         sw_event(iop, &x, x.swlen);
-    return status;
+out:
+    frag_free(iop, frag, stack_frag);
+    return r;
 }
 
 int ctl_swul(struct ctl_call *c) {
     struct iop_abi_sw_xfer a;
     struct iop_sw_xfer x;
-    uint8_t frag[IOP_SW_FRAG_SIZE];
+    uint8_t stack_frag[IOP_SW_FRAG_SIZE];
     uint32_t len = 0;
     int r;
 
@@ -116,11 +134,13 @@ int ctl_swul(struct ctl_call *c) {
         return -ENXIO;
     if (!iop->answers || !iop->sw)
         return -ETIMEDOUT;
-    int status = iop_swstore_upload(iop->sw, &x, frag, sizeof(frag), &len);
+    uint8_t *frag = frag_buf(iop, stack_frag);
+    int status = iop_swstore_upload(iop->sw, &x, frag, IOP_SW_FRAG_SIZE, &len);
     if (status < 0)
-        return host_failure(iop, "upload", status);
-    if (status == 0 && (r = iop_umem_write(c->um, a.buf, frag, len)) != 0)
-        return r;
+        status = host_failure(iop, "upload", status);
+    else if (status == 0 && (r = iop_umem_write(c->um, a.buf, frag, len)) != 0)
+        status = r;
+    frag_free(iop, frag, stack_frag);
     return status;
 }
 

@@ -38,9 +38,9 @@ static void xfer_end(struct iop_dma8237 *d) {
     struct iop_dma_xfer_state *x = &d->xfer;
     unsigned chan = x->chan;
 
-    /* Single mask register write (the driver API would want the lock, which a step
-     * ending on a device error does not hold). */
-    iop_dma_io_write(d, chan < 4 ? 0x0a : 0xd4, (uint8_t)(4 | (chan & 3)));
+    /* What the single mask register write (0x0A / 0xD4) does; the driver API would
+     * want the lock, which a step ending on a device error does not hold. */
+    d->ctl[chan >> 2].mask |= (uint8_t)(1u << (chan & 3));
     if (x->have_bounce && d->mem)
         (void)iop_isamem_free_buf(d->mem, x->bounce_addr);
     memset(x, 0, sizeof(*x));
@@ -186,7 +186,11 @@ int iop_dma_xfer_step(struct iop_dma8237 *d, size_t budget) {
         if ((c->mask & bit) || iop_dma_path_blocked(d, chan))
             break; /* masked under us, or the path closed: no progress, not an error */
 
-        size_t want = IOP_MIN(IOP_MIN(budget - moved, (size_t)(x->chunk_len - x->chunk_pos)), (size_t)XFER_PIECE);
+        /* Bounced data goes piece by piece (see XFER_PIECE); data already in ISA memory
+         * is one copy, by the device, of the whole block. */
+        size_t want = IOP_MIN(budget - moved, (size_t)(x->chunk_len - x->chunk_pos));
+        if (x->bounced)
+            want = IOP_MIN(want, (size_t)XFER_PIECE);
         uint8_t *p;
         if (x->bounced && x->dir != IOP_DMA_VERIFY &&
             (r = iop_isamem_map(d->mem, x->chunk_addr + x->chunk_pos, want, &p)) < 0)

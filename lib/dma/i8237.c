@@ -544,10 +544,30 @@ int iop_dma_release_lock(struct iop_dma8237 *d) {
     return 0;
 }
 
-static void write16(struct iop_dma8237 *d, unsigned chan, uint16_t port, uint16_t v) {
-    iop_dma_io_write(d, port_ctl(chan, REG_CLEAR_FF), 0);
-    iop_dma_io_write(d, port, (uint8_t)v);
-    iop_dma_io_write(d, port, (uint8_t)(v >> 8));
+/* A 16-bit channel register loaded as the driver's three port writes would load it
+ * (clear the flip-flop, low byte, high byte): base and current take v and the
+ * flip-flop ends cleared; loading a count forgets that the channel reached TC.  Done
+ * on the registers directly: the data path programs a channel for every block, and
+ * decoding each byte access costs more than the copy of a small block. */
+static void load16(struct iop_dma8237 *d, unsigned chan, bool count, uint16_t v) {
+    struct iop_dma_ctl *c = &d->ctl[chan_ctl(chan)];
+    struct iop_dma_chan *ch = &d->chan[chan];
+    if (count) {
+        ch->base_count = ch->cur_count = v;
+        c->finished &= (uint8_t)~chan_bit(chan);
+    } else {
+        ch->base_addr = ch->cur_addr = v;
+    }
+    c->flip_flop = 0;
+}
+
+/* The single mask register write (0x0A / 0xD4) for one channel. */
+static void set_mask(struct iop_dma8237 *d, unsigned chan, bool masked) {
+    struct iop_dma_ctl *c = &d->ctl[chan_ctl(chan)];
+    if (masked)
+        c->mask |= chan_bit(chan);
+    else
+        c->mask &= (uint8_t)~chan_bit(chan);
 }
 
 static uint16_t read16(struct iop_dma8237 *d, unsigned chan, uint16_t port) {
@@ -563,7 +583,8 @@ int iop_dma_clear_ff(struct iop_dma8237 *d, unsigned chan) {
     assert(d);
     if ((r = check_owned(d, chan)) < 0)
         return r;
-    return iop_dma_io_write(d, port_ctl(chan, REG_CLEAR_FF), 0);
+    d->ctl[chan_ctl(chan)].flip_flop = 0; /* the clear-flip-flop port write */
+    return 0;
 }
 
 int iop_dma_set_mode(struct iop_dma8237 *d, unsigned chan, uint8_t mode) {
@@ -574,7 +595,8 @@ int iop_dma_set_mode(struct iop_dma8237 *d, unsigned chan, uint8_t mode) {
         return r;
     if ((mode & 3) || (mode & IOP_DMA_MODE_XFER_MASK) == IOP_DMA_MODE_XFER_MASK)
         return -EINVAL;
-    return iop_dma_io_write(d, port_ctl(chan, REG_MODE), (uint8_t)(mode | (chan & 3)));
+    d->chan[chan].mode = mode; /* the mode port write, channel select (bits 1:0) dropped */
+    return 0;
 }
 
 int iop_dma_set_addr(struct iop_dma8237 *d, unsigned chan, uint32_t addr) {
@@ -590,8 +612,8 @@ int iop_dma_set_addr(struct iop_dma8237 *d, unsigned chan, uint32_t addr) {
     uint8_t page = (uint8_t)(addr >> 16);
     if (chan >= 4)
         page &= 0xfe;
-    iop_dma_io_write(d, page_port[chan], page);
-    write16(d, chan, port_addr(chan), (uint16_t)(addr >> chan_shift(chan)));
+    d->page[page_port[chan] & 0xf] = page;
+    load16(d, chan, false, (uint16_t)(addr >> chan_shift(chan)));
     return 0;
 }
 
@@ -603,7 +625,7 @@ int iop_dma_set_count(struct iop_dma8237 *d, unsigned chan, uint32_t bytes) {
         return r;
     if (bytes == 0 || bytes > iop_isamem_boundary(chan >= 4) || (chan >= 4 && (bytes & 1)))
         return -EINVAL;
-    write16(d, chan, port_count(chan), (uint16_t)((bytes >> chan_shift(chan)) - 1));
+    load16(d, chan, true, (uint16_t)((bytes >> chan_shift(chan)) - 1));
     return 0;
 }
 
@@ -620,7 +642,8 @@ int iop_dma_enable(struct iop_dma8237 *d, unsigned chan) {
         if (crosses)
             return -EINVAL;
     }
-    return iop_dma_io_write(d, port_ctl(chan, REG_SINGLE_MASK), (uint8_t)(chan & 3));
+    set_mask(d, chan, false);
+    return 0;
 }
 
 int iop_dma_disable(struct iop_dma8237 *d, unsigned chan) {
@@ -629,7 +652,8 @@ int iop_dma_disable(struct iop_dma8237 *d, unsigned chan) {
     assert(d);
     if ((r = check_owned(d, chan)) < 0)
         return r;
-    return iop_dma_io_write(d, port_ctl(chan, REG_SINGLE_MASK), (uint8_t)(4 | (chan & 3)));
+    set_mask(d, chan, true);
+    return 0;
 }
 
 static uint32_t residue_of(const struct iop_dma8237 *d, unsigned chan, uint16_t count) {

@@ -4,19 +4,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/util/cleanup.h"
 
 #define NWORDS (IOP_ISAMEM_NUNITS / 64)
+#define UNITS_PER_CHUNK (IOP_ISAMEM_CHUNK / IOP_ISAMEM_UNIT)
 
 struct iop_isamem {
-    uint8_t *chunk[IOP_ISAMEM_NCHUNKS]; /* owned; NULL until first touched */
+    uint8_t *base;                       /* owned: the 16 MiB reservation */
+    uint64_t touched[(IOP_ISAMEM_NCHUNKS + 63) / 64]; /* chunks written since their trim */
     /* used: unit belongs to a buffer.  head: unit is the first of a buffer, which is
      * what lets free_buf find the extent without the caller passing a size. */
     uint64_t used[NWORDS];
     uint64_t head[NWORDS];
     size_t allocated;
-    size_t resident;
 };
 
 _Static_assert(IOP_ISAMEM_SIZE % IOP_ISAMEM_CHUNK == 0, "chunks tile the ISA space");
@@ -24,12 +26,21 @@ _Static_assert(IOP_ISAMEM_CHUNK % IOP_ISAMEM_BOUNDARY_8BIT == 0 &&
                IOP_ISAMEM_CHUNK % IOP_ISAMEM_BOUNDARY_16BIT == 0,
                "a legal block never spans two chunks");
 _Static_assert(IOP_ISAMEM_BOUNDARY_8BIT % IOP_ISAMEM_UNIT == 0, "units tile a boundary window");
+_Static_assert(UNITS_PER_CHUNK % 64 == 0, "a chunk's units are whole bitmap words");
 
 int iop_isamem_new(struct iop_isamem **ret) {
     assert(ret);
     struct iop_isamem *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
+    /* Address space only: nothing is committed until written (MAP_NORESERVE keeps
+     * strict overcommit accounting from charging 16 MiB per IOP). */
+    void *base = mmap(NULL, IOP_ISAMEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        free(m);
+        return -ENOMEM;
+    }
+    m->base = base;
     *ret = m;
     return 0;
 }
@@ -37,8 +48,7 @@ int iop_isamem_new(struct iop_isamem **ret) {
 struct iop_isamem *iop_isamem_free(struct iop_isamem *m) {
     if (!m)
         return NULL;
-    for (size_t i = 0; i < IOP_ISAMEM_NCHUNKS; i++)
-        free(m->chunk[i]);
+    munmap(m->base, IOP_ISAMEM_SIZE);
     free(m);
     return NULL;
 }
@@ -121,18 +131,47 @@ size_t iop_isamem_allocated(const struct iop_isamem *m) {
 
 size_t iop_isamem_resident(const struct iop_isamem *m) {
     assert(m);
-    return m->resident;
+    size_t n = 0;
+    for (size_t i = 0; i < IOP_ISAMEM_NCHUNKS; i++)
+        n += bit_get(m->touched, i);
+    return n * IOP_ISAMEM_CHUNK;
 }
 
+/* Chunk i, about to be written. */
 static uint8_t *chunk_get(struct iop_isamem *m, size_t i) {
-    if (!m->chunk[i]) {
-        /* calloc: ISA memory reads as zeros until written, as the readers expect. */
-        m->chunk[i] = calloc(1, IOP_ISAMEM_CHUNK);
-        if (!m->chunk[i])
-            return NULL;
-        m->resident += IOP_ISAMEM_CHUNK;
+    bit_set(m->touched, i);
+    return m->base + i * IOP_ISAMEM_CHUNK;
+}
+
+static bool chunk_has_buffer(const struct iop_isamem *m, size_t i) {
+    for (size_t w = i * UNITS_PER_CHUNK / 64; w < (i + 1) * UNITS_PER_CHUNK / 64; w++)
+        if (m->used[w])
+            return true;
+    return false;
+}
+
+size_t iop_isamem_trim(struct iop_isamem *m) {
+    assert(m);
+    size_t released = 0;
+    for (size_t i = 0; i < IOP_ISAMEM_NCHUNKS; i++) {
+        if (!bit_get(m->touched, i) || chunk_has_buffer(m, i))
+            continue;
+        /* Private anonymous memory reads as zeros after MADV_DONTNEED. */
+        if (madvise(m->base + i * IOP_ISAMEM_CHUNK, IOP_ISAMEM_CHUNK, MADV_DONTNEED) < 0)
+            continue;
+        bit_clr(m->touched, i);
+        released += IOP_ISAMEM_CHUNK;
     }
-    return m->chunk[i];
+    return released;
+}
+
+int iop_isamem_addr_of(const struct iop_isamem *m, const void *p, size_t len, uint32_t *ret_addr) {
+    assert(m && ret_addr);
+    uintptr_t a = (uintptr_t)p, b = (uintptr_t)m->base;
+    if (a < b || a - b > IOP_ISAMEM_SIZE || len > IOP_ISAMEM_SIZE - (a - b))
+        return -ENOENT;
+    *ret_addr = (uint32_t)(a - b);
+    return 0;
 }
 
 int iop_isamem_read(const struct iop_isamem *m, uint32_t addr, void *buf, size_t len) {
@@ -143,8 +182,8 @@ int iop_isamem_read(const struct iop_isamem *m, uint32_t addr, void *buf, size_t
     while (len > 0) {
         size_t ci = addr / IOP_ISAMEM_CHUNK, off = addr % IOP_ISAMEM_CHUNK;
         size_t n = IOP_MIN(len, IOP_ISAMEM_CHUNK - off);
-        if (m->chunk[ci])
-            memcpy(out, m->chunk[ci] + off, n);
+        if (bit_get(m->touched, ci))
+            memcpy(out, m->base + addr, n);
         else
             memset(out, 0, n);
         out += n;
@@ -162,10 +201,7 @@ int iop_isamem_write(struct iop_isamem *m, uint32_t addr, const void *buf, size_
     while (len > 0) {
         size_t ci = addr / IOP_ISAMEM_CHUNK, off = addr % IOP_ISAMEM_CHUNK;
         size_t n = IOP_MIN(len, IOP_ISAMEM_CHUNK - off);
-        uint8_t *c = chunk_get(m, ci);
-        if (!c)
-            return -ENOMEM;
-        memcpy(c + off, in, n);
+        memcpy(chunk_get(m, ci) + off, in, n);
         in += n;
         addr += (uint32_t)n;
         len -= n;
@@ -186,9 +222,6 @@ int iop_isamem_map(struct iop_isamem *m, uint32_t addr, size_t len, uint8_t **re
         *ret = NULL;
         return 0;
     }
-    uint8_t *c = chunk_get(m, ci);
-    if (!c)
-        return -ENOMEM;
-    *ret = c + off;
+    *ret = chunk_get(m, ci) + off;
     return 0;
 }

@@ -6,10 +6,13 @@
  *   128 KiB for the 16-bit channels 5-7 (their page register's bit 0 is ignored and
  *   the address register counts words, so a block lives in one 128K-aligned page pair).
  *
- * The memory is backed lazily in IOP_ISAMEM_CHUNK pieces: a daemon that only ever
- * bounces 8 KiB I2O fragments touches a few hundred KiB, not 16 MiB.  The chunk size
- * equals the largest legal DMA block (128 KiB, aligned), so every legal block is
- * contiguous in host memory and the data path can use one memcpy per block.
+ * The 16 MiB are one reservation of address space (no memory is committed for it):
+ * pages become resident when written and go back to the system when iop_isamem_trim()
+ * finds no buffer in their IOP_ISAMEM_CHUNK, so a daemon that moves 8 KiB I2O
+ * fragments holds one 128 KiB chunk while it moves them and nothing when idle.  The
+ * whole space is contiguous in host memory: every legal block is one memcpy, and a
+ * host pointer into it has an ISA address (iop_isamem_addr_of), which is how a data
+ * path recognises a buffer it can hand to the DMA controller without a bounce.
  *
  * Errors: a range that is not below 16 MiB gives -EFAULT (it has no bus address); a
  * range that is below 16 MiB but not usable for DMA (crosses the channel's boundary,
@@ -26,7 +29,7 @@
  * controller never increments: a block may not cross these. */
 #define IOP_ISAMEM_BOUNDARY_8BIT (64u << 10)
 #define IOP_ISAMEM_BOUNDARY_16BIT (128u << 10)
-/* Host backing granule: the largest legal block, so legal blocks are contiguous. */
+/* Residency granule (touched / trimmed as a whole): the largest legal block. */
 #define IOP_ISAMEM_CHUNK IOP_ISAMEM_BOUNDARY_16BIT
 #define IOP_ISAMEM_NCHUNKS (IOP_ISAMEM_SIZE / IOP_ISAMEM_CHUNK)
 /* Allocation granule.  1 KiB keeps the bookkeeping at two 2 KiB bitmaps while wasting
@@ -59,17 +62,23 @@ int iop_isamem_alloc_buf(struct iop_isamem *m, size_t len, bool wide, uint32_t *
 int iop_isamem_free_buf(struct iop_isamem *m, uint32_t addr);
 /* Bytes currently allocated (in whole units). */
 size_t iop_isamem_allocated(const struct iop_isamem *m);
-/* Bytes of host memory backing the ISA space so far. */
+/* Bytes of host memory backing the ISA space (whole chunks written since their last
+ * trim: an upper bound of what is resident). */
 size_t iop_isamem_resident(const struct iop_isamem *m);
+/* Give back the memory of every chunk that no allocated buffer overlaps: what was
+ * written there outside buffers reads as zeros afterwards, as never-written memory
+ * does.  Buffers keep their contents.  Returns the bytes released. */
+size_t iop_isamem_trim(struct iop_isamem *m);
+/* The ISA address of host memory [p, p+len) if it lies inside this ISA space: 0, or
+ * -ENOENT when it does not (then it is ordinary host memory). */
+int iop_isamem_addr_of(const struct iop_isamem *m, const void *p, size_t len, uint32_t *ret_addr);
 
 /* Copy between ISA memory and a host buffer; any range below 16 MiB (-EFAULT
- * otherwise, -ENOMEM if backing cannot be allocated).  Reading never-written memory
- * gives zeros and allocates nothing. */
+ * otherwise).  Reading never-written memory gives zeros and makes nothing resident. */
 int iop_isamem_read(const struct iop_isamem *m, uint32_t addr, void *buf, size_t len);
 int iop_isamem_write(struct iop_isamem *m, uint32_t addr, const void *buf, size_t len);
 
-/* A direct host pointer to [addr, addr+len), which must lie inside one backing chunk
- * (any legal DMA block does): -EFAULT above 16 MiB, -EINVAL if it spans chunks,
- * -ENOMEM if backing cannot be allocated.  The pointer stays valid until
- * iop_isamem_free(). */
+/* A direct host pointer to [addr, addr+len), which must lie inside one chunk (any
+ * legal DMA block does): -EFAULT above 16 MiB, -EINVAL if it spans chunks.  The
+ * pointer stays valid until iop_isamem_free(); the memory counts as written. */
 int iop_isamem_map(struct iop_isamem *m, uint32_t addr, size_t len, uint8_t **ret);

@@ -168,30 +168,66 @@ static int apply_config(struct iop_device *d, const struct iop_config_device *cd
     return 0;
 }
 
-int iop_device_build_params(struct iop_device *d, const struct iop_config_device *cd) {
-    assert(d && d->iop);
+/* The configured identity strings of a device: from its configuration, or from the
+ * copy a deferred device keeps. */
+struct dev_strings {
+    const char *vendor, *product, *description, *revision, *serial;
+};
+
+static struct dev_strings strings_of_config(const struct iop_config_device *cd) {
+    if (!cd)
+        return (struct dev_strings){ "", "", "", "", "" };
+    return (struct dev_strings){ cd->vendor_info, cd->product_info, cd->description, cd->revision, cd->serial };
+}
+
+static struct dev_strings strings_of_device(const struct iop_device *d) {
+    struct dev_strings st = { "", "", "", "", "" };
+    const char *p = d->ident;
+    if (p) {
+        const char **f[] = { &st.vendor, &st.product, &st.description, &st.revision, &st.serial };
+        for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++, p += strlen(p) + 1)
+            *f[i] = p;
+    }
+    return st;
+}
+
+/* The LCT identity tag without its space padding. */
+static void ident_tag(const struct iop_device *d, char out[9]) {
+    memcpy(out, d->identity_tag, 8);
+    out[8] = 0;
+    for (int i = 7; i >= 0 && out[i] == ' '; i--)
+        out[i] = 0;
+}
+
+/* The Device Identity strings build_groups derives, defaults included. */
+static const char *vendor_of(const struct dev_strings *st) { return st->vendor[0] ? st->vendor : "iopd"; }
+static const char *revision_of(const struct dev_strings *st) { return st->revision[0] ? st->revision : "1.0"; }
+static const char *product_of(const struct iop_device *d, const struct dev_strings *st, const char *ident) {
+    return st->product[0] ? st->product : (d->tid == 0 ? d->iop->product_id : ident);
+}
+static const char *description_of(const struct iop_device *d, const struct dev_strings *st, const char *ident) {
+    return st->description[0] ? st->description : (d->tid == 0 ? "Executive" : ident);
+}
+
+/* Every group iopd derives: the standard ones, the class's, the executive's. */
+static int build_groups(struct iop_device *d, const struct dev_strings *st) {
     struct iop_controller *c = d->iop;
-    struct iop_params *p = d->params; /* every device has one, maybe still empty */
-    if (!p)
-        return -EINVAL;
+    struct iop_params *p = d->params;
 
     char ident[9];
-    memcpy(ident, d->identity_tag, 8);
-    ident[8] = 0;
-    for (int i = 7; i >= 0 && ident[i] == ' '; i--)
-        ident[i] = 0;
+    ident_tag(d, ident);
     char dev_name[64];
     snprintf(dev_name, sizeof(dev_name), "%s", ident[0] ? ident : "device");
-    const char *serial = cd && cd->serial[0] ? cd->serial : NULL;
+    const char *serial = st->serial[0] ? st->serial : NULL;
     struct iop_params_identity id = {
         .class_id = (uint32_t)(d->class_id & 0xFFF) | (uint32_t)(d->class_version & 0xF) << 12 |
                     (uint32_t)d->vendor_id << 16,
         .owner_tid = d->user_tid,
         .parent_tid = d->parent_tid,
-        .vendor = cd && cd->vendor_info[0] ? cd->vendor_info : "iopd",
-        .product = cd && cd->product_info[0] ? cd->product_info : (d->tid == 0 ? c->product_id : ident),
-        .description = cd && cd->description[0] ? cd->description : (d->tid == 0 ? "Executive" : ident),
-        .revision = cd && cd->revision[0] ? cd->revision : "1.0",
+        .vendor = vendor_of(st),
+        .product = product_of(d, st, ident),
+        .description = description_of(d, st, ident),
+        .revision = revision_of(st),
         .sn_format = serial ? I2O_SNFORMAT_ASCII : I2O_SNFORMAT_UNKNOWN,
         .serial = serial,
         .serial_len = serial ? strlen(serial) : 0,
@@ -231,10 +267,139 @@ int iop_device_build_params(struct iop_device *d, const struct iop_config_device
         IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "Capacity", NULL, 0, cap));
         IOP_TRY(iop_params_set_uint(p, IOP_PARAMS_GROUP_BSA_MEDIA_INFO, "BlockSize", NULL, 0, d->block_size));
     }
-    if (cd)
-        IOP_TRY(apply_config(d, cd));
+    return 0;
+}
+
+int iop_device_build_params(struct iop_device *d, const struct iop_config_device *cd) {
+    assert(d && d->iop);
+    if (d->params || d->params_lazy)
+        return -EEXIST;
+    int r = iop_params_new(&d->params);
+    if (r < 0)
+        return r;
+    struct dev_strings st = strings_of_config(cd);
+    if ((r = build_groups(d, &st)) < 0 || (cd && (r = apply_config(d, cd)) < 0)) {
+        d->params = iop_params_free(d->params);
+        return r;
+    }
     iop_device_refresh(d);
     return 0;
+}
+
+/* ---- built on demand ---- */
+
+int iop_device_params_defer(struct iop_device *d, const struct iop_config_device *cd) {
+    assert(d && d->iop);
+    if (cd && (cd->n_groups || cd->n_values))
+        return iop_device_build_params(d, cd);
+    if (d->params || d->params_lazy)
+        return -EEXIST;
+    struct dev_strings st = strings_of_config(cd);
+    const char *f[] = { st.vendor, st.product, st.description, st.revision, st.serial };
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        len += strlen(f[i]) + 1;
+    if (len > sizeof(f) / sizeof(f[0])) { /* something to keep */
+        if (!(d->ident = malloc(len)))
+            return -ENOMEM;
+        char *w = d->ident;
+        for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+            w = stpcpy(w, f[i]) + 1;
+    }
+    d->params_lazy = true;
+    return 0;
+}
+
+void iop_device_identity(const struct iop_device *d, const char *field, char *buf, size_t cap) {
+    assert(d && field && buf && cap);
+    buf[0] = 0;
+    if (d->params) {
+        iop_params_get_string(d->params, IOP_PARAMS_GROUP_DEV_IDENTITY, field, NULL, 0, buf, cap);
+        return;
+    }
+    /* What build_groups would put there, cut to the field's size. */
+    struct dev_strings st = strings_of_device(d);
+    char ident[9];
+    ident_tag(d, ident);
+    const char *v = "";
+    int size = 0;
+    if (!strcmp(field, "VendorInfo"))
+        v = vendor_of(&st), size = IOP_PARAMS_VENDOR_INFO_SZ;
+    else if (!strcmp(field, "ProductInfo"))
+        v = product_of(d, &st, ident), size = IOP_PARAMS_PRODUCT_INFO_SZ;
+    else if (!strcmp(field, "Description"))
+        v = description_of(d, &st, ident), size = IOP_PARAMS_DESCRIPTION_SZ;
+    else if (!strcmp(field, "ProductRevLevel"))
+        v = revision_of(&st), size = IOP_PARAMS_REV_LEVEL_SZ;
+    snprintf(buf, cap, "%.*s", size, v);
+}
+
+static void lru_unlink(struct iop_system *sys, struct iop_device *d) {
+    if (d->lru_prev)
+        d->lru_prev->lru_next = d->lru_next;
+    else if (sys->params_lru == d)
+        sys->params_lru = d->lru_next;
+    else
+        return; /* not in the list */
+    if (d->lru_next)
+        d->lru_next->lru_prev = d->lru_prev;
+    else
+        sys->params_lru_tail = d->lru_prev;
+    d->lru_prev = d->lru_next = NULL;
+    sys->n_params_cached--;
+}
+
+static void lru_push(struct iop_system *sys, struct iop_device *d) {
+    d->lru_prev = NULL;
+    d->lru_next = sys->params_lru;
+    if (sys->params_lru)
+        sys->params_lru->lru_prev = d;
+    else
+        sys->params_lru_tail = d;
+    sys->params_lru = d;
+    sys->n_params_cached++;
+}
+
+void iop_device_params_forget(struct iop_device *d) {
+    assert(d);
+    if (d->params_lazy)
+        lru_unlink(d->iop->sys, d);
+}
+
+void iop_system_params_trim(struct iop_system *sys, unsigned keep) {
+    assert(sys);
+    while (sys->n_params_cached > keep) {
+        struct iop_device *d = sys->params_lru_tail;
+        lru_unlink(sys, d);
+        d->params = iop_params_free(d->params);
+    }
+}
+
+struct iop_params *iop_device_params(struct iop_device *d) {
+    assert(d && d->iop);
+    struct iop_system *sys = d->iop->sys;
+    if (d->params) {
+        if (d->params_lazy && !d->params_dirty && sys->params_lru != d) {
+            lru_unlink(sys, d);
+            lru_push(sys, d);
+        }
+        return d->params;
+    }
+    if (!d->params_lazy || iop_params_new(&d->params) < 0)
+        return NULL;
+    struct dev_strings st = strings_of_device(d);
+    if (build_groups(d, &st) < 0) {
+        d->params = iop_params_free(d->params);
+        return NULL;
+    }
+    iop_device_params_load(d);
+    iop_device_refresh(d);
+    if (!d->params_dirty) {
+        lru_push(sys, d);
+        /* The one just built stays: it is at the head. */
+        iop_system_params_trim(sys, IOP_PARAMS_CACHED);
+    }
+    return d->params;
 }
 
 static void refresh_isa_dma(struct iop_device *d) {
@@ -324,16 +489,49 @@ static void on_change(void *userdata, const struct iop_params_change *ch) {
     iop_controller_raise(cc->dev->iop, cc->dev->tid, I2O_EVT_IND_FIELD_MODIFIED, data, sizeof(data));
 }
 
+/* Save d's changes; once they are on disk lazily built groups may be dropped again. */
+static void params_clean(struct iop_device *d) {
+    if (!d->iop->state || iop_device_params_save(d) < 0)
+        return;
+    d->params_dirty = false;
+    if (d->params_lazy)
+        lru_push(d->iop->sys, d);
+}
+
 int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size_t oplen, void *result,
                            size_t cap) {
     assert(d);
+    struct iop_params *p = iop_device_params(d);
+    if (!p)
+        return -ENOMEM;
     iop_device_refresh(d);
     struct change_ctx cc = { .dev = d };
-    int len = iop_params_exec(d->params, set ? IOP_PARAMS_MSG_SET : IOP_PARAMS_MSG_GET, ops, oplen, result, cap,
-                              on_change, &cc);
-    if (cc.changes)
-        iop_device_params_save(d);
+    int len = iop_params_exec(p, set ? IOP_PARAMS_MSG_SET : IOP_PARAMS_MSG_GET, ops, oplen, result, cap, on_change,
+                              &cc);
+    if (cc.changes) {
+        struct iop_system *sys = d->iop->sys;
+        if (!d->params_dirty) {
+            /* Rebuilding would lose what is not saved: keep these groups till then. */
+            d->params_dirty = true;
+            if (d->params_lazy)
+                lru_unlink(sys, d);
+        }
+        if (sys->save_hook.pending)
+            sys->save_hook.pending(sys->save_hook.ctx);
+        else
+            params_clean(d);
+    }
     return len;
+}
+
+void iop_system_params_flush(struct iop_system *sys) {
+    assert(sys);
+    for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++) {
+        struct iop_controller *c = sys->iop[i];
+        for (unsigned k = 0; c && k < c->n_dev; k++)
+            if (c->dev[k]->params_dirty)
+                params_clean(c->dev[k]);
+    }
 }
 
 static void state_name(const struct iop_device *d, char name[32]) {

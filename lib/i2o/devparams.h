@@ -21,18 +21,50 @@
 struct iop_controller;
 struct iop_device;
 struct iop_config_device;
+struct iop_params;
+struct iop_system;
 
 
-/* Give d its groups (d->params exists, empty, from iop_controller_add_device).  cd may
- * be NULL (the executive, devices added at run time).  -EEXIST if already built. */
+/* Give d its groups now.  cd may be NULL (devices added at run time).  -EEXIST if
+ * already built, -EINVAL for a configured value that does not fit (logged). */
 int iop_device_build_params(struct iop_device *d, const struct iop_config_device *cd);
-/* Bring mirrored groups up to date (before a read, a page, a save). */
+
+/* Groups on demand.  A device's groups cost kilobytes (field descriptors, rows, the
+ * 0xF000 descriptor table) and most devices of a big configuration are never asked
+ * for them, so a configured device that needs only the groups derived from its LCT
+ * entry, its class and the configuration's identity strings keeps just those strings
+ * and builds its groups on first use (applying saved values then).  A device whose
+ * configuration declares groups or sets values is built at once: errors in those
+ * must stop a configuration from loading.  Built lazy groups that hold nothing
+ * unsaved are dropped again, least recently used first, past IOP_PARAMS_CACHED per
+ * system, and all of them when the daemon is idle: every change is saved when it is
+ * made, so rebuilding gives the same values.  Lazy groups with changes that could not
+ * be saved (no state directory, an I/O error) stay. */
+#define IOP_PARAMS_CACHED 32u
+int iop_device_params_defer(struct iop_device *d, const struct iop_config_device *cd);
+/* d's groups, built if they were deferred; NULL when building fails (memory). */
+struct iop_params *iop_device_params(struct iop_device *d);
+/* A string field of d's Device Identity group (0xF100: VendorInfo, ProductInfo,
+ * Description, ProductRevLevel), NUL-terminated in buf ("" for other fields, as
+ * iop_params_get_string fails on them), without building deferred groups: a page that lists a thousand devices, or
+ * the SCSI identity of a thousand disks, must not build a thousand sets of groups. */
+void iop_device_identity(const struct iop_device *d, const char *field, char *buf, size_t cap);
+/* Drop clean lazily built groups until at most keep remain. */
+void iop_system_params_trim(struct iop_system *sys, unsigned keep);
+/* Save every device with unsaved changes (the save hook's timer, stop, reload). */
+void iop_system_params_flush(struct iop_system *sys);
+/* Take d out of its system's list (before d is freed). */
+void iop_device_params_forget(struct iop_device *d);
+/* Bring mirrored groups up to date (before a read, a page, a save); nothing for groups
+ * not built yet. */
 void iop_device_refresh(struct iop_device *d);
 
 /* UtilParamsGet/Set on d (lib/params/params-exec.h) as its IOP runs it: mirrored
  * groups refreshed first; every change raises FIELD_MODIFIED on the device (event
  * data: u16 group, u16 field index or 0xFFFF, u16 change kind) and the new values are
- * saved.  Returns what iop_params_exec returns. */
+ * saved: at once, or, when the system has a save hook, by the next
+ * iop_system_params_flush() (a burst of changes costs one atomic write per device,
+ * and none of them waits for the disk).  Returns what iop_params_exec returns. */
 int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size_t oplen, void *result,
                            size_t cap);
 

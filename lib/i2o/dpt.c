@@ -9,6 +9,7 @@
 
 #include "lib/i2o/bsa.h"
 #include "lib/i2o/dpt-msg.h"
+#include "lib/i2o/devparams.h"
 #include "lib/i2o/iop.h"
 #include "lib/params/params-std.h"
 #include "lib/params/params.h"
@@ -36,9 +37,10 @@ static int medium_sync(void *ctx) {
     return fd < 0 ? fd : fsync(fd) < 0 ? -errno : 0;
 }
 
-/* An identity string of group 0xF100, or fallback. */
+/* An identity string of group 0xF100 (without building deferred groups), or fallback. */
 static void identity(const struct iop_device *d, const char *field, const char *fallback, char *out, size_t cap) {
-    if (iop_params_get_string(d->params, IOP_PARAMS_GROUP_DEV_IDENTITY, field, NULL, 0, out, cap) <= 0)
+    iop_device_identity(d, field, out, cap);
+    if (!out[0])
         snprintf(out, cap, "%s", fallback);
 }
 

@@ -81,7 +81,7 @@ static void tail(struct page *p) { emit(p, "</body></html>\n"); }
 
 static void device_title(const struct iop_device *d, char *out, size_t n) {
     char desc[17] = "";
-    iop_params_get_string(d->params, 0xF100, "Description", NULL, 0, desc, sizeof(desc));
+    iop_device_identity(d, "Description", desc, sizeof(desc));
     snprintf(out, n, "%s", desc[0] ? desc : "device");
 }
 
@@ -300,6 +300,11 @@ int iop_html_page(struct iop_device *d, uint32_t page, const char *query, size_t
             free(q);
             return r;
         }
+    }
+    /* Built now if they were deferred; d->params stays valid for the whole page. */
+    if (!iop_device_params(d)) {
+        free(q);
+        return -ENOMEM;
     }
     iop_device_refresh(d);
     if (page == IOP_HTML_PAGE_DEVICE) {

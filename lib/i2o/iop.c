@@ -10,6 +10,7 @@
 #include "lib/i2o/bsa.h"
 #include "lib/i2o/devparams.h"
 #include "lib/i2o/dpt.h"
+#include "lib/i2o/isa-path.h"
 #include "lib/params/params.h"
 #include "lib/swstore/swstore.h"
 #include "lib/util/bytes.h"
@@ -35,7 +36,9 @@ static void device_free(struct iop_device *d) {
         return;
     iop_bsa_close(d);
     iop_dpt_detach(d);
+    iop_device_params_forget(d);
     iop_params_free(d->params);
+    free(d->ident);
     free(d);
 }
 
@@ -96,7 +99,7 @@ int iop_system_add(struct iop_system *sys, unsigned unit, const char *product_id
     struct iop_device *e;
     int r = iop_controller_add_device(c, &exec, &e);
     if (r == 0)
-        r = iop_device_build_params(e, NULL);
+        r = iop_device_params_defer(e, NULL);
     if (r == 0)
         r = iop_dpt_attach(e);
     if (r < 0) {
@@ -182,11 +185,12 @@ int iop_controller_add_device(struct iop_controller *c, const struct iop_device 
     d->iop = c;
     d->blk_fd = -1;
     d->scsi = NULL;
-    /* Every device answers UtilParams; its groups come from iop_device_build_params. */
-    if (iop_params_new(&d->params) < 0) {
-        free(d);
-        return -ENOMEM;
-    }
+    /* Every device answers UtilParams; its groups come from iop_device_build_params
+     * or, deferred, from iop_device_params (devparams.h). */
+    d->params = NULL;
+    d->ident = NULL;
+    d->params_lazy = d->params_dirty = false;
+    d->lru_prev = d->lru_next = NULL;
     memmove(&c->dev[at + 1], &c->dev[at], (c->n_dev - at) * sizeof(*c->dev));
     c->dev[at] = d;
     c->n_dev++;
@@ -239,6 +243,22 @@ int iop_controller_dma_channel(const struct iop_controller *c) {
         if (c->adapter[i].bus_type == I2O_BUS_ISA && c->adapter[i].bus_info[3] != 0xFF)
             return c->adapter[i].bus_info[3];
     return -ENOENT;
+}
+
+void *iop_controller_dma_alloc(struct iop_controller *c, size_t len) {
+    assert(c);
+    return c->isa ? iop_isa_path_buf_alloc(c->isa, len) : NULL;
+}
+
+void iop_controller_dma_free(struct iop_controller *c, void *buf) {
+    assert(c);
+    if (buf && c->isa)
+        iop_isa_path_buf_free(c->isa, buf);
+}
+
+bool iop_device_dma_data(const struct iop_device *d) {
+    assert(d);
+    return d->iop->isa && !d->ops && d->class_id == I2O_CLASS_RANDOM_BLOCK_STORAGE;
 }
 
 void iop_controller_raise(struct iop_controller *c, unsigned tid, uint32_t indicator,
@@ -359,7 +379,7 @@ static int controller_from_config(struct iop_system *sys, const struct iop_confi
         memset(d.identity_tag, ' ', sizeof(d.identity_tag));
         memcpy(d.identity_tag, cd->identity, strnlen(cd->identity, sizeof(d.identity_tag)));
         struct iop_device *dev;
-        if ((r = iop_controller_add_device(c, &d, &dev)) < 0 || (r = iop_device_build_params(dev, cd)) < 0 ||
+        if ((r = iop_controller_add_device(c, &d, &dev)) < 0 || (r = iop_device_params_defer(dev, cd)) < 0 ||
             (r = iop_dpt_attach(dev)) < 0) {
             free(targets);
             return r;

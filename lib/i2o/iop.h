@@ -75,7 +75,14 @@ struct iop_device {
     bool scsi_port;        /* bus adapter: a SCSI bus port (channel scsi_bus) */
     uint8_t scsi_bus, scsi_target, scsi_lun; /* storage: the SCSI address (DPT 0x8000) */
     struct iop_scsi_lu *scsi; /* owned: the SCSI target behind this TID (dpt.c), or NULL */
-    struct iop_params *params; /* owned; every device has one */
+    struct iop_params *params; /* owned: its groups once built (iop_device_params); NULL before */
+    /* Groups built on first use (devparams.h): what they derive from beyond the fields
+     * above, and the device's place in its system's list of built ones. */
+    char *ident;           /* owned: configured vendor, product, description, revision, serial
+                              strings, each NUL-terminated, in that order; NULL: defaults */
+    bool params_lazy;      /* built on first use, dropped again while they hold nothing unsaved */
+    bool params_dirty;     /* changes not saved yet (a flush is due, or saving failed): kept */
+    struct iop_device *lru_prev, *lru_next;
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
     const struct iop_device_ops *ops; /* NULL: the IOP itself answers */
 };
@@ -113,9 +120,22 @@ struct iop_controller {
     struct iop_state_dir *state; /* borrowed: where parameter changes persist */
 };
 
+/* Hook through which parameter changes ask to be saved later (devparams.h): without
+ * one they are saved as they are made. */
+struct iop_save_hook {
+    void (*pending)(void *ctx); /* some device has unsaved changes: call
+                                   iop_system_params_flush() soon */
+    void *ctx;
+};
+
 struct iop_system {
     struct iop_controller *iop[MAX_I2O_CONTROLLERS]; /* owned; NULL: no IOP at that unit */
     struct iop_event_hook hook;
+    struct iop_save_hook save_hook;
+    /* Devices whose lazily built groups are in memory and clean, most recently used
+     * first (devparams.c: at most IOP_PARAMS_CACHED). */
+    struct iop_device *params_lru, *params_lru_tail;
+    unsigned n_params_cached;
 };
 
 int iop_system_new(struct iop_system **ret);
@@ -145,6 +165,18 @@ int iop_controller_add_adapter(struct iop_controller *c, const struct iop_hrt_ad
 /* The DMA channel of the controller's first ISA bus adapter that has one (kept in
  * i2o_isa_bus's reserved byte), or -ENOENT. */
 int iop_controller_dma_channel(const struct iop_controller *c);
+
+/* I/O buffers for data the IOP moves through its DMA channel (software store
+ * fragments, block storage data): ISA memory the channel reaches without a bounce, as
+ * an OSM allocates its buffers with GFP_DMA (isa-path.h).  NULL when the controller
+ * has no DMA path, len is over the channel's 64K/128K block, or no such memory is
+ * free: ordinary memory works too, the path bounces it.  The contents are stale:
+ * clear what must not leak.  Free with iop_controller_dma_free (NULL is fine). */
+void *iop_controller_dma_alloc(struct iop_controller *c, size_t len);
+void iop_controller_dma_free(struct iop_controller *c, void *buf);
+/* Does d's message data cross the IOP's DMA channel (block storage the IOP serves
+ * itself, synchronously)?  Then its buffers are worth taking from the above. */
+bool iop_device_dma_data(const struct iop_device *d);
 
 /* Raise an event on a device of the controller (lib/ctl delivers it to the files
  * registered for it).  data may be NULL; at most I2O_EVT_DATA_SIZE bytes are kept. */

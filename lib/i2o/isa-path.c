@@ -60,15 +60,73 @@ struct iop_isa_path *iop_isa_path_free(struct iop_isa_path *p) {
     return NULL;
 }
 
+static bool wide_path(const struct iop_isa_path *p) { return p->chan > IOP_DMA_CASCADE_CHANNEL; }
+
+void *iop_isa_path_buf_alloc(struct iop_isa_path *p, size_t len) {
+    assert(p);
+    uint32_t addr;
+    uint8_t *host;
+    if (iop_isamem_alloc_buf(p->mem, len, wide_path(p), &addr) < 0)
+        return NULL;
+    if (iop_isamem_map(p->mem, addr, len, &host) < 0) { /* cannot happen: a buffer is one block */
+        iop_isamem_free_buf(p->mem, addr);
+        return NULL;
+    }
+    return host;
+}
+
+void iop_isa_path_buf_free(struct iop_isa_path *p, void *buf) {
+    assert(p);
+    uint32_t addr;
+    if (buf && iop_isamem_addr_of(p->mem, buf, 1, &addr) == 0)
+        iop_isamem_free_buf(p->mem, addr);
+}
+
+size_t iop_isa_path_trim(struct iop_isa_path *p) {
+    assert(p);
+    struct iop_dma_xfer_info info;
+    if (iop_dma_xfer_info(&p->dma, &info) == 0)
+        return 0; /* a transfer holds its bounce buffer and ISA-resident data */
+    return iop_isamem_trim(p->mem);
+}
+
+/* One transfer between the device end dev (dev_len bytes) and host memory, or, when
+ * host is NULL, the ISA memory at addr. */
+static int run_xfer(struct iop_isa_path *p, bool to_iop, uint8_t *dev, size_t dev_len, uint8_t *host, uint32_t addr,
+                    size_t len) {
+    p->dev = dev;
+    p->dev_len = dev_len;
+    p->dev_pos = 0;
+    struct iop_dma_xfer_req req = {
+        .chan = p->chan,
+        .dir = to_iop ? IOP_DMA_TO_DEVICE : IOP_DMA_FROM_DEVICE,
+        .host = host,
+        .isa_addr = host ? 0 : addr,
+        .len = len,
+    };
+    int r = iop_dma_xfer(&p->dma, &req);
+    p->dev = NULL;
+    p->dev_len = p->dev_pos = 0;
+    return r;
+}
+
 int iop_isa_path_move(struct iop_isa_path *p, bool to_iop, void *dst, const void *src, size_t n) {
     assert(p && (n == 0 || (dst && src)));
     if (n == 0)
         return 0;
     if (n > IOP_ISA_PATH_MAX_MOVE)
         return -EINVAL;
-    bool wide = p->chan > IOP_DMA_CASCADE_CHANNEL;
+    bool wide = wide_path(p);
     size_t len = wide ? (n + 1) & ~(size_t)1 : n;
     uint8_t *host = to_iop ? (uint8_t *)src : dst;
+    uint8_t *dev = to_iop ? dst : (uint8_t *)src;
+    uint32_t addr;
+    /* Host memory inside the ISA space (an iop_isa_path_buf_alloc buffer) moves in
+     * place: the channel is programmed with its bus address, the xfer helper splits it
+     * at the boundaries and the device end copies straight to or from it.  Odd lengths
+     * on a word channel take the padded path below. */
+    if (len == n && iop_isamem_addr_of(p->mem, host, n, &addr) == 0 && !(wide && (addr & 1)))
+        return run_xfer(p, to_iop, dev, n, NULL, addr, n);
     uint8_t *pad = NULL;
     if (len != n) {
         /* Odd count on a word channel: both ends see one padding byte. */
@@ -76,30 +134,14 @@ int iop_isa_path_move(struct iop_isa_path *p, bool to_iop, void *dst, const void
             return -ENOMEM;
         if (to_iop)
             memcpy(pad, src, n);
-        host = pad;
-        p->dev = pad + len;
-    } else {
-        p->dev = to_iop ? dst : (uint8_t *)src;
-    }
-    if (!to_iop && pad)
-        memcpy(p->dev, src, n);
-    p->dev_len = len;
-    p->dev_pos = 0;
-    struct iop_dma_xfer_req req = {
-        .chan = p->chan,
-        .dir = to_iop ? IOP_DMA_TO_DEVICE : IOP_DMA_FROM_DEVICE,
-        .host = host,
-        .len = len,
-    };
-    int r = iop_dma_xfer(&p->dma, &req);
-    if (r >= 0 && pad) {
-        if (to_iop)
-            memcpy(dst, p->dev, n);
         else
-            memcpy(dst, host, n);
+            memcpy(pad + len, src, n);
+        host = pad;
+        dev = pad + len;
     }
-    p->dev = NULL;
-    p->dev_len = p->dev_pos = 0;
+    int r = run_xfer(p, to_iop, dev, len, host, 0, len);
+    if (r >= 0 && pad)
+        memcpy(dst, to_iop ? dev : host, n);
     free(pad);
     if (r < 0)
         return r;

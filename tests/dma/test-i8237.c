@@ -357,6 +357,90 @@ static void test_addr_count_programming(void) {
     iop_dma_release_lock(&d);
 }
 
+/* The driver API loads the registers directly; every call must leave the controllers
+ * exactly as the port writes of the kernel's inline functions (asm/dma.h: outb to the
+ * flip-flop, mode, page, address and count ports, the single mask register) would,
+ * from any state: random channels, values and stray flip-flop states. */
+static void test_api_equals_ports(void) {
+    struct iop_dma8237 a, b;
+    iop_dma_init(&a, NULL);
+    iop_dma_init(&b, NULL);
+    static const unsigned chans[] = { 0, 1, 2, 3, 5, 6, 7 };
+    static const uint8_t page_port[8] = { 0x87, 0x83, 0x81, 0x82, 0x8f, 0x8b, 0x89, 0x8a };
+    for (unsigned i = 0; i < 7; i++) {
+        CHECK_EQ(iop_dma_request(&a, chans[i], "api"), 0);
+        CHECK_EQ(iop_dma_request(&b, chans[i], "api"), 0);
+    }
+    unsigned seed = 4242;
+    iop_dma_claim_lock(&a);
+    for (int it = 0; it < 20000; it++) {
+        unsigned chan = chans[(unsigned)rand_r(&seed) % 7];
+        bool wide = chan >= 4;
+        uint16_t ctlport = wide ? 0xd0 : 0x00; /* + 2 * (reg - 8) on the 16-bit controller */
+#define CREG(r) (uint16_t)(wide ? ctlport + ((r) - 8) * 2 : (r))
+        uint16_t aport = wide ? (uint16_t)(0xc0 + (chan - 4) * 4) : (uint16_t)(chan * 2);
+        uint16_t cport = (uint16_t)(aport + (wide ? 2 : 1));
+        /* A stray byte access first, on either side alike: the API must not care. */
+        if (rand_r(&seed) & 1) {
+            iop_dma_io_write(&a, cport, 0x5a);
+            iop_dma_io_write(&b, cport, 0x5a);
+        }
+        switch (rand_r(&seed) % 5) {
+        case 0: {
+            CHECK_EQ(iop_dma_clear_ff(&a, chan), 0);
+            iop_dma_io_write(&b, CREG(0x0c), 0);
+            break;
+        }
+        case 1: {
+            uint8_t mode = (uint8_t)((unsigned)rand_r(&seed) & 0xf0) | (uint8_t)(rand_r(&seed) % 3) << 2;
+            CHECK_EQ(iop_dma_set_mode(&a, chan, mode), 0);
+            iop_dma_io_write(&b, CREG(0x0b), (uint8_t)(mode | (chan & 3)));
+            break;
+        }
+        case 2: {
+            uint32_t addr = (uint32_t)rand_r(&seed) % IOP_ISAMEM_SIZE & (wide ? ~1u : ~0u);
+            CHECK_EQ(iop_dma_set_addr(&a, chan, addr), 0);
+            iop_dma_io_write(&b, page_port[chan], (uint8_t)((addr >> 16) & (wide ? 0xfe : 0xff)));
+            iop_dma_io_write(&b, CREG(0x0c), 0);
+            uint16_t v = (uint16_t)(addr >> wide);
+            iop_dma_io_write(&b, aport, (uint8_t)v);
+            iop_dma_io_write(&b, aport, (uint8_t)(v >> 8));
+            break;
+        }
+        case 3: {
+            uint32_t bytes = 1 + (uint32_t)rand_r(&seed) % iop_isamem_boundary(wide);
+            if (wide)
+                bytes = (bytes + 1) & ~1u;
+            CHECK_EQ(iop_dma_set_count(&a, chan, bytes), 0);
+            iop_dma_io_write(&b, CREG(0x0c), 0);
+            uint16_t v = (uint16_t)((bytes >> wide) - 1);
+            iop_dma_io_write(&b, cport, (uint8_t)v);
+            iop_dma_io_write(&b, cport, (uint8_t)(v >> 8));
+            break;
+        }
+        default:
+            if (rand_r(&seed) & 1) {
+                CHECK_EQ(iop_dma_disable(&a, chan), 0);
+                iop_dma_io_write(&b, CREG(0x0a), (uint8_t)(4 | (chan & 3)));
+            } else if (iop_dma_enable(&a, chan) == 0) {
+                iop_dma_io_write(&b, CREG(0x0a), (uint8_t)(chan & 3));
+            }
+            break;
+        }
+#undef CREG
+        CHECK_MEMEQ(a.ctl, b.ctl, sizeof(a.ctl));
+        CHECK_MEMEQ(a.page, b.page, sizeof(a.page));
+        for (unsigned c = 0; c < 8; c++) {
+            CHECK_EQ(a.chan[c].base_addr, b.chan[c].base_addr);
+            CHECK_EQ(a.chan[c].cur_addr, b.chan[c].cur_addr);
+            CHECK_EQ(a.chan[c].base_count, b.chan[c].base_count);
+            CHECK_EQ(a.chan[c].cur_count, b.chan[c].cur_count);
+            CHECK_EQ(a.chan[c].mode, b.chan[c].mode);
+        }
+    }
+    iop_dma_release_lock(&a);
+}
+
 static void test_enable_refuses_boundary_crossing(void) {
     struct iop_dma8237 d;
     iop_dma_init(&d, NULL);
@@ -835,6 +919,7 @@ int main(void) {
     TEST(test_page_registers);
     TEST(test_request_free_lock);
     TEST(test_addr_count_programming);
+    TEST(test_api_equals_ports);
     TEST(test_enable_refuses_boundary_crossing);
     TEST(test_run_to_device);
     TEST(test_run_from_device_16bit);

@@ -68,6 +68,43 @@ static void test_read_write(void) {
     CHECK_EQ(iop_isamem_map(m, IOP_ISAMEM_SIZE - 1, 2, &p), -EFAULT);
 }
 
+/* trim: chunks without a buffer go back and read as zeros; buffers keep their bytes.
+ * addr_of: host pointers inside the space have ISA addresses, others do not. */
+static void test_trim_addr_of(void) {
+    _cleanup_(iop_isamem_freep) struct iop_isamem *m = NULL;
+    uint8_t in[64], out[64];
+    uint32_t a, at;
+
+    CHECK_EQ(iop_isamem_new(&m), 0);
+    CHECK_EQ(iop_isamem_trim(m), 0);
+    memset(in, 0x5c, sizeof(in));
+    CHECK_EQ(iop_isamem_write(m, 100, in, sizeof(in)), 0);            /* chunk 0, no buffer */
+    CHECK_EQ(iop_isamem_alloc_buf(m, 4096, true, &a), 0);              /* first fit: chunk 0 */
+    CHECK_EQ(a, 0);
+    CHECK_EQ(iop_isamem_write(m, 5 * IOP_ISAMEM_CHUNK + 7, in, sizeof(in)), 0); /* chunk 5 */
+    CHECK_EQ(iop_isamem_resident(m), 2 * IOP_ISAMEM_CHUNK);
+    CHECK_EQ(iop_isamem_trim(m), IOP_ISAMEM_CHUNK); /* chunk 5 only: chunk 0 has a buffer */
+    CHECK_EQ(iop_isamem_read(m, 5 * IOP_ISAMEM_CHUNK + 7, out, sizeof(out)), 0);
+    for (size_t i = 0; i < sizeof(out); i++)
+        CHECK_EQ(out[i], 0);
+    CHECK_EQ(iop_isamem_read(m, 100, out, sizeof(out)), 0);
+    CHECK_MEMEQ(out, in, sizeof(in));
+    CHECK_EQ(iop_isamem_free_buf(m, a), 0);
+    CHECK_EQ(iop_isamem_trim(m), IOP_ISAMEM_CHUNK);
+    CHECK_EQ(iop_isamem_resident(m), 0);
+    CHECK_EQ(iop_isamem_read(m, 100, out, sizeof(out)), 0);
+    CHECK_EQ(out[0], 0);
+
+    uint8_t *p;
+    CHECK_EQ(iop_isamem_map(m, 0x30000, 16, &p), 0);
+    CHECK_EQ(iop_isamem_addr_of(m, p, 16, &at), 0);
+    CHECK_EQ(at, 0x30000);
+    CHECK_EQ(iop_isamem_addr_of(m, p - 0x30000 + IOP_ISAMEM_SIZE - 1, 1, &at), 0);
+    CHECK_EQ(at, IOP_ISAMEM_SIZE - 1);
+    CHECK_EQ(iop_isamem_addr_of(m, p - 0x30000 + IOP_ISAMEM_SIZE - 1, 2, &at), -ENOENT);
+    CHECK_EQ(iop_isamem_addr_of(m, in, sizeof(in), &at), -ENOENT);
+}
+
 static void test_alloc_rules(void) {
     _cleanup_(iop_isamem_freep) struct iop_isamem *m = NULL;
     uint32_t a, b, c;
@@ -171,6 +208,7 @@ static void test_alloc_random(void) {
 int main(void) {
     TEST(test_check_block);
     TEST(test_read_write);
+    TEST(test_trim_addr_of);
     TEST(test_alloc_rules);
     TEST(test_alloc_exhaustion);
     TEST(test_alloc_random);

@@ -2,11 +2,18 @@
  * rows and ranges, values for standard groups, and every error naming its path. */
 #include <errno.h>
 
+#include <stdlib.h>
+
 #include "lib/config/config.h"
+#include "lib/i2o/devparams.h"
 #include "lib/i2o/iop.h"
 #include "lib/params/params-exec.h"
+#include "lib/params/params-std.h"
+#include "lib/params/params-store.h"
 #include "lib/params/params.h"
+#include "lib/state/state.h"
 #include "lib/util/log.h"
+#include "testfs.h"
 #include "testutil.h"
 
 static char last_log[4096]; /* every message since the last reset */
@@ -49,7 +56,7 @@ static void test_build(void) {
     CHECK_EQ(err, 0);
     if (!sys)
         return;
-    struct iop_params *p = iop_controller_find_device(sys->iop[0], 16)->params;
+    struct iop_params *p = iop_device_params(iop_controller_find_device(sys->iop[0], 16));
     uint64_t v;
     char s[80];
     CHECK_EQ(iop_params_get_uint(p, 0x8001, "Speed", NULL, 0, &v), 0);
@@ -112,9 +119,194 @@ static void test_errors(void) {
                            "\"rows\":[{\"k\":1},{\"k\":1}]}]"), "duplicate key");
 }
 
+/* Every group of a against b: numbers, names, shapes and every row's bytes. */
+static void same_groups(const struct iop_params *a, const struct iop_params *b) {
+    CHECK_EQ(iop_params_group_count(a), iop_params_group_count(b));
+    for (unsigned i = 0; i < iop_params_group_count(a) && i < iop_params_group_count(b); i++) {
+        const struct iop_params_group *x = iop_params_group_at(a, i), *y = iop_params_group_at(b, i);
+        CHECK_EQ(iop_params_group_number(x), iop_params_group_number(y));
+        CHECK_STREQ(iop_params_group_name(x), iop_params_group_name(y));
+        CHECK_EQ(iop_params_group_field_count(x), iop_params_group_field_count(y));
+        CHECK_EQ(iop_params_group_row_size(x), iop_params_group_row_size(y));
+        CHECK_EQ(iop_params_group_row_count(x), iop_params_group_row_count(y));
+        for (unsigned r = 0; r < iop_params_group_row_count(x); r++)
+            CHECK_MEMEQ(iop_params_row(x, r), iop_params_row(y, r), iop_params_group_row_size(x));
+    }
+}
+
+/* The built-in configuration twice: one system as the daemon gets it (groups
+ * deferred), one whose devices are then built at once from the same configuration
+ * entries.  Every device's groups must be identical, and the identity strings a
+ * device list (or the SCSI layer) reads without building must be the built ones. */
+static void test_deferred_equals_built(void) {
+    struct iop_config *cfg;
+    struct iop_system *sys, *eager;
+    static const char *const fields[] = { "VendorInfo", "ProductInfo", "Description", "ProductRevLevel",
+                                          "SerialNumber" };
+    CHECK_EQ(iop_config_parse(iop_config_default_json, strlen(iop_config_default_json), "t", &cfg, NULL), 0);
+    CHECK_EQ(iop_system_new_from_config(cfg, &sys), 0);
+    CHECK_EQ(iop_system_new_from_config(cfg, &eager), 0);
+    struct iop_controller *c = sys->iop[0], *e = eager->iop[0];
+    CHECK_EQ(c->n_dev, e->n_dev);
+    for (unsigned k = 0; k < c->n_dev && k < e->n_dev; k++) {
+        struct iop_device *d = c->dev[k], *b = e->dev[k];
+        CHECK(d->params == NULL); /* nothing built at load */
+        CHECK(d->params_lazy);
+        char before[5][300], after[300];
+        for (int f = 0; f < 5; f++)
+            iop_device_identity(d, fields[f], before[f], sizeof(before[f]));
+        const struct iop_config_device *cd = NULL;
+        for (unsigned i = 0; i < cfg->iop[0].n_devices; i++)
+            if (cfg->iop[0].device[i].tid == b->tid)
+                cd = &cfg->iop[0].device[i];
+        b->params_lazy = false;
+        CHECK_EQ(iop_device_build_params(b, cd), 0);
+        struct iop_params *p = iop_device_params(d);
+        CHECK(p != NULL);
+        same_groups(p, b->params);
+        for (int f = 0; f < 5; f++) {
+            iop_device_identity(d, fields[f], after, sizeof(after));
+            CHECK_STREQ(before[f], after);
+            iop_device_identity(b, fields[f], after, sizeof(after));
+            CHECK_STREQ(before[f], after);
+        }
+    }
+    CHECK_EQ(sys->n_params_cached, c->n_dev);
+    iop_system_params_trim(sys, 0);
+    CHECK_EQ(sys->n_params_cached, 0);
+    for (unsigned k = 0; k < c->n_dev; k++)
+        CHECK(c->dev[k]->params == NULL);
+    iop_system_free(sys);
+    iop_system_free(eager);
+    iop_config_free(cfg);
+}
+
+/* FIELD_SET of 0xF102 DeviceName on a device, through the engine. */
+static int set_name(struct iop_device *d, const char *name) {
+    struct {
+        uint16_t w[6];
+        char v[64];
+    } __attribute__((packed)) ops = { { 1, 0, 6, 0xF102, 1, 0 }, { 0 } };
+    snprintf(ops.v, sizeof(ops.v), "%s", name);
+    uint8_t res[64];
+    int n = iop_device_params_exec(d, true, &ops, sizeof(ops), res, sizeof(res));
+    return n > 0 && res[6] == 0 ? 0 : -1;
+}
+
+static void get_name(struct iop_device *d, char *out, size_t cap) {
+    out[0] = 0;
+    iop_params_get_string(iop_device_params(d), 0xF102, "DeviceName", NULL, 0, out, cap);
+}
+
+/* At most IOP_PARAMS_CACHED clean built devices stay; dropped ones come back with
+ * their saved values; changes that could not be saved pin their device. */
+static void test_cache_and_persistence(void) {
+    char json[64 * 1024], *w = json;
+    w += sprintf(w, "{\"iops\":[{\"unit\":0,\"devices\":[");
+    for (unsigned i = 0; i < 100; i++)
+        w += sprintf(w, "%s{\"tid\":%u,\"class\":\"lan\",\"identity\":\"L%u\"}", i ? "," : "", 16 + i, i);
+    sprintf(w, "]}]}");
+    int err;
+    struct iop_system *sys = build(json, &err);
+    CHECK_EQ(err, 0);
+    if (!sys)
+        return;
+    struct iop_controller *c = sys->iop[0];
+    char dir[] = "/tmp/test-devparams.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct iop_state_dir *sd = NULL;
+    CHECK_EQ(iop_state_dir_open(dir, &sd), 0);
+
+    /* No state directory: a change pins its device. */
+    struct iop_device *d7 = iop_controller_find_device(c, 16 + 7);
+    CHECK_EQ(set_name(d7, "kept"), 0);
+    CHECK(d7->params_dirty);
+    for (unsigned i = 0; i < 100; i++)
+        CHECK(iop_device_params(iop_controller_find_device(c, 16 + i)) != NULL);
+    CHECK_EQ(sys->n_params_cached, IOP_PARAMS_CACHED);
+    iop_system_params_trim(sys, 0);
+    CHECK_EQ(sys->n_params_cached, 0);
+    unsigned built = 0;
+    for (unsigned k = 0; k < c->n_dev; k++)
+        built += c->dev[k]->params != NULL;
+    CHECK_EQ(built, 1); /* d7 */
+    char name[80];
+    get_name(d7, name, sizeof(name));
+    CHECK_STREQ(name, "kept");
+
+    /* With one: changes are saved, the groups dropped, and rebuilt with the change. */
+    c->state = sd;
+    struct iop_device *d9 = iop_controller_find_device(c, 16 + 9);
+    CHECK_EQ(set_name(d9, "saved"), 0);
+    CHECK(!d9->params_dirty);
+    iop_system_params_trim(sys, 0);
+    CHECK(d9->params == NULL);
+    get_name(d9, name, sizeof(name));
+    CHECK_STREQ(name, "saved");
+    /* Most recently used stays: touch d9, build 40 more, d9 is still built. */
+    for (unsigned i = 40; i < 80; i++) {
+        iop_device_params(d9);
+        iop_device_params(iop_controller_find_device(c, 16 + i));
+    }
+    CHECK(d9->params != NULL);
+    CHECK(iop_controller_find_device(c, 16 + 40)->params == NULL);
+    /* Removing a device takes it out of the list. */
+    unsigned n = sys->n_params_cached;
+    CHECK_EQ(iop_controller_remove_device(c, 16 + 9), 0);
+    CHECK_EQ(sys->n_params_cached, n - 1);
+    iop_system_params_trim(sys, 0);
+    iop_system_free(sys);
+    iop_state_dir_free(sd);
+    test_rm_tree(dir);
+}
+
+static unsigned pending_calls;
+static void on_pending(void *ctx) {
+    (void)ctx;
+    pending_calls++;
+}
+
+/* With a save hook, changes wait for iop_system_params_flush: nothing is written
+ * before, the device is kept built until then, and everything is written after. */
+static void test_deferred_saves(void) {
+    int err;
+    struct iop_system *sys = build(DEV("\"identity\":\"L\""), &err);
+    CHECK_EQ(err, 0);
+    if (!sys)
+        return;
+    char dir[] = "/tmp/test-devparams.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct iop_state_dir *sd = NULL;
+    CHECK_EQ(iop_state_dir_open(dir, &sd), 0);
+    sys->iop[0]->state = sd;
+    sys->save_hook = (struct iop_save_hook){ .pending = on_pending };
+    struct iop_device *d = iop_controller_find_device(sys->iop[0], 16);
+    CHECK_EQ(set_name(d, "one"), 0);
+    CHECK_EQ(set_name(d, "two"), 0);
+    CHECK_EQ(pending_calls, 2);
+    CHECK(d->params_dirty);
+    CHECK_EQ(test_count_prefix(dir, "params-"), 0);
+    iop_system_params_trim(sys, 0);
+    CHECK(d->params != NULL); /* unsaved: kept */
+    iop_system_params_flush(sys);
+    CHECK(!d->params_dirty);
+    CHECK_EQ(test_count_prefix(dir, "params-010"), 1);
+    iop_system_params_trim(sys, 0);
+    CHECK(d->params == NULL);
+    char name[80];
+    get_name(d, name, sizeof(name));
+    CHECK_STREQ(name, "two");
+    iop_system_free(sys);
+    iop_state_dir_free(sd);
+    test_rm_tree(dir);
+}
+
 int main(void) {
     iop_log_set_sink(sink, NULL);
     TEST(test_build);
     TEST(test_errors);
+    TEST(test_deferred_equals_built);
+    TEST(test_cache_and_persistence);
+    TEST(test_deferred_saves);
     return test_summary();
 }

@@ -4,6 +4,7 @@
 
 #include "lib/config/config.h"
 #include "lib/i2o/html.h"
+#include "lib/i2o/devparams.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/isa-path.h"
 #include "lib/params/params.h"
@@ -67,10 +68,10 @@ static void test_form(void) {
     events = 0;
     CHECK(iop_html_page(dev(0x00a), 1, q, strlen(q), page, sizeof(page)) > 0);
     char name[65];
-    CHECK(iop_params_get_string(dev(0x00a)->params, 0xF102, "DeviceName", NULL, 0, name, sizeof(name)) > 0);
+    CHECK(iop_params_get_string(iop_device_params(dev(0x00a)), 0xF102, "DeviceName", NULL, 0, name, sizeof(name)) > 0);
     CHECK_STREQ(name, "<b>bold</b>");
     uint64_t inst;
-    CHECK_EQ(iop_params_get_uint(dev(0x00a)->params, 0xF102, "InstanceNumber", NULL, 0, &inst), 0);
+    CHECK_EQ(iop_params_get_uint(iop_device_params(dev(0x00a)), 0xF102, "InstanceNumber", NULL, 0, &inst), 0);
     CHECK_EQ(inst, 7);
     CHECK_EQ(events, 2);
     CHECK(strstr(page, "F100.Description</li>") == NULL);

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "lib/dma/dma-save.h"
+#include "lib/dma/isamem.h"
 #include "lib/i2o/isa-path.h"
 #include "testutil.h"
 
@@ -121,8 +122,102 @@ static void test_load_blocked(void) {
     }
 }
 
+/* A buffer from the path's own ISA memory moves in place: the channel is programmed
+ * with the buffer's bus address, nothing is bounced, the registers tell the story
+ * (address past the block, terminal count, residue 0), boundary rules hold for the
+ * buffers handed out, and odd lengths on a word channel still pad correctly. */
+static void direct(unsigned chan, size_t n) {
+    struct iop_isa_path *p;
+    CHECK_EQ(iop_isa_path_new(chan, &p), 0);
+    bool wide = chan > 4;
+    uint8_t *buf = iop_isa_path_buf_alloc(p, n), *dev = malloc(n + 1), *host = malloc(n);
+    CHECK(buf != NULL);
+    uint32_t addr;
+    CHECK_EQ(iop_isamem_addr_of(p->mem, buf, n, &addr), 0);
+    CHECK_EQ(iop_isamem_check_block(addr, wide ? (n + 1) & ~(size_t)1 : n, wide), 0);
+    fill(buf, n, chan + 7);
+    memcpy(host, buf, n);
+    dev[n] = 0xEE;
+    CHECK_EQ(iop_isa_path_move(p, true, dev, buf, n), (long)n);
+    CHECK_MEMEQ(dev, host, n);
+    CHECK_EQ(dev[n], 0xEE);
+    struct iop_dma_chan_status st;
+    CHECK_EQ(iop_dma_get_status(&p->dma, chan, &st), 0);
+    size_t padded = wide ? (n + 1) & ~(size_t)1 : n;
+    if (padded == n) { /* in place: programmed at the buffer itself */
+        CHECK_EQ(st.base_addr, addr);
+        /* The address register counts through the block and wraps inside its page
+         * after a whole 64K/128K block, as the silicon's does. */
+        uint32_t b = iop_isamem_boundary(wide);
+        CHECK_EQ(st.cur_addr, (addr & ~(b - 1)) | ((addr + (uint32_t)n) & (b - 1)));
+        CHECK_EQ(st.totals.bounces, 0);
+    } else { /* odd on a word channel: bounced with a pad byte */
+        CHECK(st.totals.bounces > 0);
+    }
+    CHECK(st.tc);
+    CHECK(st.masked);
+    CHECK_EQ(st.residue, 0);
+    CHECK_EQ(st.totals.bytes, padded);
+    memset(buf, 0, n);
+    CHECK_EQ(iop_isa_path_move(p, false, buf, dev, n), (long)n);
+    CHECK_MEMEQ(buf, host, n);
+    iop_isa_path_buf_free(p, buf);
+    free(dev);
+    free(host);
+    iop_isa_path_free(p);
+}
+
+static void test_direct_buffers(void) {
+    direct(5, 8192);
+    direct(5, 128 << 10);
+    direct(1, 64 << 10);
+    direct(3, 777);
+    direct(6, 101); /* odd on a word channel: the padded path */
+    /* What cannot be one block is refused; a full space runs out, then recovers. */
+    struct iop_isa_path *p;
+    CHECK_EQ(iop_isa_path_new(1, &p), 0);
+    CHECK(iop_isa_path_buf_alloc(p, (64 << 10) + 1) == NULL);
+    CHECK(iop_isa_path_buf_alloc(p, 0) == NULL);
+    void *bufs[256];
+    for (unsigned i = 0; i < 256; i++)
+        CHECK((bufs[i] = iop_isa_path_buf_alloc(p, 64 << 10)) != NULL);
+    CHECK(iop_isa_path_buf_alloc(p, 1) == NULL);
+    iop_isa_path_buf_free(p, bufs[17]);
+    CHECK(iop_isa_path_buf_alloc(p, 1) == bufs[17]);
+    /* Memory the path does not own is not freed by it. */
+    uint8_t other[16];
+    iop_isa_path_buf_free(p, other);
+    iop_isa_path_buf_free(p, NULL);
+    iop_isa_path_free(p);
+}
+
+/* Idle: the ISA memory no buffer holds goes back; buffers keep theirs. */
+static void test_trim(void) {
+    struct iop_isa_path *p;
+    CHECK_EQ(iop_isa_path_new(5, &p), 0);
+    uint8_t host[20000], dev[20000];
+    fill(host, sizeof(host), 3);
+    CHECK_EQ(iop_isa_path_move(p, true, dev, host, sizeof(host)), 20000); /* bounced */
+    CHECK(iop_isamem_resident(p->mem) > 0);
+    CHECK_EQ(iop_isa_path_trim(p), IOP_ISAMEM_CHUNK);
+    CHECK_EQ(iop_isamem_resident(p->mem), 0);
+    uint8_t *keep = iop_isa_path_buf_alloc(p, 4096);
+    fill(keep, 4096, 11);
+    CHECK_EQ(iop_isa_path_move(p, true, dev, host, sizeof(host)), 20000); /* a bounce elsewhere */
+    CHECK_EQ(iop_isa_path_trim(p), 0); /* the bounce shared keep's chunk */
+    CHECK(iop_isamem_resident(p->mem) > 0);
+    uint8_t want[4096];
+    fill(want, sizeof(want), 11);
+    CHECK_MEMEQ(keep, want, sizeof(want));
+    iop_isa_path_buf_free(p, keep);
+    CHECK_EQ(iop_isa_path_trim(p), IOP_ISAMEM_CHUNK);
+    iop_isa_path_free(p);
+}
+
 int main(void) {
     TEST(test_moves);
+    TEST(test_direct_buffers);
+    TEST(test_trim);
     TEST(test_bad);
     TEST(test_save_load);
     TEST(test_load_blocked);

@@ -502,7 +502,7 @@ static void test_params(void) {
     CHECK_EQ(ioc(I2OPARMSET, (uintptr_t)&pg, &u), 0);
     CHECK_EQ(res[6], 0);
     char name[65];
-    CHECK(iop_params_get_string(iop_controller_find_device(sys->iop[2], 0x12)->params, 0xF102, "DeviceName",
+    CHECK(iop_params_get_string(iop_device_params(iop_controller_find_device(sys->iop[2], 0x12)), 0xF102, "DeviceName",
                                 NULL, 0, name, sizeof(name)) > 0);
     CHECK_STREQ(name, "scratch-disk");
     CHECK(iop_ctl_file_readable(f)); /* FIELD_MODIFIED was raised */
@@ -570,7 +570,7 @@ static void test_html(void) {
     CHECK_EQ(reslen, need);
     CHECK(memmem(page, reslen, "via-html", 8) != NULL);
     char name[65];
-    CHECK(iop_params_get_string(iop_controller_find_device(sys->iop[2], 0x12)->params, 0xF102, "DeviceName", NULL,
+    CHECK(iop_params_get_string(iop_device_params(iop_controller_find_device(sys->iop[2], 0x12)), 0xF102, "DeviceName", NULL,
                                 0, name, sizeof(name)) > 0);
     CHECK_STREQ(name, "via-html");
     h.tid = 0x444;
