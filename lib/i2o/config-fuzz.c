@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/config/config.h"
+#include "lib/i2o/devparams.h"
 #include "lib/i2o/iop.h"
 #include "lib/util/fuzz.h"
 
@@ -80,7 +81,7 @@ static int check_config(const struct iop_config *cfg) {
 static int check_system(const struct iop_config *cfg, const struct iop_system *sys) {
     for (unsigned i = 0; i < cfg->n_iops; i++) {
         const struct iop_config_iop *ci = &cfg->iop[i];
-        const struct iop_controller *c = iop_system_find(sys, ci->unit);
+        struct iop_controller *c = iop_system_find(sys, ci->unit);
         if (!c)
             return IOP_FUZZ_FAIL("config: IOP %u was not built", ci->unit);
         if (c->n_dev != ci->n_devices + 1 || c->n_adapters != ci->n_adapters)
@@ -89,8 +90,9 @@ static int check_system(const struct iop_config *cfg, const struct iop_system *s
         size_t hrt = iop_controller_hrt(c, NULL, 0), lct = iop_controller_lct(c, NULL, 0);
         if (hrt != 8 + 16 * (size_t)c->n_adapters || lct != 12 + 36 * (size_t)c->n_dev)
             return IOP_FUZZ_FAIL("config: IOP %u: HRT %zu, LCT %zu bytes", ci->unit, hrt, lct);
+        /* Groups may be deferred (devparams.h): asking for them builds them. */
         for (unsigned k = 0; k < c->n_dev; k++)
-            if (!c->dev[k]->params)
+            if (!iop_device_params(c->dev[k]))
                 return IOP_FUZZ_FAIL("config: IOP %u TID 0x%03x has no parameter groups", ci->unit,
                                      c->dev[k]->tid);
     }
