@@ -16,7 +16,7 @@
 #include "cuse/fuse-compat.h"
 #include "cuse/parked-reads.h"
 #include "lib/ctl/ctl.h"
-#include "lib/ctl/umem-rounds.h"
+#include "lib/umem/umem-rounds.h"
 #include "lib/util/log.h"
 
 struct pending_call;

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/ctl/umem-space.h"
+#include "lib/umem/umem-space.h"
 
 struct fake_kernel {
     int fd;                  /* our end of the socketpair */
