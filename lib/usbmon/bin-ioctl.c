@@ -1,0 +1,185 @@
+#include "lib/usbmon/bin-ioctl.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/umem/umem.h"
+#include "lib/usbmon/bin-reader.h"
+#include "lib/usbmon/binary.h"
+
+#define PAGE 4096u
+
+#define TRY(expr)                                                                          \
+    do {                                                                                   \
+        int _r = (expr);                                                                   \
+        if (_r != 0)                                                                       \
+            return _r;                                                                     \
+    } while (0)
+
+/* Declare one byte of every page of [addr, addr + n) as input: the kernel then reads
+ * each before the next round, and a page the caller does not have fails the ioctl with
+ * EFAULT before anything is removed. */
+static int probe(struct iop_umem *um, uint64_t addr, uint64_t n) {
+    if (n == 0)
+        return 0;
+    TRY(iop_umem_want_in(um, addr, 1));
+    for (uint64_t p = (addr & ~(uint64_t)(PAGE - 1)) + PAGE; p - addr < n && p > addr; p += PAGE)
+        TRY(iop_umem_want_in(um, p, 1));
+    return 0;
+}
+
+/* Nothing queued: what a call that needs a record does instead. */
+static int no_record(const struct iop_mon_bin_reader *r, unsigned flags) {
+    if (iop_mon_bin_reader_hung_up(r))
+        return -ENODEV;
+    return flags & IOP_MON_BIN_NONBLOCK ? -EAGAIN : IOP_MON_BIN_WAIT;
+}
+
+static int do_stats(struct iop_mon_bin_reader *r, uint64_t arg, struct iop_umem *um) {
+    TRY(iop_umem_want_out(um, arg, sizeof(struct iop_mon_bin_stats)));
+    TRY(iop_umem_sync(um));
+    /* The kernel resets the count before it stores it: a bad pointer loses it there too. */
+    struct iop_mon_bin_stats st = {
+        .dropped = iop_mon_bin_reader_take_dropped(r),
+        .queued = iop_mon_bin_reader_queued(r),
+    };
+    return iop_umem_write(um, arg, &st, sizeof(st));
+}
+
+/* mon_bin_get_event(). */
+static int do_get(struct iop_mon_bin_reader *r, uint64_t arg, unsigned flags, unsigned hdrbytes,
+                  struct iop_umem *um) {
+    bool compat = flags & IOP_MON_BIN_COMPAT;
+    struct iop_mon_bin_get g;
+    if (compat) {
+        struct iop_mon_bin_get32 g32;
+        TRY(iop_umem_want_in(um, arg, sizeof(g32)));
+        TRY(iop_umem_sync(um));
+        TRY(iop_umem_read(um, arg, &g32, sizeof(g32)));
+        g = (struct iop_mon_bin_get){ g32.hdr32, g32.data32, g32.alloc32 };
+    } else {
+        TRY(iop_umem_want_in(um, arg, sizeof(g)));
+        TRY(iop_umem_sync(um));
+        TRY(iop_umem_read(um, arg, &g, sizeof(g)));
+        if (g.alloc > IOP_MON_BIN_GET_ALLOC_MAX)
+            return -EINVAL;
+    }
+    /* The wait comes before anything is done with hdr and data, as in the kernel. */
+    const struct iop_mon_bin_hdr *h = iop_mon_bin_reader_head(r);
+    if (!h)
+        return no_record(r, flags);
+    uint32_t n = h->len_cap < g.alloc ? h->len_cap : (uint32_t)g.alloc;
+    TRY(iop_umem_want_out(um, g.hdr, hdrbytes));
+    TRY(iop_umem_want_out(um, g.data, n));
+    TRY(probe(um, g.hdr, hdrbytes));
+    TRY(probe(um, g.data, n));
+    TRY(iop_umem_sync(um));
+
+    TRY(iop_umem_write(um, g.hdr, h, hdrbytes));
+    /* The payload as up to two spans of the ring, written one after the other. */
+    uint8_t chunk[4096];
+    for (uint32_t done = 0; done < n;) {
+        uint32_t k = n - done < sizeof(chunk) ? n - done : (uint32_t)sizeof(chunk);
+        iop_mon_bin_reader_copy(r, done, chunk, k);
+        TRY(iop_umem_write(um, g.data + done, chunk, k));
+        done += k;
+    }
+    iop_mon_bin_reader_consume(r);
+    return 0;
+}
+
+/* MON_IOCX_MFETCH: mon_bin_flush(nflush), then mon_bin_fetch(offvec, nfetch). */
+static int do_mfetch(struct iop_mon_bin_reader *r, uint64_t arg, unsigned flags, struct iop_umem *um,
+                     struct iop_mon_bin_call *call) {
+    bool compat = flags & IOP_MON_BIN_COMPAT;
+    uint64_t offvec;
+    uint32_t nfetch, nflush;
+    size_t size = compat ? sizeof(struct iop_mon_bin_mfetch32) : sizeof(struct iop_mon_bin_mfetch);
+    uint64_t at_nfetch = arg + (compat ? 4 : 8), at_nflush = arg + (compat ? 8 : 12);
+
+    TRY(iop_umem_want_in(um, arg, size));
+    TRY(iop_umem_want_out(um, at_nflush, sizeof(uint32_t)));
+    TRY(iop_umem_want_out(um, at_nfetch, sizeof(uint32_t)));
+    TRY(iop_umem_sync(um));
+    if (compat) {
+        struct iop_mon_bin_mfetch32 m;
+        TRY(iop_umem_read(um, arg, &m, sizeof(m)));
+        offvec = m.offvec32;
+        nfetch = m.nfetch32;
+        nflush = m.nflush32;
+    } else {
+        struct iop_mon_bin_mfetch m;
+        TRY(iop_umem_read(um, arg, &m, sizeof(m)));
+        offvec = m.offvec;
+        nfetch = m.nfetch;
+        nflush = m.nflush;
+    }
+    /* No ring holds more records than this: a larger nfetch cannot be filled. */
+    uint32_t cap = nfetch < IOP_MON_BIN_EVENTS_MAX ? nfetch : IOP_MON_BIN_EVENTS_MAX;
+    TRY(iop_umem_want_out(um, offvec, (size_t)cap * sizeof(uint32_t)));
+    TRY(iop_umem_sync(um));
+
+    if (!call->flushed) {
+        call->nflushed = nflush ? iop_mon_bin_reader_flush(r, nflush) : 0;
+        call->flushed = true;
+    }
+    TRY(iop_umem_write_u32(um, at_nflush, call->nflushed));
+    if (!iop_mon_bin_reader_readable(r))
+        return no_record(r, flags);
+    uint32_t *vec = cap ? malloc((size_t)cap * sizeof(uint32_t)) : NULL;
+    if (cap && !vec)
+        return -ENOMEM;
+    uint32_t n = iop_mon_bin_reader_fetch(r, vec, cap);
+    int res = iop_umem_write_u32(um, at_nfetch, n);
+    if (res == 0 && n)
+        res = iop_umem_write(um, offvec, vec, (size_t)n * sizeof(uint32_t));
+    free(vec);
+    return res;
+}
+
+int iop_mon_bin_ioctl(struct iop_mon_bin_reader *r, unsigned cmd, uint64_t arg, unsigned flags,
+                      struct iop_umem *um, struct iop_mon_bin_call *call) {
+    assert(r && um && call);
+    bool compat = flags & IOP_MON_BIN_COMPAT;
+
+    /* The commands both widths share (mon_bin_compat_ioctl passes these through). */
+    switch (cmd) {
+    case IOP_MON_IOCQ_URB_LEN:
+        return (int)iop_mon_bin_reader_urb_len(r);
+    case IOP_MON_IOCQ_RING_SIZE:
+        return (int)iop_mon_bin_reader_ring_size(r);
+    case IOP_MON_IOCT_RING_SIZE:
+        return iop_mon_bin_reader_set_ring_size(r, arg);
+    case IOP_MON_IOCH_MFLUSH:
+        /* "unsigned nevents": the argument is cut to 32 bits. */
+        return (int)iop_mon_bin_reader_flush(r, (uint32_t)arg);
+    case IOP_MON_IOCG_STATS:
+        return do_stats(r, arg, um);
+    default:
+        break;
+    }
+    if (compat) {
+        switch (cmd) {
+        case IOP_MON_IOCX_GET32:
+            return do_get(r, arg, flags, IOP_MON_BIN_HDR_API0, um);
+        case IOP_MON_IOCX_GETX32:
+            return do_get(r, arg, flags, IOP_MON_BIN_HDR_API1, um);
+        case IOP_MON_IOCX_MFETCH32:
+            return do_mfetch(r, arg, flags, um, call);
+        default:
+            return -ENOTTY;
+        }
+    }
+    switch (cmd) {
+    case IOP_MON_IOCX_GET:
+        return do_get(r, arg, flags, IOP_MON_BIN_HDR_API0, um);
+    case IOP_MON_IOCX_GETX:
+        return do_get(r, arg, flags, IOP_MON_BIN_HDR_API1, um);
+    case IOP_MON_IOCX_MFETCH:
+        return do_mfetch(r, arg, flags, um, call);
+    default:
+        return -ENOTTY;
+    }
+}
