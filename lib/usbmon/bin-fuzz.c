@@ -296,7 +296,7 @@ static int step_mfetch(struct fuzz *f) {
     memcpy(&got_fetch, f->arg + (compat ? 4 : 8), 4);
     memcpy(&got_flush, f->arg + (compat ? 8 : 12), 4);
     uint32_t q = iop_mon_bin_reader_queued(f->r);
-    if (got_fetch > nfetch || got_fetch > q || (got_fetch < nfetch && got_fetch < q && nfetch <= IOP_MON_BIN_EVENTS_MAX))
+    if (got_fetch > nfetch || got_fetch > q || (got_fetch < nfetch && got_fetch < q && got_fetch < IOP_MON_BIN_MFETCH_MAX))
         return fail("MFETCH: wrong nfetch");
     if (nflush && got_flush > nflush)
         return fail("MFETCH: wrong nflush");
@@ -345,8 +345,8 @@ static int step_simple(struct fuzz *f) {
         return res == (long)want ? 0 : fail("URB_LEN: not the oldest record's len_cap");
     }
     case 2: { /* T_RING_SIZE */
-        static const uint64_t v[] = { 0, 8191, 8192, 8193, 12288, 300 * 1024, 1200 * 1024 - 1, 1200 * 1024,
-                                      1200 * 1024 + 1, 4096, UINT64_MAX, 1ull << 32 | 8192 };
+        static const uint64_t v[] = { 0, 8191, 8192, 8193, 12288, 300 * 1024, 1200 * 1024 + 1, 2ull << 20,
+                                      (64ull << 20) + 1, 4096, UINT64_MAX, 1ull << 32 | 8192 };
         uint8_t k = u8(f);
         uint64_t size = k < 240 ? v[k % (sizeof(v) / sizeof(v[0]))] : u32(f);
         if (compat)

@@ -21,7 +21,7 @@
  *  - a read() returns the next bytes of the oldest record (48-byte header, payload),
  *    never past its end, and removes it when done;
  *  - MFETCH's offsets are the records' ring offsets in order, its counts are right;
- *  - RING_SIZE takes exactly [8 KiB, 1200 KiB] rounded up to 4 KiB and empties;
+ *  - RING_SIZE takes exactly [8 KiB, 64 MiB] rounded up to 4 KiB and empties;
  *  - no call takes more than 4 rounds, and nothing is written outside the ranges a
  *    call named (the protocol driver refuses such a reply).
  * Returns 0 when everything holds.  Deterministic; no global state.

@@ -116,8 +116,7 @@ static int do_mfetch(struct iop_mon_bin_reader *r, uint64_t arg, unsigned flags,
         nfetch = m.nfetch;
         nflush = m.nflush;
     }
-    /* No ring holds more records than this: a larger nfetch cannot be filled. */
-    uint32_t cap = nfetch < IOP_MON_BIN_EVENTS_MAX ? nfetch : IOP_MON_BIN_EVENTS_MAX;
+    uint32_t cap = nfetch < IOP_MON_BIN_MFETCH_MAX ? nfetch : IOP_MON_BIN_MFETCH_MAX;
     TRY(iop_umem_want_out(um, offvec, (size_t)cap * sizeof(uint32_t)));
     TRY(iop_umem_sync(um));
 

@@ -4,7 +4,7 @@
  *
  *   MON_IOCQ_URB_LEN        len_cap of the oldest record, 0 when none
  *   MON_IOCG_STATS          {queued, dropped} to *arg; dropped is reset
- *   MON_IOCT_RING_SIZE      arg bytes, 8 KiB .. 1200 KiB (else EINVAL), empties the ring
+ *   MON_IOCT_RING_SIZE      arg bytes, 8 KiB .. 64 MiB (else EINVAL), empties the ring
  *   MON_IOCQ_RING_SIZE      the ring size
  *   MON_IOCX_GET / GETX     struct mon_bin_get {hdr, data, alloc}: wait for a record,
  *                           copy its 48- (GET) or 64-byte (GETX) header to hdr and
@@ -12,7 +12,9 @@
  *                           alloc > 0x10000000: EINVAL (64-bit callers only, as the kernel)
  *   MON_IOCX_MFETCH         struct mon_bin_mfetch {offvec, nfetch, nflush}: remove nflush
  *                           records (nflush gets the count), wait for one, write up to
- *                           nfetch ring offsets to offvec, nfetch gets the count; 0
+ *                           nfetch ring offsets to offvec, nfetch gets the count; 0.
+ *                           At most IOP_MON_BIN_MFETCH_MAX offsets a call: what one CUSE
+ *                           ioctl can carry (the kernel has no limit; callers loop)
  *   MON_IOCH_MFLUSH         remove arg records; returns how many
  * 32-bit callers (IOP_MON_BIN_COMPAT) use struct mon_bin_get32 / mon_bin_mfetch32, whose
  * commands differ by the size in the number (GET32 0x400c9206 ...); a command of the
@@ -86,6 +88,9 @@ struct iop_mon_bin_mfetch32 {
 _Static_assert(sizeof(struct iop_mon_bin_get) == 24 && sizeof(struct iop_mon_bin_mfetch) == 16 &&
                sizeof(struct iop_mon_bin_get32) == 12 && sizeof(struct iop_mon_bin_mfetch32) == 12,
                "mon_bin ioctl argument sizes");
+
+/* Offsets one MFETCH returns: 32 pages of output less the two counts. */
+#define IOP_MON_BIN_MFETCH_MAX ((32u * 4096u - 8u) / 4u)
 
 /* "Want to cast to u32": the 64-bit GET's limit on alloc. */
 #define IOP_MON_BIN_GET_ALLOC_MAX 0x10000000u

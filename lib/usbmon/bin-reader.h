@@ -6,8 +6,11 @@
  * the ring is not mmapped (mon_buff_area_alloc: records may wrap around the end; a
  * header never does, since the ring is a multiple of 64).  So offsets (MON_IOCX_MFETCH),
  * what fits and what is dropped are the kernel's for the same events and ring size:
- *  - ring size: 300 KiB at open; MON_IOCT_RING_SIZE takes 8 KiB .. 1200 KiB, rounded up
- *    to a 4 KiB page (CHUNK_SIZE), and empties the ring and the drop count;
+ *  - ring size: 300 KiB at open; MON_IOCT_RING_SIZE takes 8 KiB .. 64 MiB, rounded up
+ *    to a 4 KiB page (CHUNK_SIZE), and empties the ring and the drop count.  (The
+ *    maximum was 1200 KiB until the kernel's "Increase BUFF_MAX to 64 MiB", which
+ *    Debian's 6.1 kernel has: the e2e test compares with it.  libpcap 1.10 still
+ *    asks for 1200 KiB at most.);
  *  - a record's data is capped at ring_size / 5 (and, unlike the kernel, at what one
  *    CUSE ioctl can move: see IOP_MON_BIN_CAP_MAX);
  *  - an event that does not fit is dropped and counted (an 'E' is dropped uncounted:
@@ -40,25 +43,24 @@ struct iop_mon_bin_reader;
 #define IOP_MON_BIN_CHUNK 4096u                 /* CHUNK_SIZE: PAGE_SIZE on x86 */
 #define IOP_MON_BIN_RING_DFL (300u * 1024u)     /* BUFF_DFL */
 #define IOP_MON_BIN_RING_MIN (8u * 1024u)       /* BUFF_MIN */
-#define IOP_MON_BIN_RING_MAX (1200u * 1024u)    /* BUFF_MAX */
-/* Most records a ring can hold: every record takes at least one 64-byte header. */
-#define IOP_MON_BIN_EVENTS_MAX (IOP_MON_BIN_RING_MAX / 64u)
+#define IOP_MON_BIN_RING_MAX (64u * 1024u * 1024u) /* BUFF_MAX */
 /* What one record carries past its header: one CUSE ioctl moves at most 32 pages out
  * (fuse_do_ioctl), and MON_IOCX_GETX must deliver the 64-byte header and the whole
  * payload in one, else a caller would see len_cap bytes it never got.  The kernel's
- * only cap is ring_size / 5 (240 KiB at most): transfers above 128 KiB are captured
- * shorter here when the ring is above 640 KiB. */
+ * only cap is ring_size / 5: transfers above 128 KiB are captured shorter here when
+ * the ring is above 640 KiB. */
 #define IOP_MON_BIN_CAP_MAX (32u * 4096u - 64u)
 
 /* Memory all binary readers of one daemon may hold in rings.  The kernel allocates a
  * ring per open without a limit but the process's file limit; a daemon shared by every
  * user of the node must not grow without bound: opens and ring growth beyond the
- * budget fail with -ENOMEM, as the kernel's do when it cannot allocate. */
+ * budget fail with -ENOMEM, as the kernel's do when it cannot allocate.  (Rings are
+ * allocated untouched, so memory in use grows only as events fill them.) */
 struct iop_mon_bin_budget {
     uint64_t used;
     uint64_t limit;
 };
-#define IOP_MON_BIN_BUDGET_DFL (64u * 1024u * 1024u)
+#define IOP_MON_BIN_BUDGET_DFL (128u * 1024u * 1024u)
 
 typedef void (*iop_mon_bin_notify_fn)(void *ctx);
 typedef void (*iop_mon_bin_detach_fn)(void *ctx, struct iop_mon_bin_reader *r);

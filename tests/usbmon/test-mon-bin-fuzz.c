@@ -7,8 +7,8 @@
 #include "lib/util/log.h"
 #include "testutil.h"
 
-#define RANDOM_CASES 1500
-#define BUILT_CASES 1500
+#define RANDOM_CASES 1000
+#define BUILT_CASES 1000
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull; /* fixed seed: failures reproduce */
 

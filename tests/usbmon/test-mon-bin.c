@@ -359,15 +359,17 @@ static void test_ring_size(void) {
     CHECK_EQ(b.used, 300 * 1024);
     CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, 0), -EINVAL);
     CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, 8191), -EINVAL);
-    CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, 1200 * 1024 + 1), -EINVAL);
+    CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, (64 << 20) + 1), -EINVAL);
     CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, UINT64_MAX), -EINVAL);
     CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, (1ull << 32) | 8192), -EINVAL);
     CHECK_EQ(iop_mon_bin_reader_ring_size(r), 300 * 1024);
     CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, 8193), 0); /* rounded up to a page */
     CHECK_EQ(iop_mon_bin_reader_ring_size(r), 12288);
     CHECK_EQ(b.used, 12288);
-    CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, 1200 * 1024), 0);
-    CHECK_EQ(iop_mon_bin_reader_ring_size(r), 1200 * 1024);
+    CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, 1200 * 1024 + 1), 0); /* the old maximum: no more */
+    CHECK_EQ(iop_mon_bin_reader_ring_size(r), 1200 * 1024 + 4096);
+    CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, 64 << 20), 0);
+    CHECK_EQ(iop_mon_bin_reader_ring_size(r), 64 << 20);
 
     /* A new size empties the ring and the drop count. */
     struct test_urb *t = urb_new(IOP_XFER_BULK, true, 1, 10);
@@ -887,10 +889,25 @@ static void test_ioctl_mfetch(void) {
     set_mfetch(c, 0, 0, 0);
     CHECK_EQ(call(c, IOP_MON_IOCX_MFETCH, U_ARG), 0);
     CHECK_EQ(get_mfetch(c).nfetch, 0);
-    /* A huge nfetch is no problem: no ring holds more than 19200 records. */
+    /* A huge nfetch is no problem: one call returns what one CUSE ioctl can carry. */
     set_mfetch(c, U_VEC, UINT32_MAX, 0);
     CHECK_EQ(call(c, IOP_MON_IOCX_MFETCH, U_ARG), 0);
     CHECK_EQ(get_mfetch(c).nfetch, 1);
+    CHECK_EQ(call(c, IOP_MON_IOCT_RING_SIZE, 4 << 20), 0);
+    struct test_urb *s = urb_new(IOP_XFER_BULK, true, 1, 100); /* IN submit: 64 bytes */
+    for (unsigned i = 0; i < IOP_MON_BIN_MFETCH_MAX + 10; i++)
+        push(c, s, 'S');
+    uint32_t *big = calloc(IOP_MON_BIN_MFETCH_MAX + 10, sizeof(uint32_t));
+    CHECK_EQ(iop_umem_space_map(&c->space, 0x1000000, big, (IOP_MON_BIN_MFETCH_MAX + 10) * sizeof(uint32_t), true), 0);
+    set_mfetch(c, 0x1000000, UINT32_MAX, 0);
+    CHECK_EQ(call(c, IOP_MON_IOCX_MFETCH, U_ARG), 0);
+    CHECK_EQ(get_mfetch(c).nfetch, IOP_MON_BIN_MFETCH_MAX);
+    CHECK_EQ(big[IOP_MON_BIN_MFETCH_MAX - 1], 64 * (IOP_MON_BIN_MFETCH_MAX - 1));
+    CHECK_EQ(big[IOP_MON_BIN_MFETCH_MAX], 0);
+    CHECK_EQ(call(c, IOP_MON_IOCH_MFLUSH, UINT32_MAX), IOP_MON_BIN_MFETCH_MAX + 10);
+    free(big);
+    push(c, t, 'S');
+    free(s);
     /* Bad pointers. */
     CHECK_EQ(call(c, IOP_MON_IOCX_MFETCH, 0), -EFAULT);
     CHECK_EQ(call(c, IOP_MON_IOCX_MFETCH, U_RO), -EFAULT); /* readable, but nfetch is written */
