@@ -173,7 +173,11 @@ int main(int argc, char **argv) {
     SHOW("ring size at open", ioctl(fd, MON_IOCQ_RING_SIZE));
     SHOW("set ring 0", ioctl(fd, MON_IOCT_RING_SIZE, 0));
     SHOW("set ring 8191", ioctl(fd, MON_IOCT_RING_SIZE, 8191));
-    SHOW("set ring 1228801", ioctl(fd, MON_IOCT_RING_SIZE, 1228801));
+    SHOW("set ring 1228801", ioctl(fd, MON_IOCT_RING_SIZE, 1228801)); /* 1200 KiB was the old limit */
+    SHOW("ring size", ioctl(fd, MON_IOCQ_RING_SIZE));
+    SHOW("set ring 67108865", ioctl(fd, MON_IOCT_RING_SIZE, 67108865));
+    SHOW("set ring 67108864", ioctl(fd, MON_IOCT_RING_SIZE, 67108864));
+    SHOW("ring size", ioctl(fd, MON_IOCQ_RING_SIZE));
     SHOW("set ring -1", ioctl(fd, MON_IOCT_RING_SIZE, -1L));
     SHOW("set ring 8193", ioctl(fd, MON_IOCT_RING_SIZE, 8193));
     SHOW("ring size", ioctl(fd, MON_IOCQ_RING_SIZE));

@@ -70,7 +70,8 @@ check "64-bit client: iopd's node answers every call as the kernel's does" compa
 # Equal output could still be equally wrong: the facts the kernel's mon_bin.c gives.
 check "... and that is the kernel's ABI (limits, EFAULT, EINVAL, EINTR, drops, records)" sh -c "
     grep -qx 'set ring 8193: 0' /tmp/i.64 && grep -qx 'ring size: 12288' /tmp/i.64 &&
-    grep -qx 'set ring 1228801: EINVAL' /tmp/i.64 && grep -qx 'stats NULL: EFAULT' /tmp/i.64 &&
+    grep -qx 'ring size: 1232896' /tmp/i.64 && grep -qx 'set ring 67108865: EINVAL' /tmp/i.64 &&
+    grep -qx 'ring size: 67108864' /tmp/i.64 && grep -qx 'stats NULL: EFAULT' /tmp/i.64 &&
     grep -qx 'get alloc 0x10000001: EINVAL' /tmp/i.64 && grep -qx 'get, hdr NULL: EFAULT' /tmp/i.64 &&
     grep -qx 'stats after faults: 2' /tmp/i.64 && grep -qx 'get, blocking, signal: EINTR' /tmp/i.64 &&
     grep -qx 'read rest: 18' /tmp/i.64 && grep -qx 'stats: queued 10 dropped 2' /tmp/i.64 &&
