@@ -12,7 +12,9 @@
 
 #include "cuse/cuse-dev.h"
 #include "cuse/fuse-compat.h"
+#include "cuse/ioctl-reply.h"
 #include "cuse/parked-reads.h"
+#include "cuse/poll-wait.h"
 #include "lib/umem/umem-rounds.h"
 #include "lib/usbmon/bin-ioctl.h"
 #include "lib/usbmon/bin-reader.h"
@@ -42,7 +44,7 @@ struct bin_file {
     struct iop_mon_bin_reader *reader; /* owned */
     struct iop_parked_reads reads;   /* blocking reads waiting for a record */
     struct parked_call *calls;       /* owned, oldest first */
-    struct fuse_pollhandle *ph;      /* owned: the latest poll that asked to be woken */
+    struct iop_poll_wait poll;
     bool nonblock;                   /* O_NONBLOCK as the open or the latest read saw it */
 };
 
@@ -95,15 +97,6 @@ static void bin_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_in
 
 /* ---- ioctl ---- */
 
-static int reply_retry(fuse_req_t req, const struct iop_umem_rounds *r) {
-    struct iovec in[IOP_UMEM_MAX_RANGES], out[IOP_UMEM_MAX_RANGES];
-    for (unsigned i = 0; i < r->n_in; i++)
-        in[i] = (struct iovec){ (void *)(uintptr_t)r->in[i].base, r->in[i].len };
-    for (unsigned i = 0; i < r->n_out; i++)
-        out[i] = (struct iovec){ (void *)(uintptr_t)r->out[i].base, r->out[i].len };
-    return fuse_reply_ioctl_retry(req, in, r->n_in, out, r->n_out);
-}
-
 /* Run one round of an ioctl and answer it: a retry, or the result with the output
  * written so far (errors included: MFETCH's nflush goes with EAGAIN).  False, and
  * nothing sent, when it must wait. */
@@ -115,17 +108,10 @@ static bool run_round(struct bin_file *bf, fuse_req_t req, unsigned cmd, uint64_
         return true;
     }
     int res = iop_mon_bin_ioctl(bf->reader, cmd, arg, flags, &r.um, call);
-    bool answered = true;
-    if (res == IOP_MON_BIN_WAIT)
-        answered = false;
-    else if (res == IOP_UMEM_RETRY)
-        reply_retry(req, &r);
-    else if (res < 0 && r.out_len == 0)
-        fuse_reply_err(req, -res);
-    else
-        fuse_reply_ioctl(req, res, r.out_buf, r.out_len);
+    if (res != IOP_MON_BIN_WAIT)
+        iop_cuse_reply_ioctl(req, res, &r);
     iop_umem_rounds_done(&r);
-    return answered;
+    return res != IOP_MON_BIN_WAIT;
 }
 
 static void parked_unlink(struct parked_call *pc) {
@@ -153,14 +139,8 @@ static void call_interrupted(fuse_req_t req, void *data) {
     } else {
         int res = iop_mon_bin_ioctl(pc->bf->reader, pc->cmd, pc->arg, pc->flags | IOP_MON_BIN_NONBLOCK, &r.um,
                                     &pc->call);
-        if (res == -EAGAIN)
-            res = -EINTR;
-        if (res == IOP_UMEM_RETRY) /* a record came after all: start over, restartable */
-            reply_retry(req, &r);
-        else if (res < 0 && r.out_len == 0)
-            fuse_reply_err(req, -res);
-        else
-            fuse_reply_ioctl(req, res, r.out_buf, r.out_len);
+        /* (IOP_UMEM_RETRY, a record that came after all, goes out as a retry.) */
+        iop_cuse_reply_ioctl(req, res == -EAGAIN ? -EINTR : res, &r);
         iop_umem_rounds_done(&r);
     }
     parked_free(pc);
@@ -210,14 +190,6 @@ static void bin_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info 
 
 /* ---- the rest of the file operations ---- */
 
-static void wake_poll(struct bin_file *bf) {
-    if (bf->ph && (iop_mon_bin_reader_readable(bf->reader) || iop_mon_bin_reader_hung_up(bf->reader))) {
-        fuse_lowlevel_notify_poll(bf->ph);
-        fuse_pollhandle_destroy(bf->ph);
-        bf->ph = NULL;
-    }
-}
-
 /* The reader's hook: a record arrived in an empty ring, or the bus went away.  Runs
  * inside the URB path; it only answers requests, which never blocks.  Waiting reads
  * first, then waiting ioctls in their order; each that still finds nothing stays. */
@@ -231,7 +203,7 @@ static void on_reader_ready(void *ctx) {
         bf->calls = pc->next;
         parked_free(pc);
     }
-    wake_poll(bf);
+    iop_poll_wait_wake(&bf->poll, iop_mon_bin_reader_readable(bf->reader) || iop_mon_bin_reader_hung_up(bf->reader));
 }
 
 static void bin_file_free(struct bin_file *bf, int parked_err) {
@@ -243,8 +215,7 @@ static void bin_file_free(struct bin_file *bf, int parked_err) {
         fuse_reply_err(pc->req, parked_err);
         parked_free(pc);
     }
-    if (bf->ph)
-        fuse_pollhandle_destroy(bf->ph);
+    iop_poll_wait_drop(&bf->poll);
     iop_mon_bin_reader_free(bf->reader);
     for (struct bin_file **pp = &n->files; *pp; pp = &(*pp)->next) {
         if (*pp == bf) {
@@ -291,9 +262,7 @@ static void bin_write(fuse_req_t req, const char *buf, size_t size, off_t off, s
     fuse_reply_err(req, EINVAL);
 }
 
-/* POLLIN while a record is queued (mon_bin_poll); POLLHUP once the bus is gone.  The
- * latest handle is kept even when already ready, so that a poller that does not drain
- * is woken by the next record too. */
+/* POLLIN while a record is queued (mon_bin_poll); POLLHUP once the bus is gone. */
 static void bin_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph) {
     struct bin_file *bf = (struct bin_file *)(uintptr_t)fi->fh;
     unsigned revents = 0;
@@ -301,12 +270,7 @@ static void bin_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_poll
         revents |= POLLIN | POLLRDNORM;
     if (iop_mon_bin_reader_hung_up(bf->reader))
         revents |= POLLHUP;
-    if (ph) {
-        if (bf->ph)
-            fuse_pollhandle_destroy(bf->ph);
-        bf->ph = ph;
-    }
-    fuse_reply_poll(req, revents);
+    iop_poll_wait_reply(&bf->poll, req, ph, revents);
 }
 
 static const struct cuse_lowlevel_ops bin_ops = {

@@ -159,26 +159,17 @@ int iop_mon_bin_ioctl(struct iop_mon_bin_reader *r, unsigned cmd, uint64_t arg, 
     default:
         break;
     }
-    if (compat) {
-        switch (cmd) {
-        case IOP_MON_IOCX_GET32:
-            return do_get(r, arg, flags, IOP_MON_BIN_HDR_API0, um);
-        case IOP_MON_IOCX_GETX32:
-            return do_get(r, arg, flags, IOP_MON_BIN_HDR_API1, um);
-        case IOP_MON_IOCX_MFETCH32:
-            return do_mfetch(r, arg, flags, um, call);
-        default:
-            return -ENOTTY;
-        }
-    }
-    switch (cmd) {
-    case IOP_MON_IOCX_GET:
-        return do_get(r, arg, flags, IOP_MON_BIN_HDR_API0, um);
-    case IOP_MON_IOCX_GETX:
-        return do_get(r, arg, flags, IOP_MON_BIN_HDR_API1, um);
-    case IOP_MON_IOCX_MFETCH:
-        return do_mfetch(r, arg, flags, um, call);
-    default:
+    /* GET, GETX, MFETCH: each width has its own numbers (the struct's size is in
+     * them) and takes only those; do_get and do_mfetch read the layout flags name. */
+    static const unsigned native[] = { IOP_MON_IOCX_GET, IOP_MON_IOCX_GETX, IOP_MON_IOCX_MFETCH };
+    static const unsigned compat32[] = { IOP_MON_IOCX_GET32, IOP_MON_IOCX_GETX32, IOP_MON_IOCX_MFETCH32 };
+    const unsigned *mine = compat ? compat32 : native;
+    unsigned k = 0;
+    while (k < 3 && mine[k] != cmd)
+        k++;
+    if (k == 3)
         return -ENOTTY;
-    }
+    if (k == 2)
+        return do_mfetch(r, arg, flags, um, call);
+    return do_get(r, arg, flags, k == 0 ? IOP_MON_BIN_HDR_API0 : IOP_MON_BIN_HDR_API1, um);
 }

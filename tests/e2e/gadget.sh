@@ -123,3 +123,68 @@ start_udevd() {
     UDEVD_PID=$!
     sleep 0.5
 }
+
+# After iopd has started (these ask it with $IOPCTL):
+# the gadget's TID in IOP 0's LCT,
+gadget_tid() {
+    "$IOPCTL" --json lct 0 | python3 -c '
+import json, sys
+print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104][0])'
+}
+# EP_IN=0x8N and EP_OUT=0x0N, its bulk endpoints: eval "$(gadget_bulk_eps TID)",
+gadget_bulk_eps() {
+    "$IOPCTL" --json get 0 "$1" 0x8103 | python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["rows"]:
+    if e["bmAttributes"] & 3 == 2:
+        print("%s=0x%02x" % ("EP_IN" if e["bEndpointAddress"] & 0x80 else "EP_OUT", e["bEndpointAddress"]))'
+}
+# and for QEMU's keyboard: KBD=bus:dev, KEP its interrupt endpoint and KIVAL the
+# interval usbfs gives its URBs (from high speed on bInterval is an exponent, 2^(b-1)
+# microframes; below, frames): eval "$(keyboard_int_ep)".
+keyboard_int_ep() {
+    kbd=$(lsusb -d 0627:0001 | sed -n 's/^Bus 0*\([0-9]*\) Device 0*\([0-9]*\).*/\1:\2/p' | head -n 1)
+    ktid=$("$IOPCTL" --json lct 0 | python3 -c '
+import json, sys
+print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x0627][0])')
+    speed=$("$IOPCTL" --json get 0 "$ktid" 0x8100 | python3 -c 'import json,sys; print(json.load(sys.stdin)["fields"]["Speed"])')
+    "$IOPCTL" --json get 0 "$ktid" 0x8103 | python3 -c '
+import json, sys
+e = [e for e in json.load(sys.stdin)["rows"] if e["bmAttributes"] & 3 == 3][0]
+b = e["bInterval"]
+print("KBD=%s KEP=0x%02x KIVAL=%d" % (sys.argv[1], e["bEndpointAddress"], 1 << (b - 1) if int(sys.argv[2]) >= 3 else b))' "$kbd" "$speed"
+}
+
+# The transfers the usbmon golden tests trace, through iopd: control IN (18 bytes, and
+# a short one), control OUT without data, bulk OUT and IN of 200 bytes, a stall on
+# bulk IN, GET_STATUS, and interrupt IN on the keyboard unlinked by a signal to its
+# caller.  Needs GD, EP_IN, EP_OUT (gadget_bulk_eps) and KBD, KEP, KIVAL
+# (keyboard_int_ep).
+usbmon_traffic() {
+    long=$(python3 -c 'print(bytes(range(200)).hex())')
+    "$IOPCTL" usb control "$GD" 0x80 6 0x0100 0 18 >/dev/null           # control IN
+    "$IOPCTL" usb control "$GD" 0x80 6 0x0200 0 255 >/dev/null          # control IN, short
+    "$IOPCTL" usb control "$GD" 0x00 3 1 0 0 >/dev/null 2>&1            # control OUT, no data
+    "$IOPCTL" usb control "$GD" 0x00 1 1 0 0 >/dev/null 2>&1
+    "$IOPCTL" usb bulk "$GD" "$EP_OUT" --data "$long" >/dev/null        # bulk OUT of 200 bytes
+    "$IOPCTL" usb bulk "$GD" "$EP_IN" 512 >/dev/null                    # bulk IN (200 back)
+    "$IOPCTL" usb control "$GD" 0x02 3 0 "$EP_IN" 0 >/dev/null          # SET_FEATURE(ENDPOINT_HALT)
+    "$IOPCTL" usb bulk "$GD" "$EP_IN" 64 >/dev/null 2>&1                # a stall: -EPIPE
+    "$IOPCTL" usb control "$GD" 0x02 1 0 "$EP_IN" 0 >/dev/null          # CLEAR_FEATURE(ENDPOINT_HALT)
+    "$IOPCTL" usb control "$GD" 0x80 0 0 0 2 >/dev/null                 # GET_STATUS
+    # Interrupt IN that never completes, unlinked when a signal hits its caller (the
+    # kernel sends FUSE_INTERRUPT, iopd unlinks the URB): the signal goes once iopd's
+    # text trace shows the submit (a loaded machine can take seconds to get there).
+    # SIGTERM: a non-interactive shell starts background jobs with SIGINT ignored.
+    kbus=${KBD%%:*}
+    cat "/dev/usbmon/${kbus}u" >/tmp/ktrace &
+    tr=$!
+    "$IOPCTL" usb interrupt "$KBD" "$KEP" 8 --interval "$KIVAL" --timeout 0 >/dev/null 2>&1 &
+    intr=$!
+    n=200
+    until grep -q " S Ii:$kbus:" /tmp/ktrace || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
+    kill -TERM $intr; wait $intr                                        # unlinked: -2
+    sleep 1
+    kill $tr; wait $tr
+}
+

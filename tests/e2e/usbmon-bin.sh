@@ -35,13 +35,8 @@ check "iopd's binary nodes: owner and mode as the other nodes" sh -c "
     [ \"\$(stat -c '%U:%G %a' /dev/iopd/usbmon$GBUS)\" = 'root:disk 640' ] &&
     [ \"\$(stat -c '%U:%G %a' /dev/i2o/ctl)\" = 'root:disk 640' ]"
 
-TID=$("$IOPCTL" --json lct 0 | python3 -c '
-import json, sys
-print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104][0])')
-EP_OUT=$("$IOPCTL" --json get 0 "$TID" 0x8103 | python3 -c '
-import json, sys
-print("0x%02x" % [e["bEndpointAddress"] for e in json.load(sys.stdin)["rows"]
-                  if e["bmAttributes"] & 3 == 2 and not e["bEndpointAddress"] & 0x80][0])')
+TID=$(gadget_tid)
+eval "$(gadget_bulk_eps "$TID")"
 BULK=$(python3 -c 'print(bytes(i % 251 for i in range(4096)).hex())')
 cat >/tmp/traffic.sh <<SH
 #!/bin/sh

@@ -35,49 +35,9 @@ cat >/tmp/usb.json <<JSON
   "usb": { "claim": [ { "device": "$GADGET_VIDPID" }, { "device": "0627:0001" } ] } }
 JSON
 check "iopd starts" start_iopd --config /tmp/usb.json
-TID=$("$IOPCTL" --json lct 0 | python3 -c '
-import json, sys
-print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104][0])')
-eval "$("$IOPCTL" --json get 0 "$TID" 0x8103 | python3 -c '
-import json, sys
-for e in json.load(sys.stdin)["rows"]:
-    if e["bmAttributes"] & 3 == 2:
-        print("%s=0x%02x" % ("EP_IN" if e["bEndpointAddress"] & 0x80 else "EP_OUT", e["bEndpointAddress"]))')"
-KTID=$("$IOPCTL" --json lct 0 | python3 -c '
-import json, sys
-print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x0627][0])')
-eval "$("$IOPCTL" --json get 0 "$KTID" 0x8103 | python3 -c '
-import json, sys
-e = [e for e in json.load(sys.stdin)["rows"] if e["bmAttributes"] & 3 == 3][0]
-print("KEP=0x%02x KINT=%d" % (e["bEndpointAddress"], e["bInterval"]))')"
-KSPEED=$("$IOPCTL" --json get 0 "$KTID" 0x8100 | python3 -c 'import json,sys; print(json.load(sys.stdin)["fields"]["Speed"])')
-if [ "$KSPEED" -ge 3 ]; then KIVAL=$((1 << (KINT - 1))); else KIVAL=$KINT; fi
-
-traffic() {
-    long=$(python3 -c 'print(bytes(range(200)).hex())')
-    "$IOPCTL" usb control "$GD" 0x80 6 0x0100 0 18 >/dev/null           # control IN
-    "$IOPCTL" usb control "$GD" 0x80 6 0x0200 0 255 >/dev/null          # control IN, short
-    "$IOPCTL" usb control "$GD" 0x00 3 1 0 0 >/dev/null 2>&1            # control OUT, no data
-    "$IOPCTL" usb control "$GD" 0x00 1 1 0 0 >/dev/null 2>&1
-    "$IOPCTL" usb bulk "$GD" "$EP_OUT" --data "$long" >/dev/null        # bulk OUT of 200 bytes
-    "$IOPCTL" usb bulk "$GD" "$EP_IN" 512 >/dev/null                    # bulk IN (200 back)
-    "$IOPCTL" usb control "$GD" 0x02 3 0 "$EP_IN" 0 >/dev/null          # SET_FEATURE(ENDPOINT_HALT)
-    "$IOPCTL" usb bulk "$GD" "$EP_IN" 64 >/dev/null 2>&1                # a stall: -EPIPE
-    "$IOPCTL" usb control "$GD" 0x02 1 0 "$EP_IN" 0 >/dev/null          # CLEAR_FEATURE(ENDPOINT_HALT)
-    "$IOPCTL" usb control "$GD" 0x80 0 0 0 2 >/dev/null                 # GET_STATUS
-    # Interrupt IN that never completes, unlinked when a signal hits its caller: the
-    # signal goes once iopd's text trace shows the submit (a loaded machine can take
-    # seconds to get there).
-    cat "/dev/usbmon/${KBUS}u" >/tmp/ktrace &
-    tr=$!
-    "$IOPCTL" usb interrupt "$KBD" "$KEP" 8 --interval "$KIVAL" --timeout 0 >/dev/null 2>&1 &
-    intr=$!
-    n=200
-    until grep -q " S Ii:$KBUS:" /tmp/ktrace || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
-    kill -TERM $intr; wait $intr                                        # unlinked: -2
-    sleep 1
-    kill $tr; wait $tr
-}
+TID=$(gadget_tid)
+eval "$(gadget_bulk_eps "$TID")"
+eval "$(keyboard_int_ep)"
 
 # The records of our two devices, as tshark decodes them (one line each, ids and
 # times left out), and byte for byte from the file (python).
@@ -141,7 +101,7 @@ KCAP=$!
 ICAP=$!
 CAPS="$KCAP $ICAP"
 sleep 3
-traffic
+usbmon_traffic
 sleep 1
 kill -INT $KCAP; kill -TERM $ICAP
 wait $KCAP; wait $ICAP
@@ -208,7 +168,7 @@ tcpdump -i usbmon0 -U -w /tmp/t.pcap >/tmp/tcpdump.log 2>&1 &
 TCAP=$!
 CAPS=$TCAP
 sleep 3
-traffic
+usbmon_traffic
 sleep 1
 kill -INT $TCAP; wait $TCAP
 CAPS=

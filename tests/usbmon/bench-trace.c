@@ -132,6 +132,13 @@ static int traffic(char **a) {
     return 0;
 }
 
+/* This process's user and system time so far, in microseconds. */
+static double cpu_usec(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static volatile sig_atomic_t stop;
 static void on_term(int sig) { (void)sig; stop = 1; }
 
@@ -167,9 +174,7 @@ static int reader(char **a) {
         for (ssize_t i = 0; i < r; i++)
             lines += buf[i] == '\n';
     }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    double cpu = cpu_usec();
     printf("lines %lu bytes %lu reads %lu seconds %.3f cpu_us %.0f\n", lines, bytes, reads, last - first, cpu);
     close(fd);
     free(buf);
@@ -221,9 +226,7 @@ static int reader_bin(char **a) {
     struct mon_bin_stats st;
     if (ioctl(fd, MON_IOCG_STATS, &st) == 0)
         drops = st.dropped;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    double cpu = cpu_usec();
     printf("lines %lu bytes %lu reads %lu seconds %.3f cpu_us %.0f drops %lu\n", records, bytes, records, last - first,
            cpu, drops);
     close(fd);

@@ -55,14 +55,8 @@ else
 fi
 wait_for "$INODE" 50 || { echo "bench-trace: no $INODE"; exit 1; }
 [ -r "$KNODE" ] || { echo "bench-trace: no $KNODE (usbmon, debugfs)"; exit 1; }
-TID=$("$IOPCTL" --json lct 0 | python3 -c '
-import json, sys
-print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104][0])')
-eval "$("$IOPCTL" --json get 0 "$TID" 0x8103 | python3 -c '
-import json, sys
-for e in json.load(sys.stdin)["rows"]:
-    if e["bmAttributes"] & 3 == 2:
-        print("%s=0x%02x" % ("EP_IN" if e["bEndpointAddress"] & 0x80 else "EP_OUT", e["bEndpointAddress"]))')"
+TID=$(gadget_tid)
+eval "$(gadget_bulk_eps "$TID")"
 IOPD_CPU() { awk '{ print $14 + $15 }' "/proc/$IOPD_PID/stat"; } # clock ticks
 echo "bench-trace ($MODE): kernel $(uname -r), $(nproc) CPU(s), bus $GBUS, TID $TID, $THREADS clients, bulk $LEN-byte OUT/IN pairs, $SECS s per phase, $ROUNDS rounds, $READ $INODE / $KNODE ($BUFSIZE)"
 
