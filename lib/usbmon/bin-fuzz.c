@@ -26,11 +26,6 @@
 #define MAX_ROUNDS 4u
 #define MAX_STEPS 400u
 
-struct fuzz_urb {
-    struct iop_urb urb;
-    struct iop_iso_packet_descriptor desc[URB_ISO];
-};
-
 /* The record at the head of the ring, as it must come out. */
 struct snapshot {
     bool valid;
@@ -53,7 +48,7 @@ struct fuzz {
     uint32_t vec[VEC_N];
     uint8_t urb_buf[URB_BUF];
     uint8_t rbuf[65536];
-    struct fuzz_urb u;
+    struct iop_urb *urb; /* owned, with URB_ISO descriptors after it */
     struct snapshot snap;
 };
 
@@ -108,8 +103,8 @@ static void snapshot_head(struct fuzz *f) {
 
 /* One URB event from the script into the ring. */
 static int step_event(struct fuzz *f) {
-    struct iop_urb *u = &f->u.urb;
-    memset(&f->u, 0, sizeof(f->u));
+    struct iop_urb *u = f->urb;
+    memset(u, 0, sizeof(*u) + URB_ISO * sizeof(u->iso_frame_desc[0]));
     uint8_t k = u8(f);
     u->xfer = k & 3;
     u->dir_in = k & 4;
@@ -130,10 +125,10 @@ static int step_event(struct fuzz *f) {
         if (k & 64)
             u->number_of_packets = -(int)u8(f);
         for (int i = 0; i < u->number_of_packets; i++) {
-            f->u.desc[i].offset = u8(f) * 64u;
-            f->u.desc[i].length = u8(f);
-            f->u.desc[i].actual_length = (i & 1) ? u8(f) : 0;
-            f->u.desc[i].status = -(int)(u8(f) & 127);
+            u->iso_frame_desc[i].offset = u8(f) * 64u;
+            u->iso_frame_desc[i].length = u8(f);
+            u->iso_frame_desc[i].actual_length = (i & 1) ? u8(f) : 0;
+            u->iso_frame_desc[i].status = -(int)(u8(f) & 127);
         }
     }
     for (unsigned i = 0; i < 64; i++)
@@ -462,6 +457,11 @@ int iop_mon_bin_fuzz_one(const uint8_t *data, size_t len) {
     struct fuzz *f = calloc(1, sizeof(*f));
     if (!f)
         return 0;
+    f->urb = calloc(1, sizeof(*f->urb) + URB_ISO * sizeof(f->urb->iso_frame_desc[0]));
+    if (!f->urb) {
+        free(f);
+        return 0;
+    }
     f->p = data;
     f->n = data ? len : 0;
     f->budget.limit = IOP_MON_BIN_BUDGET_DFL;
@@ -470,6 +470,7 @@ int iop_mon_bin_fuzz_one(const uint8_t *data, size_t len) {
     iop_mon_bin_reader_free(f->r);
     if (r == 0 && f->budget.used != 0)
         r = fail("the budget was not given back");
+    free(f->urb);
     free(f);
     return r < 0 ? r : 0;
 }

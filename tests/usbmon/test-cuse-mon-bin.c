@@ -58,18 +58,16 @@ static void node_setup(struct node_under_test *t, unsigned bus, const char *name
     t->k.pump_ctx = t;
 }
 
-static struct test_urb {
-    struct iop_urb urb;
-    uint8_t buf[600];
-} bulk, intr;
+static struct iop_urb bulk_urb, intr_urb;
+static uint8_t bulk_buf[600], intr_buf[8];
 
 static void urbs_setup(void) {
-    bulk.urb = (struct iop_urb){ .xfer = IOP_XFER_BULK, .endpoint = 2, .busnum = 1, .devnum = 5,
-                                 .transfer_buffer = bulk.buf, .transfer_buffer_length = 500 };
-    for (unsigned i = 0; i < sizeof(bulk.buf); i++)
-        bulk.buf[i] = (uint8_t)(i ^ 0x5a);
-    intr.urb = (struct iop_urb){ .xfer = IOP_XFER_INT, .endpoint = 1, .dir_in = true, .busnum = 2, .devnum = 3,
-                                 .interval = 8, .transfer_buffer = intr.buf, .transfer_buffer_length = 4 };
+    bulk_urb = (struct iop_urb){ .xfer = IOP_XFER_BULK, .endpoint = 2, .busnum = 1, .devnum = 5,
+                                 .transfer_buffer = bulk_buf, .transfer_buffer_length = 500 };
+    for (unsigned i = 0; i < sizeof(bulk_buf); i++)
+        bulk_buf[i] = (uint8_t)(i ^ 0x5a);
+    intr_urb = (struct iop_urb){ .xfer = IOP_XFER_INT, .endpoint = 1, .dir_in = true, .busnum = 2, .devnum = 3,
+                                 .interval = 8, .transfer_buffer = intr_buf, .transfer_buffer_length = 4 };
 }
 
 /* The record one event gives, built independently of the node. */
@@ -154,7 +152,7 @@ static void test_ioctls(void) {
     CHECK_EQ(fake_kernel_open(&n1.k, O_RDONLY, &fh), 0);
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCQ_URB_LEN, 0), 0);
     CHECK_EQ(n1.k.rounds, 1);
-    iop_mon_submit(mon, &bulk.urb);
+    iop_mon_submit(mon, &bulk_urb);
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCQ_URB_LEN, 0), 500);
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCQ_RING_SIZE, 0), 300 * 1024);
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCT_RING_SIZE, 100), -EINVAL);
@@ -163,8 +161,8 @@ static void test_ioctls(void) {
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCQ_URB_LEN, 0), 0); /* the new ring is empty */
 
     /* GET: the kernel's header, the data, three rounds. */
-    iop_mon_submit(mon, &bulk.urb);
-    struct iop_mon_bin_hdr want = record_of(&bulk.urb, 'S', 0);
+    iop_mon_submit(mon, &bulk_urb);
+    struct iop_mon_bin_hdr want = record_of(&bulk_urb, 'S', 0);
     want.len_cap = 500; /* 20480 / 5 = 4096: not capped */
     set_get(U_HDR, U_DATA, sizeof(m_data));
     memset(m_hdr, 0xEE, 128);
@@ -172,9 +170,9 @@ static void test_ioctls(void) {
     CHECK_EQ(n1.k.rounds, 3);
     CHECK_MEMEQ(m_hdr, &want, 48);
     CHECK_EQ(m_hdr[48], 0xEE);
-    CHECK_MEMEQ(m_data, bulk.buf, 500);
+    CHECK_MEMEQ(m_data, bulk_buf, 500);
     /* GETX: 64 bytes; a bad header pointer first: EFAULT and the record is kept. */
-    iop_mon_submit(mon, &bulk.urb);
+    iop_mon_submit(mon, &bulk_urb);
     set_get(0, U_DATA, sizeof(m_data));
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCX_GETX, U_ARG), -EFAULT);
     set_get(U_HDR, U_HOLE, sizeof(m_data));
@@ -191,7 +189,7 @@ static void test_ioctls(void) {
 
     /* STATS in two rounds; MFLUSH in one; MFETCH in three. */
     for (int i = 0; i < 3; i++)
-        iop_mon_submit(mon, &bulk.urb);
+        iop_mon_submit(mon, &bulk_urb);
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCG_STATS, U_ARG), 0);
     CHECK_EQ(n1.k.rounds, 2);
     struct iop_mon_bin_stats st;
@@ -217,18 +215,18 @@ static void test_ioctls(void) {
 static void test_compat(void) {
     uint64_t fh;
     CHECK_EQ(fake_kernel_open(&n1.k, O_RDONLY, &fh), 0);
-    iop_mon_submit(mon, &bulk.urb);
+    iop_mon_submit(mon, &bulk_urb);
     struct iop_mon_bin_get32 g = { U_HDR, U_DATA, 0x10000001 }; /* no alloc limit for them */
     memcpy(m_arg, &g, sizeof(g));
     memset(m_data, 0, sizeof(m_data));
     CHECK_EQ(fake_kernel_ioctl(&n1.k, fh, IOP_MON_IOCX_GETX32, U_ARG, true, &user), 0);
     CHECK_EQ(n1.k.rounds, 3);
-    CHECK_MEMEQ(m_data, bulk.buf, 500);
+    CHECK_MEMEQ(m_data, bulk_buf, 500);
     CHECK_EQ(((struct iop_mon_bin_hdr *)(void *)m_hdr)->len_cap, 500);
     /* The 64-bit numbers mean nothing to the compat path, and the other way round. */
     CHECK_EQ(fake_kernel_ioctl(&n1.k, fh, IOP_MON_IOCX_GET, U_ARG, true, &user), -ENOTTY);
     CHECK_EQ(fake_kernel_ioctl(&n1.k, fh, IOP_MON_IOCX_GET32, U_ARG, false, &user), -ENOTTY);
-    iop_mon_submit(mon, &bulk.urb);
+    iop_mon_submit(mon, &bulk_urb);
     struct iop_mon_bin_mfetch32 m = { U_VEC, 4, 0 };
     memcpy(m_arg, &m, sizeof(m));
     CHECK_EQ(fake_kernel_ioctl(&n1.k, fh, IOP_MON_IOCX_MFETCH32, U_ARG, true, &user), 0);
@@ -246,12 +244,12 @@ static void test_read(void) {
     static uint8_t buf[8192], got[8192];
     CHECK_EQ(fake_kernel_open(&n1.k, O_RDONLY, &fh), 0);
     CHECK_EQ(do_read(&n1, fh, buf, 100, O_RDONLY | O_NONBLOCK, NULL), -EAGAIN);
-    iop_mon_submit(mon, &bulk.urb);
-    iop_mon_submit(mon, &bulk.urb);
-    struct iop_mon_bin_hdr want = record_of(&bulk.urb, 'S', 0);
+    iop_mon_submit(mon, &bulk_urb);
+    iop_mon_submit(mon, &bulk_urb);
+    struct iop_mon_bin_hdr want = record_of(&bulk_urb, 'S', 0);
     CHECK_EQ(do_read(&n1, fh, buf, sizeof(buf), O_RDONLY, NULL), 548);
     CHECK_MEMEQ(buf, &want, 48);
-    CHECK_MEMEQ(buf + 48, bulk.buf, 500);
+    CHECK_MEMEQ(buf + 48, bulk_buf, 500);
     for (int i = 0; i < 548; i++)
         CHECK_EQ(do_read(&n1, fh, got + i, 1, O_RDONLY, NULL), 1);
     CHECK_MEMEQ(got, buf, 548);
@@ -260,7 +258,7 @@ static void test_read(void) {
     uint64_t u;
     CHECK_EQ(do_read(&n1, fh, buf, 30, O_RDONLY, &u), -EINPROGRESS);
     CHECK_EQ(iop_mon_bin_node_parked(n1.node), 1);
-    iop_mon_complete(mon, &bulk.urb, 0);
+    iop_mon_complete(mon, &bulk_urb, 0);
     CHECK_EQ(reply_of(&n1, u, buf, sizeof(buf)), 30);
     CHECK_EQ(do_read(&n1, fh, buf + 30, sizeof(buf), O_RDONLY, NULL), 18); /* OUT 'C': no data */
     CHECK_EQ(buf[8], 'C');
@@ -279,10 +277,10 @@ static void test_waiting_ioctls(void) {
     CHECK_EQ(io->rounds, 2);
     CHECK_EQ(iop_mon_bin_node_parked(n1.node), 1);
     CHECK(nothing_sent(&n1));
-    iop_mon_submit(mon, &bulk.urb); /* answers the waiting round with a retry */
+    iop_mon_submit(mon, &bulk_urb); /* answers the waiting round with a retry */
     CHECK_EQ(fake_kernel_ioctl_resume(&n1.k, io), 0);
     CHECK_EQ(io->rounds, 3);
-    CHECK_MEMEQ(m_data, bulk.buf, 500);
+    CHECK_MEMEQ(m_data, bulk_buf, 500);
     CHECK_EQ(iop_mon_bin_node_parked(n1.node), 0);
 
     /* A signal: EINTR, and the event that comes later waits for the next call. */
@@ -291,13 +289,13 @@ static void test_waiting_ioctls(void) {
     pump(&n1);
     CHECK_EQ(fake_kernel_ioctl_resume(&n1.k, io), -EINTR);
     CHECK_EQ(iop_mon_bin_node_parked(n1.node), 0);
-    iop_mon_submit(mon, &bulk.urb);
+    iop_mon_submit(mon, &bulk_urb);
     CHECK(nothing_sent(&n1));
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCX_GET, U_ARG), 0);
 
     /* An interrupted MFETCH has removed its nflush records, and says so. */
-    iop_mon_submit(mon, &bulk.urb);
-    iop_mon_submit(mon, &bulk.urb);
+    iop_mon_submit(mon, &bulk_urb);
+    iop_mon_submit(mon, &bulk_urb);
     struct iop_mon_bin_mfetch mf = { U_VEC, 8, 5 };
     memcpy(m_arg, &mf, sizeof(mf));
     CHECK_EQ(fake_kernel_ioctl_start(&n1.k, io, fh, IOP_MON_IOCX_MFETCH, U_ARG, false, &user), -EINPROGRESS);
@@ -322,7 +320,7 @@ static void test_waiting_ioctls(void) {
     set_get(U_HDR, U_DATA, sizeof(m_data));
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCX_GET, U_ARG), -EAGAIN);
     CHECK_EQ(do_read(&n1, fh, buf, sizeof(buf), O_RDONLY, &(uint64_t){ 0 }), -EINPROGRESS);
-    iop_mon_submit(mon, &bulk.urb); /* the parked read takes 64 bytes of it */
+    iop_mon_submit(mon, &bulk_urb); /* the parked read takes 64 bytes of it */
     CHECK(fake_kernel_next_msg(&n1.k, &msg) == 0 && msg.len == 64);
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCX_GET, U_ARG), 0); /* GET takes the record whole */
     CHECK_EQ(fake_kernel_release(&n1.k, fh), 0);
@@ -336,7 +334,7 @@ static void test_overflow(void) {
     CHECK_EQ(fake_kernel_open(&n0.k, O_RDONLY, &fh0), 0);
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCT_RING_SIZE, 8192), 0);
     for (int i = 0; i < 100; i++)
-        iop_mon_submit(mon, &bulk.urb); /* 576 bytes each: 14 fit in 8 KiB */
+        iop_mon_submit(mon, &bulk_urb); /* 576 bytes each: 14 fit in 8 KiB */
     CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCG_STATS, U_ARG), 0);
     struct iop_mon_bin_stats st;
     memcpy(&st, m_arg, sizeof(st));
@@ -359,7 +357,7 @@ static void test_poll(void) {
     CHECK_EQ(fake_kernel_next_msg(&n1.k, &msg), 0);
     CHECK_EQ(msg.unique, u);
     CHECK_EQ(((struct fuse_poll_out *)(void *)msg.data)->revents, 0);
-    iop_mon_submit(mon, &bulk.urb);
+    iop_mon_submit(mon, &bulk_urb);
     CHECK_EQ(fake_kernel_next_msg(&n1.k, &msg), 0);
     CHECK_EQ(msg.error, FUSE_NOTIFY_POLL);
     CHECK_EQ(((struct fuse_notify_poll_wakeup_out *)(void *)msg.data)->kh, 0x42);

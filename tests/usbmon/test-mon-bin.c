@@ -20,31 +20,36 @@
 /* ---- URBs ---- */
 
 struct test_urb {
-    struct iop_urb urb;
-    struct iop_iso_packet_descriptor desc[200];
+    struct iop_urb *urb; /* owned, with 200 ISO descriptors after it */
     uint8_t buf[8192];
     uint8_t setup[8];
 };
 
 static struct test_urb *urb_new(uint8_t xfer, bool in, uint8_t ep, uint32_t len) {
     struct test_urb *t = calloc(1, sizeof(*t));
-    t->urb.xfer = xfer;
-    t->urb.dir_in = in;
-    t->urb.endpoint = ep;
-    t->urb.busnum = 3;
-    t->urb.devnum = 7;
-    t->urb.transfer_buffer = t->buf;
-    t->urb.transfer_buffer_length = len;
+    t->urb = calloc(1, sizeof(*t->urb) + 200 * sizeof(t->urb->iso_frame_desc[0]));
+    t->urb->xfer = xfer;
+    t->urb->dir_in = in;
+    t->urb->endpoint = ep;
+    t->urb->busnum = 3;
+    t->urb->devnum = 7;
+    t->urb->transfer_buffer = t->buf;
+    t->urb->transfer_buffer_length = len;
     for (unsigned i = 0; i < sizeof(t->buf); i++)
         t->buf[i] = (uint8_t)(i * 7 + 1);
     return t;
+}
+
+static void urb_free(struct test_urb *t) {
+    free(t->urb);
+    free(t);
 }
 
 static const struct timespec ts0 = { 1700000000, 123456789 };
 
 static struct iop_mon_bin_event prep(const struct test_urb *t, char type, int status) {
     struct iop_mon_bin_event ev;
-    CHECK_EQ(iop_mon_bin_prepare(&ev, &t->urb, type, status, &ts0), 0);
+    CHECK_EQ(iop_mon_bin_prepare(&ev, t->urb, type, status, &ts0), 0);
     return ev;
 }
 
@@ -84,11 +89,11 @@ static void test_control(void) {
     /* GET_DESCRIPTOR(device), 18 bytes IN. */
     struct test_urb *t = urb_new(IOP_XFER_CONTROL, true, 0, 18);
     memcpy(t->setup, "\x80\x06\x00\x01\x00\x00\x12\x00", 8);
-    t->urb.setup_packet = t->setup;
-    t->urb.transfer_flags = IOP_URB_SHORT_NOT_OK;
+    t->urb->setup_packet = t->setup;
+    t->urb->transfer_flags = IOP_URB_SHORT_NOT_OK;
     struct iop_mon_bin_event ev = prep(t, 'S', 0);
     struct iop_mon_bin_hdr h = stored(r, &ev, payload);
-    CHECK_EQ(h.id, (uint64_t)(uintptr_t)&t->urb);
+    CHECK_EQ(h.id, (uint64_t)(uintptr_t)t->urb);
     CHECK_EQ(h.type, 'S');
     CHECK_EQ(h.xfer_type, 2);
     CHECK_EQ(h.epnum, 0x80);
@@ -108,7 +113,7 @@ static void test_control(void) {
     CHECK_EQ(h.ndesc, 0);
 
     /* Its completion, 18 bytes back: the data, no setup. */
-    t->urb.actual_length = 18;
+    t->urb->actual_length = 18;
     ev = prep(t, 'C', 0);
     h = stored(r, &ev, payload);
     CHECK_EQ(h.type, 'C');
@@ -122,7 +127,7 @@ static void test_control(void) {
     CHECK_MEMEQ(h.s.setup, zero8, 8);
 
     /* A short IN completion: actual_length counts. */
-    t->urb.actual_length = 5;
+    t->urb->actual_length = 5;
     ev = prep(t, 'C', -121);
     h = stored(r, &ev, payload);
     CHECK_EQ(h.status, -121);
@@ -132,7 +137,7 @@ static void test_control(void) {
     /* Control OUT with data: the data goes with the submit, '>' at completion. */
     struct test_urb *o = urb_new(IOP_XFER_CONTROL, false, 0, 8);
     memcpy(o->setup, "\x40\x04\x82\x00\xa4\x00\x08\x00", 8);
-    o->urb.setup_packet = o->setup;
+    o->urb->setup_packet = o->setup;
     ev = prep(o, 'S', 0);
     h = stored(r, &ev, payload);
     CHECK_EQ(h.epnum, 0);
@@ -141,7 +146,7 @@ static void test_control(void) {
     CHECK_EQ(h.len_cap, 8);
     CHECK_MEMEQ(payload, o->buf, 8);
     CHECK_EQ(h.xfer_flags, 0);
-    o->urb.actual_length = 8;
+    o->urb->actual_length = 8;
     ev = prep(o, 'C', 0);
     h = stored(r, &ev, payload);
     CHECK_EQ(h.flag_data, '>');
@@ -149,14 +154,14 @@ static void test_control(void) {
     CHECK_EQ(h.len_cap, 0);
 
     /* No data stage: flag 0 with nothing after the header (not '<' or 'Z'). */
-    o->urb.transfer_buffer_length = 0;
-    o->urb.transfer_buffer = NULL;
+    o->urb->transfer_buffer_length = 0;
+    o->urb->transfer_buffer = NULL;
     ev = prep(o, 'S', 0);
     h = stored(r, &ev, NULL);
     CHECK_EQ(h.flag_data, 0);
     CHECK_EQ(h.len_cap, 0);
     /* No setup packet: 'Z'. */
-    o->urb.setup_packet = NULL;
+    o->urb->setup_packet = NULL;
     ev = prep(o, 'S', 0);
     h = stored(r, &ev, NULL);
     CHECK_EQ(h.flag_setup, 'Z');
@@ -164,8 +169,8 @@ static void test_control(void) {
     CHECK_EQ(iop_mon_bin_reader_check(r), 0);
     iop_mon_bin_reader_free(r);
     CHECK_EQ(b.used, 0);
-    free(t);
-    free(o);
+    urb_free(t);
+    urb_free(o);
 }
 
 static void test_bulk_int_error(void) {
@@ -175,7 +180,7 @@ static void test_bulk_int_error(void) {
 
     /* Bulk OUT of 200 bytes: all of them (the text nodes show 32). */
     struct test_urb *t = urb_new(IOP_XFER_BULK, false, 2, 200);
-    t->urb.transfer_flags = IOP_URB_ZERO_PACKET;
+    t->urb->transfer_flags = IOP_URB_ZERO_PACKET;
     struct iop_mon_bin_event ev = prep(t, 'S', 0);
     struct iop_mon_bin_hdr h = stored(r, &ev, payload);
     CHECK_EQ(h.xfer_type, 3);
@@ -187,7 +192,7 @@ static void test_bulk_int_error(void) {
     CHECK_EQ(h.xfer_flags, IOP_URB_ZERO_PACKET);
 
     /* No buffer: 'Z', and the ring keeps only the header. */
-    t->urb.transfer_buffer = NULL;
+    t->urb->transfer_buffer = NULL;
     ev = prep(t, 'S', 0);
     uint32_t before = iop_mon_bin_reader_queued(r);
     CHECK_EQ(iop_mon_bin_reader_push(r, &ev), 0);
@@ -202,8 +207,8 @@ static void test_bulk_int_error(void) {
 
     /* Interrupt IN: interval in the 64-byte header. */
     struct test_urb *i = urb_new(IOP_XFER_INT, true, 1, 8);
-    i->urb.interval = 8;
-    i->urb.actual_length = 3;
+    i->urb->interval = 8;
+    i->urb->actual_length = 3;
     ev = prep(i, 'C', 0);
     h = stored(r, &ev, payload);
     CHECK_EQ(h.xfer_type, 1);
@@ -212,8 +217,8 @@ static void test_bulk_int_error(void) {
     CHECK_EQ(h.len_cap, 3);
 
     /* A submit error: the header alone, mon_bin_error()'s fields only. */
-    t->urb.transfer_buffer = t->buf;
-    t->urb.transfer_flags = 0x40;
+    t->urb->transfer_buffer = t->buf;
+    t->urb->transfer_flags = 0x40;
     ev = prep(t, 'E', -19);
     h = stored(r, &ev, NULL);
     CHECK_EQ(h.type, 'E');
@@ -226,13 +231,13 @@ static void test_bulk_int_error(void) {
     CHECK_EQ(h.epnum, 2);
     /* Bad types and arguments. */
     struct iop_mon_bin_event e2;
-    CHECK_EQ(iop_mon_bin_prepare(&e2, &t->urb, 'X', 0, &ts0), -EINVAL);
+    CHECK_EQ(iop_mon_bin_prepare(&e2, t->urb, 'X', 0, &ts0), -EINVAL);
     CHECK_EQ(iop_mon_bin_prepare(&e2, NULL, 'S', 0, &ts0), -EINVAL);
-    CHECK_EQ(iop_mon_bin_prepare(&e2, &t->urb, 'S', 0, NULL), -EINVAL);
+    CHECK_EQ(iop_mon_bin_prepare(&e2, t->urb, 'S', 0, NULL), -EINVAL);
 
     iop_mon_bin_reader_free(r);
-    free(t);
-    free(i);
+    urb_free(t);
+    urb_free(i);
 }
 
 static void test_iso(void) {
@@ -241,14 +246,14 @@ static void test_iso(void) {
     static uint8_t payload[IOP_MON_BIN_CAP_MAX];
 
     struct test_urb *t = urb_new(IOP_XFER_ISOC, true, 1, 1000);
-    t->urb.number_of_packets = 4;
-    t->urb.interval = 1;
-    t->urb.start_frame = 2568;
-    t->urb.error_count = 1;
+    t->urb->number_of_packets = 4;
+    t->urb->interval = 1;
+    t->urb->start_frame = 2568;
+    t->urb->error_count = 1;
     for (int k = 0; k < 4; k++) {
-        t->desc[k].offset = 200u * (unsigned)k;
-        t->desc[k].length = 200;
-        t->desc[k].status = -18;
+        t->urb->iso_frame_desc[k].offset = 200u * (unsigned)k;
+        t->urb->iso_frame_desc[k].length = 200;
+        t->urb->iso_frame_desc[k].status = -18;
     }
     struct iop_mon_bin_event ev = prep(t, 'S', 0);
     struct iop_mon_bin_hdr h = stored(r, &ev, payload);
@@ -269,11 +274,11 @@ static void test_iso(void) {
 
     /* Completion, sparse: packets 0 and 2 moved data; the data runs from 0 to the end
      * of packet 2, though actual_length says 30. */
-    t->desc[0].actual_length = 10;
-    t->desc[2].actual_length = 20;
+    t->urb->iso_frame_desc[0].actual_length = 10;
+    t->urb->iso_frame_desc[2].actual_length = 20;
     for (int k = 0; k < 4; k++)
-        t->desc[k].status = 0;
-    t->urb.actual_length = 30;
+        t->urb->iso_frame_desc[k].status = 0;
+    t->urb->actual_length = 30;
     ev = prep(t, 'C', 0);
     h = stored(r, &ev, payload);
     CHECK_EQ(h.len_urb, 30);
@@ -284,29 +289,29 @@ static void test_iso(void) {
     CHECK_MEMEQ(payload + 64, t->buf, 420);
 
     /* A descriptor past the buffer: capped at the buffer. */
-    t->desc[3].offset = 5000;
-    t->desc[3].actual_length = 100;
+    t->urb->iso_frame_desc[3].offset = 5000;
+    t->urb->iso_frame_desc[3].actual_length = 100;
     ev = prep(t, 'C', 0);
     h = stored(r, &ev, payload);
     CHECK_EQ(h.len_cap, 4 * 16 + 1000);
 
     /* ISO OUT: data with the submit, all of the buffer. */
-    t->urb.dir_in = false;
+    t->urb->dir_in = false;
     ev = prep(t, 'S', 0);
     h = stored(r, &ev, payload);
     CHECK_EQ(h.epnum, 1);
     CHECK_EQ(h.len_cap, 4 * 16 + 1000);
 
     /* 200 packets: 128 descriptors stored, numdesc says 200. */
-    t->urb.number_of_packets = 200;
-    t->urb.transfer_buffer_length = 0;
+    t->urb->number_of_packets = 200;
+    t->urb->transfer_buffer_length = 0;
     ev = prep(t, 'S', 0);
     h = stored(r, &ev, NULL);
     CHECK_EQ(h.ndesc, 128);
     CHECK_EQ(h.s.iso.numdesc, 200);
     CHECK_EQ(h.len_cap, 128 * 16);
     /* A negative count: no descriptors. */
-    t->urb.number_of_packets = -3;
+    t->urb->number_of_packets = -3;
     ev = prep(t, 'S', 0);
     h = stored(r, &ev, NULL);
     CHECK_EQ(h.ndesc, 0);
@@ -314,7 +319,7 @@ static void test_iso(void) {
     CHECK_EQ(h.len_cap, 0);
     CHECK_EQ(iop_mon_bin_reader_check(r), 0);
     iop_mon_bin_reader_free(r);
-    free(t);
+    urb_free(t);
 }
 
 /* The data cap: a fifth of the ring, and what one CUSE ioctl can carry. */
@@ -331,23 +336,23 @@ static void test_caps(void) {
     /* A 200000-byte transfer into the largest ring: 240 KiB by the kernel's rule, but
      * a record must fit one ioctl. */
     uint8_t *big = calloc(1, 200000);
-    t->urb.transfer_buffer = big;
-    t->urb.transfer_buffer_length = 200000;
+    t->urb->transfer_buffer = big;
+    t->urb->transfer_buffer_length = 200000;
     CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, IOP_MON_BIN_RING_MAX), 0);
     ev = prep(t, 'S', 0);
     h = stored(r, &ev, NULL);
     CHECK_EQ(h.len_cap, IOP_MON_BIN_CAP_MAX);
     CHECK_EQ(h.len_urb, 200000);
     /* ISO: the descriptors count against it too. */
-    t->urb.xfer = IOP_XFER_ISOC;
-    t->urb.number_of_packets = 128;
+    t->urb->xfer = IOP_XFER_ISOC;
+    t->urb->number_of_packets = 128;
     ev = prep(t, 'S', 0);
     h = stored(r, &ev, NULL);
     CHECK_EQ(h.len_cap, IOP_MON_BIN_CAP_MAX);
     CHECK_EQ(h.ndesc, 128);
     iop_mon_bin_reader_free(r);
     free(big);
-    free(t);
+    urb_free(t);
 }
 
 /* ---- The ring ---- */
@@ -384,7 +389,7 @@ static void test_ring_size(void) {
     CHECK_EQ(iop_mon_bin_reader_check(r), 0);
     iop_mon_bin_reader_free(r);
     CHECK_EQ(b.used, 0);
-    free(t);
+    urb_free(t);
 }
 
 static void test_overflow(void) {
@@ -408,7 +413,7 @@ static void test_overflow(void) {
     CHECK_EQ(iop_mon_bin_reader_push(r, &s), 0);
     CHECK_EQ(iop_mon_bin_reader_push(r, &s), -ENOBUFS);
     /* A record with data needs its whole aligned size: 64 + 10 -> 128. */
-    t->urb.actual_length = 10;
+    t->urb->actual_length = 10;
     struct iop_mon_bin_event c = prep(t, 'C', 0);
     iop_mon_bin_reader_consume(r);
     CHECK_EQ(iop_mon_bin_reader_push(r, &c), -ENOBUFS);
@@ -416,7 +421,7 @@ static void test_overflow(void) {
     CHECK_EQ(iop_mon_bin_reader_push(r, &c), 0);
     CHECK_EQ(iop_mon_bin_reader_check(r), 0);
     iop_mon_bin_reader_free(r);
-    free(t);
+    urb_free(t);
 }
 
 /* Records that wrap around the ring's end come out whole; MFETCH offsets are the
@@ -455,7 +460,7 @@ static void test_wrap_and_offsets(void) {
     CHECK_EQ(iop_mon_bin_reader_urb_len(r), 0);
     CHECK_EQ(iop_mon_bin_reader_check(r), 0);
     iop_mon_bin_reader_free(r);
-    free(t);
+    urb_free(t);
 }
 
 /* read(): 48-byte header then payload, in pieces of any size, one record per read. */
@@ -494,7 +499,7 @@ static void test_read(void) {
     CHECK_EQ(iop_mon_bin_reader_read(r, buf, sizeof(buf)), 148);
     /* peek with iovecs: the wrapped payload comes as header + two spans. */
     CHECK_EQ(iop_mon_bin_reader_set_ring_size(r, 8192), 0);
-    t->urb.transfer_buffer_length = 1000;
+    t->urb->transfer_buffer_length = 1000;
     ev = prep(t, 'S', 0);
     for (int i = 0; i < 7; i++)
         CHECK_EQ(iop_mon_bin_reader_push(r, &ev), 0);
@@ -523,7 +528,7 @@ static void test_read(void) {
     iop_mon_bin_reader_free(r);
     CHECK_EQ(b.used, 0);
     iop_mon_bin_reader_free(NULL);
-    free(t);
+    urb_free(t);
 }
 
 static void test_budget(void) {
@@ -723,7 +728,7 @@ static void test_ioctl_simple(void) {
     CHECK_EQ(call(c, 0xdeadbeef, U_ARG), -ENOTTY);
     c->flags = 0;
     caller_free(c);
-    free(t);
+    urb_free(t);
 }
 
 static void test_ioctl_get(void) {
@@ -826,7 +831,7 @@ static void test_ioctl_get(void) {
     CHECK_EQ(resume(c, &d), -ENODEV);
     iop_umem_drive_done(&d);
     caller_free(c);
-    free(t);
+    urb_free(t);
 }
 
 static void set_mfetch(struct caller *c, uint64_t offvec, uint32_t nfetch, uint32_t nflush) {
@@ -907,7 +912,7 @@ static void test_ioctl_mfetch(void) {
     CHECK_EQ(call(c, IOP_MON_IOCH_MFLUSH, UINT32_MAX), IOP_MON_BIN_MFETCH_MAX + 10);
     free(big);
     push(c, t, 'S');
-    free(s);
+    urb_free(s);
     /* Bad pointers. */
     CHECK_EQ(call(c, IOP_MON_IOCX_MFETCH, 0), -EFAULT);
     CHECK_EQ(call(c, IOP_MON_IOCX_MFETCH, U_RO), -EFAULT); /* readable, but nfetch is written */
@@ -934,7 +939,7 @@ static void test_ioctl_mfetch(void) {
     set_mfetch(c, U_VEC, 4, 0);
     CHECK_EQ(call(c, IOP_MON_IOCX_MFETCH, U_ARG), -ENODEV);
     caller_free(c);
-    free(t);
+    urb_free(t);
 }
 
 /* ---- One capture point for text and binary readers ---- */
@@ -964,10 +969,10 @@ static void test_bus(void) {
     const struct iop_urb_monitor *mon = iop_mon_urb_monitor(m);
     struct test_urb *t = urb_new(IOP_XFER_BULK, false, 2, 40);   /* bus 3 */
     struct test_urb *u = urb_new(IOP_XFER_BULK, true, 1, 40);    /* bus 4 */
-    u->urb.busnum = 4;
+    u->urb->busnum = 4;
 
     /* Nobody reads: no clock, no capture. */
-    mon->submit(mon->ctx, &t->urb);
+    mon->submit(mon->ctx, t->urb);
     CHECK_EQ(cl.mono + cl.real, 0);
 
     struct iop_mon_bin_reader *b3, *b0, *bx;
@@ -980,19 +985,19 @@ static void test_bus(void) {
     CHECK_EQ(iop_mon_stats(m, 3, &st), 0);
     CHECK_EQ(st.nreaders, 2);
 
-    mon->submit(mon->ctx, &t->urb);
+    mon->submit(mon->ctx, t->urb);
     CHECK_EQ(cl.mono, 1); /* one reading per kind of reader, not per reader */
     CHECK_EQ(cl.real, 1);
-    mon->complete(mon->ctx, &u->urb, 0);
+    mon->complete(mon->ctx, u->urb, 0);
     CHECK_EQ(cl.mono, 1); /* bus 4 has only bus 0's binary reader */
     CHECK_EQ(cl.real, 2);
-    mon->submit_error(mon->ctx, &t->urb, -19);
+    mon->submit_error(mon->ctx, t->urb, -19);
 
     CHECK_EQ(iop_mon_bin_reader_queued(b3), 2);
     CHECK_EQ(iop_mon_bin_reader_queued(b0), 3);
     CHECK_EQ(iop_mon_reader_queued(t3), 2);
     const struct iop_mon_bin_hdr *h = iop_mon_bin_reader_head(b0);
-    CHECK_EQ(h->id, (uint64_t)(uintptr_t)&t->urb);
+    CHECK_EQ(h->id, (uint64_t)(uintptr_t)t->urb);
     CHECK_EQ(h->ts_sec, ts0.tv_sec); /* the binary stamp is the wall clock */
     CHECK_EQ(h->len_cap, 40);
     iop_mon_bin_reader_consume(b0);
@@ -1008,7 +1013,7 @@ static void test_bus(void) {
     CHECK(n > 0);
     snprintf(line, sizeof(line), "%.*s", n, p);
     char want[64];
-    snprintf(want, sizeof(want), "%lx 77000005 S Bo:3:007:2 -115 40 = ", (unsigned long)(uintptr_t)&t->urb);
+    snprintf(want, sizeof(want), "%lx 77000005 S Bo:3:007:2 -115 40 = ", (unsigned long)(uintptr_t)t->urb);
     CHECK_STREQ(strncmp(line, want, strlen(want)) == 0 ? want : line, want);
 
     /* Closing detaches; removing the bus hangs its binary readers up. */
@@ -1029,8 +1034,8 @@ static void test_bus(void) {
     iop_mon_free(m);
     CHECK(iop_mon_bin_reader_hung_up(b0));
     iop_mon_bin_reader_free(b0);
-    free(t);
-    free(u);
+    urb_free(t);
+    urb_free(u);
 }
 
 int main(void) {
