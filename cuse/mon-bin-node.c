@@ -45,6 +45,7 @@ struct bin_file {
     struct iop_parked_reads reads;   /* blocking reads waiting for a record */
     struct parked_call *calls;       /* owned, oldest first */
     struct iop_poll_wait poll;
+    struct iop_mon_bin_hint hint;    /* the last GET, to name its ranges early next time */
     bool nonblock;                   /* O_NONBLOCK as the open or the latest read saw it */
 };
 
@@ -107,7 +108,7 @@ static bool run_round(struct bin_file *bf, fuse_req_t req, unsigned cmd, uint64_
         fuse_reply_err(req, ENOMEM);
         return true;
     }
-    int res = iop_mon_bin_ioctl(bf->reader, cmd, arg, flags, &r.um, call);
+    int res = iop_mon_bin_ioctl(bf->reader, cmd, arg, flags, &r.um, call, &bf->hint);
     if (res != IOP_MON_BIN_WAIT)
         iop_cuse_reply_ioctl(req, res, &r);
     iop_umem_rounds_done(&r);
@@ -138,7 +139,7 @@ static void call_interrupted(fuse_req_t req, void *data) {
         fuse_reply_err(req, EINTR);
     } else {
         int res = iop_mon_bin_ioctl(pc->bf->reader, pc->cmd, pc->arg, pc->flags | IOP_MON_BIN_NONBLOCK, &r.um,
-                                    &pc->call);
+                                    &pc->call, &pc->bf->hint);
         /* (IOP_UMEM_RETRY, a record that came after all, goes out as a retry.) */
         iop_cuse_reply_ioctl(req, res == -EAGAIN ? -EINTR : res, &r);
         iop_umem_rounds_done(&r);

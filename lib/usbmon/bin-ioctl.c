@@ -49,32 +49,48 @@ static int do_stats(struct iop_mon_bin_reader *r, uint64_t arg, struct iop_umem 
 }
 
 /* mon_bin_get_event(). */
-static int do_get(struct iop_mon_bin_reader *r, uint64_t arg, unsigned flags, unsigned hdrbytes,
-                  struct iop_umem *um) {
+static int do_get(struct iop_mon_bin_reader *r, unsigned cmd, uint64_t arg, unsigned flags, unsigned hdrbytes,
+                  struct iop_umem *um, struct iop_mon_bin_hint *hint) {
     bool compat = flags & IOP_MON_BIN_COMPAT;
+    bool hinted = hint && hint->valid && hint->cmd == cmd && hint->arg == arg;
+    bool mismatch = false;
     struct iop_mon_bin_get g;
-    if (compat) {
+    TRY(iop_umem_want_in(um, arg, compat ? sizeof(struct iop_mon_bin_get32) : sizeof(g)));
+    int first = iop_umem_sync(um); /* IOP_UMEM_RETRY: nothing of the caller's memory yet */
+    if (first < 0)
+        return first;
+    if (first) {
+        if (!hinted)
+            return first;
+        g = hint->g; /* name the ranges the last GET had, now */
+    } else if (compat) {
         struct iop_mon_bin_get32 g32;
-        TRY(iop_umem_want_in(um, arg, sizeof(g32)));
-        TRY(iop_umem_sync(um));
         TRY(iop_umem_read(um, arg, &g32, sizeof(g32)));
         g = (struct iop_mon_bin_get){ g32.hdr32, g32.data32, g32.alloc32 };
     } else {
-        TRY(iop_umem_want_in(um, arg, sizeof(g)));
-        TRY(iop_umem_sync(um));
         TRY(iop_umem_read(um, arg, &g, sizeof(g)));
         if (g.alloc > IOP_MON_BIN_GET_ALLOC_MAX)
             return -EINVAL;
     }
+    if (!first && hinted && memcmp(&g, &hint->g, sizeof(g)) != 0) {
+        /* The first round named the last GET's ranges, not these. */
+        hint->valid = false;
+        hinted = false;
+        mismatch = true;
+    }
     /* The wait comes before anything is done with hdr and data, as in the kernel. */
     const struct iop_mon_bin_hdr *h = iop_mon_bin_reader_head(r);
     if (!h)
-        return no_record(r, flags);
+        return first ? first : no_record(r, flags);
     uint32_t n = h->len_cap < g.alloc ? h->len_cap : (uint32_t)g.alloc;
     TRY(iop_umem_want_out(um, g.hdr, hdrbytes));
     TRY(iop_umem_want_out(um, g.data, n));
-    TRY(probe(um, g.hdr, hdrbytes));
-    TRY(probe(um, g.data, n));
+    if (!hinted) {
+        TRY(probe(um, g.hdr, hdrbytes));
+        TRY(probe(um, g.data, n));
+    }
+    if (mismatch)
+        return IOP_UMEM_RETRY;
     TRY(iop_umem_sync(um));
 
     TRY(iop_umem_write(um, g.hdr, h, hdrbytes));
@@ -87,6 +103,8 @@ static int do_get(struct iop_mon_bin_reader *r, uint64_t arg, unsigned flags, un
         done += k;
     }
     iop_mon_bin_reader_consume(r);
+    if (hint)
+        *hint = (struct iop_mon_bin_hint){ .valid = true, .cmd = cmd, .arg = arg, .g = g };
     return 0;
 }
 
@@ -139,7 +157,7 @@ static int do_mfetch(struct iop_mon_bin_reader *r, uint64_t arg, unsigned flags,
 }
 
 int iop_mon_bin_ioctl(struct iop_mon_bin_reader *r, unsigned cmd, uint64_t arg, unsigned flags,
-                      struct iop_umem *um, struct iop_mon_bin_call *call) {
+                      struct iop_umem *um, struct iop_mon_bin_call *call, struct iop_mon_bin_hint *hint) {
     assert(r && um && call);
     bool compat = flags & IOP_MON_BIN_COMPAT;
 
@@ -171,5 +189,5 @@ int iop_mon_bin_ioctl(struct iop_mon_bin_reader *r, unsigned cmd, uint64_t arg, 
         return -ENOTTY;
     if (k == 2)
         return do_mfetch(r, arg, flags, um, call);
-    return do_get(r, arg, flags, k == 0 ? IOP_MON_BIN_HDR_API0 : IOP_MON_BIN_HDR_API1, um);
+    return do_get(r, cmd, arg, flags, k == 0 ? IOP_MON_BIN_HDR_API0 : IOP_MON_BIN_HDR_API1, um, hint);
 }

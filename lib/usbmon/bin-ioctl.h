@@ -37,7 +37,8 @@
  * kernel would keep it.)  MFETCH's ranges depend only on the caller's memory, so its
  * flush happens once, in its last round.  Rounds per call through CUSE: URB_LEN,
  * RING_SIZE, MFLUSH 1; STATS 2; GET/GETX 3 (also after a wait: the struct is read in
- * round 2, which is the one that waits); MFETCH 3.  Out ranges are written in
+ * round 2, which is the one that waits), 2 when it repeats the last one (see struct
+ * iop_mon_bin_hint) and a record is there; MFETCH 3.  Out ranges are written in
  * declaration order, so MFETCH writes nflush, nfetch, then the offsets (the kernel
  * writes nflush, the offsets, then nfetch: the results differ only if offvec overlaps
  * the struct).
@@ -108,8 +109,24 @@ struct iop_mon_bin_call {
     uint32_t nflushed; /* ... this many */
 };
 
+/* What a file's last successful GET/GETX looked like (zero it at open).  libpcap
+ * calls MON_IOCX_GET with the same struct, the same buffers, over and over: a call
+ * with the command and argument address of the last one names that one's ranges in
+ * its first round, blind, so that the record goes out in the second round instead of
+ * the third.  The second round checks that the struct is indeed the same (else it
+ * names the right ranges and takes a third).  Such a call skips the probes: its
+ * buffers took the last record; should they have been unmapped since, the final copy
+ * faults and the record is lost (the kernel would keep it). */
+struct iop_mon_bin_hint {
+    bool valid;
+    unsigned cmd;
+    uint64_t arg;
+    struct iop_mon_bin_get g;
+};
+
 /* Run one ioctl.  Returns the ioctl's result (>= 0), -errno, IOP_UMEM_RETRY (name the
  * declared ranges and run again) or IOP_MON_BIN_WAIT.  Output may have been written
- * with an error (MFETCH's nflush with EAGAIN): deliver it with the error. */
+ * with an error (MFETCH's nflush with EAGAIN): deliver it with the error.  hint is the
+ * file's (may be NULL). */
 int iop_mon_bin_ioctl(struct iop_mon_bin_reader *r, unsigned cmd, uint64_t arg, unsigned flags,
-                      struct iop_umem *um, struct iop_mon_bin_call *call);
+                      struct iop_umem *um, struct iop_mon_bin_call *call, struct iop_mon_bin_hint *hint);

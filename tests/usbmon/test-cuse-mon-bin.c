@@ -171,6 +171,12 @@ static void test_ioctls(void) {
     CHECK_MEMEQ(m_hdr, &want, 48);
     CHECK_EQ(m_hdr[48], 0xEE);
     CHECK_MEMEQ(m_data, bulk_buf, 500);
+    /* The same call again, as libpcap makes it: two rounds (bin-ioctl.h). */
+    iop_mon_submit(mon, &bulk_urb);
+    memset(m_data, 0, 500);
+    CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCX_GET, U_ARG), 0);
+    CHECK_EQ(n1.k.rounds, 2);
+    CHECK_MEMEQ(m_data, bulk_buf, 500);
     /* GETX: 64 bytes; a bad header pointer first: EFAULT and the record is kept. */
     iop_mon_submit(mon, &bulk_urb);
     set_get(0, U_DATA, sizeof(m_data));
