@@ -155,6 +155,13 @@ check "iopctl capture without -w: one line per event" sh -c "
     cat /tmp/lines.txt | sed 's/^/    /' && [ \$(wc -l </tmp/lines.txt) -eq 2 ] &&
     grep -q ' S Ci:$GBUS:0*$GDEV:0 s 80 06 0100 0000 0012 18 <\$' /tmp/lines.txt &&
     grep -q ' C Ci:$GBUS:0*$GDEV:0 0 18 = 12010002 ' /tmp/lines.txt"
+# Writing a file with standard error on a terminal: progress there (script(1) gives
+# the command a terminal); --duration ends it.
+check "iopctl capture -w FILE on a terminal: progress on stderr, --duration ends it" sh -c "
+    script -qec '\"$IOPCTL\" capture --bus $GBUS --duration 3 -w /tmp/d.pcap' /tmp/typescript >/dev/null &
+    c=\$!; sleep 1; \"$IOPCTL\" usb control \"$GD\" 0x80 6 0x0100 0 18 >/dev/null; wait \$c &&
+    tr '\\r' '\\n' </tmp/typescript | grep -q '^2 events, [0-9]* bytes, 0 dropped\$' &&
+    [ \$(python3 -c 'import os; print(os.path.getsize(\"/tmp/d.pcap\"))') -gt 24 ]"
 check "SIGTERM" stop_iopd
 
 # ---- 2: without the kernel's usbmon: tcpdump opens iopd's node ----
