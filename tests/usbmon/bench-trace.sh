@@ -100,7 +100,10 @@ for line in open(sys.argv[1]):
             p = part.split()
             d[name] = {"lines": int(p[1]), "reads": int(p[5]), "cpu_us": float(p[9]),
                        "drops": int(p[11]) if len(p) > 11 else 0}
-    rows.setdefault(h[1], []).append(d)
+    # A reader that printed nothing (it did not start in time) leaves its phase's row out.
+    want = {"iopd": ("iopd",), "kernel": ("kernel",), "both": ("iopd", "kernel")}.get(h[1], ())
+    if all(n in d for n in want):
+        rows.setdefault(h[1], []).append(d)
 def med(xs): return st.median(xs)
 print("\nphase    URB/s (median)  iopd reader lines/URB  kernel reader lines/URB")
 for ph in ("none", "iopd", "kernel", "both"):
