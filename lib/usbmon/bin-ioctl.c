@@ -11,7 +11,9 @@
 
 #define PAGE 4096u
 
-#define TRY(expr)                                                                          \
+/* Unlike IOP_TRY, anything but 0 goes up: a negative errno, or IOP_UMEM_RETRY (name
+ * the declared ranges and run again). */
+#define TRY_ROUND(expr)                                                                    \
     do {                                                                                   \
         int _r = (expr);                                                                   \
         if (_r != 0)                                                                       \
@@ -24,9 +26,9 @@
 static int probe(struct iop_umem *um, uint64_t addr, uint64_t n) {
     if (n == 0)
         return 0;
-    TRY(iop_umem_want_in(um, addr, 1));
+    TRY_ROUND(iop_umem_want_in(um, addr, 1));
     for (uint64_t p = (addr & ~(uint64_t)(PAGE - 1)) + PAGE; p - addr < n && p > addr; p += PAGE)
-        TRY(iop_umem_want_in(um, p, 1));
+        TRY_ROUND(iop_umem_want_in(um, p, 1));
     return 0;
 }
 
@@ -38,8 +40,8 @@ static int no_record(const struct iop_mon_bin_reader *r, unsigned flags) {
 }
 
 static int do_stats(struct iop_mon_bin_reader *r, uint64_t arg, struct iop_umem *um) {
-    TRY(iop_umem_want_out(um, arg, sizeof(struct iop_mon_bin_stats)));
-    TRY(iop_umem_sync(um));
+    TRY_ROUND(iop_umem_want_out(um, arg, sizeof(struct iop_mon_bin_stats)));
+    TRY_ROUND(iop_umem_sync(um));
     /* The kernel resets the count before it stores it: a bad pointer loses it there too. */
     struct iop_mon_bin_stats st = {
         .dropped = iop_mon_bin_reader_take_dropped(r),
@@ -55,7 +57,7 @@ static int do_get(struct iop_mon_bin_reader *r, unsigned cmd, uint64_t arg, unsi
     bool hinted = hint && hint->valid && hint->cmd == cmd && hint->arg == arg;
     bool mismatch = false;
     struct iop_mon_bin_get g;
-    TRY(iop_umem_want_in(um, arg, compat ? sizeof(struct iop_mon_bin_get32) : sizeof(g)));
+    TRY_ROUND(iop_umem_want_in(um, arg, compat ? sizeof(struct iop_mon_bin_get32) : sizeof(g)));
     int first = iop_umem_sync(um); /* IOP_UMEM_RETRY: nothing of the caller's memory yet */
     if (first < 0)
         return first;
@@ -65,10 +67,10 @@ static int do_get(struct iop_mon_bin_reader *r, unsigned cmd, uint64_t arg, unsi
         g = hint->g; /* name the ranges the last GET had, now */
     } else if (compat) {
         struct iop_mon_bin_get32 g32;
-        TRY(iop_umem_read(um, arg, &g32, sizeof(g32)));
+        TRY_ROUND(iop_umem_read(um, arg, &g32, sizeof(g32)));
         g = (struct iop_mon_bin_get){ g32.hdr32, g32.data32, g32.alloc32 };
     } else {
-        TRY(iop_umem_read(um, arg, &g, sizeof(g)));
+        TRY_ROUND(iop_umem_read(um, arg, &g, sizeof(g)));
         if (g.alloc > IOP_MON_BIN_GET_ALLOC_MAX)
             return -EINVAL;
     }
@@ -83,23 +85,23 @@ static int do_get(struct iop_mon_bin_reader *r, unsigned cmd, uint64_t arg, unsi
     if (!h)
         return first ? first : no_record(r, flags);
     uint32_t n = h->len_cap < g.alloc ? h->len_cap : (uint32_t)g.alloc;
-    TRY(iop_umem_want_out(um, g.hdr, hdrbytes));
-    TRY(iop_umem_want_out(um, g.data, n));
+    TRY_ROUND(iop_umem_want_out(um, g.hdr, hdrbytes));
+    TRY_ROUND(iop_umem_want_out(um, g.data, n));
     if (!hinted) {
-        TRY(probe(um, g.hdr, hdrbytes));
-        TRY(probe(um, g.data, n));
+        TRY_ROUND(probe(um, g.hdr, hdrbytes));
+        TRY_ROUND(probe(um, g.data, n));
     }
     if (mismatch)
         return IOP_UMEM_RETRY;
-    TRY(iop_umem_sync(um));
+    TRY_ROUND(iop_umem_sync(um));
 
-    TRY(iop_umem_write(um, g.hdr, h, hdrbytes));
+    TRY_ROUND(iop_umem_write(um, g.hdr, h, hdrbytes));
     /* The payload as up to two spans of the ring, written one after the other. */
     uint8_t chunk[4096];
     for (uint32_t done = 0; done < n;) {
         uint32_t k = n - done < sizeof(chunk) ? n - done : (uint32_t)sizeof(chunk);
         iop_mon_bin_reader_copy(r, done, chunk, k);
-        TRY(iop_umem_write(um, g.data + done, chunk, k));
+        TRY_ROUND(iop_umem_write(um, g.data + done, chunk, k));
         done += k;
     }
     iop_mon_bin_reader_consume(r);
@@ -117,32 +119,32 @@ static int do_mfetch(struct iop_mon_bin_reader *r, uint64_t arg, unsigned flags,
     size_t size = compat ? sizeof(struct iop_mon_bin_mfetch32) : sizeof(struct iop_mon_bin_mfetch);
     uint64_t at_nfetch = arg + (compat ? 4 : 8), at_nflush = arg + (compat ? 8 : 12);
 
-    TRY(iop_umem_want_in(um, arg, size));
-    TRY(iop_umem_want_out(um, at_nflush, sizeof(uint32_t)));
-    TRY(iop_umem_want_out(um, at_nfetch, sizeof(uint32_t)));
-    TRY(iop_umem_sync(um));
+    TRY_ROUND(iop_umem_want_in(um, arg, size));
+    TRY_ROUND(iop_umem_want_out(um, at_nflush, sizeof(uint32_t)));
+    TRY_ROUND(iop_umem_want_out(um, at_nfetch, sizeof(uint32_t)));
+    TRY_ROUND(iop_umem_sync(um));
     if (compat) {
         struct iop_mon_bin_mfetch32 m;
-        TRY(iop_umem_read(um, arg, &m, sizeof(m)));
+        TRY_ROUND(iop_umem_read(um, arg, &m, sizeof(m)));
         offvec = m.offvec32;
         nfetch = m.nfetch32;
         nflush = m.nflush32;
     } else {
         struct iop_mon_bin_mfetch m;
-        TRY(iop_umem_read(um, arg, &m, sizeof(m)));
+        TRY_ROUND(iop_umem_read(um, arg, &m, sizeof(m)));
         offvec = m.offvec;
         nfetch = m.nfetch;
         nflush = m.nflush;
     }
     uint32_t cap = nfetch < IOP_MON_BIN_MFETCH_MAX ? nfetch : IOP_MON_BIN_MFETCH_MAX;
-    TRY(iop_umem_want_out(um, offvec, (size_t)cap * sizeof(uint32_t)));
-    TRY(iop_umem_sync(um));
+    TRY_ROUND(iop_umem_want_out(um, offvec, (size_t)cap * sizeof(uint32_t)));
+    TRY_ROUND(iop_umem_sync(um));
 
     if (!call->flushed) {
         call->nflushed = nflush ? iop_mon_bin_reader_flush(r, nflush) : 0;
         call->flushed = true;
     }
-    TRY(iop_umem_write_u32(um, at_nflush, call->nflushed));
+    TRY_ROUND(iop_umem_write_u32(um, at_nflush, call->nflushed));
     if (!iop_mon_bin_reader_readable(r))
         return no_record(r, flags);
     uint32_t *vec = cap ? malloc((size_t)cap * sizeof(uint32_t)) : NULL;
