@@ -191,27 +191,23 @@ static int ioctl_send_round(struct fake_kernel *k, struct fake_kernel_ioctl *io)
  * fuse_do_ioctl() does: another round, or the final scatter. */
 static long ioctl_step(struct fake_kernel *k, struct fake_kernel_ioctl *io) {
     for (;;) {
-        uint8_t *rep = malloc(FK_MAX_MSG);
-        if (!rep)
-            return -ENOMEM;
-        ssize_t len = recv(k->fd, rep, FK_MAX_MSG, MSG_DONTWAIT);
-        if (len < 0) {
-            free(rep);
+        /* One scratch buffer, as transact(): a fresh 1 MiB per round would dominate what
+         * bench-cycles measures.  Each reply is done with before the next is read. */
+        static uint8_t rx[FK_MAX_MSG];
+        uint8_t *rep = rx;
+        ssize_t len = recv(k->fd, rep, sizeof(rx), MSG_DONTWAIT);
+        if (len < 0)
             return errno == EAGAIN || errno == EWOULDBLOCK ? -EINPROGRESS : -errno;
-        }
         struct fuse_out_header *oh = (void *)rep;
         if (len < (ssize_t)sizeof(*oh) || oh->len != (uint32_t)len || oh->unique != io->unique) {
-            free(rep);
             return -EPROTO;
         }
         if (oh->error) {
             int e = oh->error;
-            free(rep);
             return e;
         }
         size_t hdr = sizeof(struct fuse_out_header) + sizeof(struct fuse_ioctl_out);
         if ((size_t)len < hdr) {
-            free(rep);
             return -EIO;
         }
         struct fuse_ioctl_out out;
@@ -222,11 +218,9 @@ static long ioctl_step(struct fake_kernel *k, struct fake_kernel_ioctl *io) {
         if (out.flags & FUSE_IOCTL_RETRY) {
             if (out.in_iovs > FUSE_IOCTL_MAX_IOV || out.out_iovs > FUSE_IOCTL_MAX_IOV ||
                 out.in_iovs + out.out_iovs > FUSE_IOCTL_MAX_IOV) {
-                free(rep);
                 return -ENOMEM;
             }
             if (plen != (out.in_iovs + out.out_iovs) * sizeof(struct fuse_ioctl_iovec) || io->rounds > 16) {
-                free(rep);
                 return -EIO;
             }
             io->in_iovs = out.in_iovs;
@@ -234,7 +228,6 @@ static long ioctl_step(struct fake_kernel *k, struct fake_kernel_ioctl *io) {
             memcpy(io->in_iov, payload, io->in_iovs * sizeof(struct fake_kernel_iov));
             memcpy(io->out_iov, payload + io->in_iovs * sizeof(struct fake_kernel_iov),
                    io->out_iovs * sizeof(struct fake_kernel_iov));
-            free(rep);
             /* 32-bit callers: ranges must be 32-bit addresses (fuse_copy_ioctl_iovec). */
             for (unsigned i = 0; io->compat && i < io->in_iovs + io->out_iovs; i++) {
                 const struct fake_kernel_iov *v = i < io->in_iovs ? &io->in_iov[i] : &io->out_iov[i - io->in_iovs];
@@ -269,19 +262,16 @@ static long ioctl_step(struct fake_kernel *k, struct fake_kernel_ioctl *io) {
 
         /* Final reply: plen bytes go to the out ranges in order. */
         if (plen > io->out_size) {
-            free(rep);
             return -EIO;
         }
         size_t at = 0;
         for (unsigned i = 0; i < io->out_iovs && at < plen; i++) {
             size_t n = plen - at < io->out_iov[i].len ? plen - at : io->out_iov[i].len;
             if (io->user->um.ops->write(io->user, io->out_iov[i].base, payload + at, n) < 0) {
-                free(rep);
                 return -EFAULT;
             }
             at += n;
         }
-        free(rep);
         return out.result;
     }
 }
