@@ -35,8 +35,7 @@ check "iopd's binary nodes: owner and mode as the other nodes" sh -c "
     [ \"\$(stat -c '%U:%G %a' /dev/iopd/usbmon$GBUS)\" = 'root:disk 640' ] &&
     [ \"\$(stat -c '%U:%G %a' /dev/i2o/ctl)\" = 'root:disk 640' ]"
 
-TID=$(gadget_tid)
-eval "$(gadget_bulk_eps "$TID")"
+bulk_eps "$(gadget_tids)"
 BULK=$(python3 -c 'print(bytes(i % 251 for i in range(4096)).hex())')
 cat >/tmp/traffic.sh <<SH
 #!/bin/sh

@@ -3,12 +3,12 @@
 # kernel's usbmon sees every URB iopd submits through usbfs, so a capture of the
 # kernel's /dev/usbmon0 (dumpcap, through libpcap's mmap path) and one of iopd's
 # binary node must agree record for record, URB ids and times aside: transfer type,
-# endpoint, device, bus, status, lengths, setup packet, flags, interval, the data
-# bytes, and which records belong to one URB.  Traffic: control IN and OUT (with and
-# without data), bulk OUT and IN of 200 bytes, a stall, interrupt IN unlinked by a
-# signal.  Isochronous is not covered: it does not run on a real device yet (the
-# gadgets' ISO endpoints sit in altsetting 1, iopd's libusb backend does not issue
-# SET_INTERFACE).
+# endpoint, device, bus, status, lengths, setup packet, flags, interval, isochronous
+# descriptors, the data bytes, and which records belong to one URB.  The traffic is
+# the text golden test's (usbmon-traffic.sh): control IN and OUT (with and without
+# data), bulk OUT and IN of 200 bytes, a stall, interrupt IN unlinked by a signal, and
+# isochronous OUT to QEMU's usb-audio.  One field differs by design, as in the text
+# test: an ISO completion's start frame, which usbfs never returns to its user.
 #
 # 1. The kernel's usbmon loaded: iopd's nodes are /dev/iopd/usbmonN; iopctl capture
 #    writes DLT_USB_LINUX_MMAPPED; compared with dumpcap on the kernel's node, field by
@@ -20,6 +20,7 @@
 #    into Wireshark's "-k -i -".
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gadget.sh"
+. "$(dirname "$0")/usbmon-traffic.sh"
 e2e_init "$@"
 rm -rf "$STATE"/*
 CAPS=
@@ -27,25 +28,20 @@ trap 'for p in $CAPS; do kill $p 2>/dev/null; done; remove_gadget; [ -n "$UDEVD_
 
 check "udevd runs" start_udevd
 check "Loopback gadget bound" make_gadget
-GD=$(gadget_bus_dev); GBUS=${GD%%:*}; GDEV=${GD##*:}
-KBD=$(lsusb -d 0627:0001 | sed -n 's/^Bus 0*\([0-9]*\) Device 0*\([0-9]*\).*/\1:\2/p' | head -n 1)
-KBUS=${KBD%%:*}; KDEV=${KBD##*:}
-cat >/tmp/usb.json <<JSON
-{ "iops": [ { "unit": 0, "devices": [ { "tid": 12, "class": "bus-adapter", "usb": true } ] } ],
-  "usb": { "claim": [ { "device": "$GADGET_VIDPID" }, { "device": "0627:0001" } ] } }
-JSON
+usbmon_devices
 check "iopd starts" start_iopd --config /tmp/usb.json
-TID=$(gadget_tid)
-eval "$(gadget_bulk_eps "$TID")"
-eval "$(keyboard_int_ep)"
+usbmon_endpoints
 
-# The records of our two devices, as tshark decodes them (one line each, ids and
-# times left out), and byte for byte from the file (python).
+# The records of our three devices, as tshark decodes them (one line each, ids and
+# times left out; the start frame is compared in python, where an ISO completion's
+# is masked), and byte for byte from the file (python).
 FIELDS="frame.len frame.cap_len usb.urb_type usb.transfer_type usb.endpoint_address usb.device_address usb.bus_id
 usb.setup_flag usb.data_flag usb.urb_status usb.urb_len usb.data_len usb.bmRequestType usb.setup.bRequest
-usb.setup.wValue usb.setup.wIndex usb.setup.wLength usb.interval usb.start_frame usb.copy_of_transfer_flags
+usb.setup.wValue usb.setup.wIndex usb.setup.wLength usb.interval usb.copy_of_transfer_flags
 usb.iso.error_count usb.iso.numdesc usb.iso.iso_status usb.iso.iso_off usb.iso.iso_len usb.capdata"
-MINE="(usb.bus_id == $GBUS && usb.device_address == $GDEV) || (usb.bus_id == $KBUS && usb.device_address == $KDEV)"
+MINE="(usb.bus_id == $GBUS && usb.device_address == $GDEV) || (usb.bus_id == $KBUS && usb.device_address == $KDEV) ||
+      (usb.bus_id == $ABUS && usb.device_address == $ADEV)"
+DEVS="$GBUS:$GDEV $KBUS:$KDEV $ABUS:$ADEV"
 decode() { # FILE FIELD...
     f=$1; shift
     args=
@@ -82,12 +78,13 @@ def records(path, devs):
         rec = dict(link=link, type=chr(typ), xfer=xfer, ep=ep, dev=dev, bus=bus, flag_setup=fs,
                    flag_data=fd, status=status, len_urb=len_urb, len_cap=len_cap, incl=incl, orig=orig,
                    setup=setup.hex() if fs == 0 else "", urb=urb)
-        ndesc = 0
         if hlen == 64:
-            rec["interval"], rec["start_frame"], rec["xfer_flags"], ndesc = struct.unpack_from("<iiII", r, 48)
-            if xfer == 0:
-                rec["iso"] = r[64:64 + 16 * ndesc].hex()
-        rec["data"] = r[hlen + 16 * ndesc:].hex()
+            rec["interval"], rec["start_frame"], rec["xfer_flags"], rec["ndesc"] = struct.unpack_from("<iiII", r, 48)
+            # An ISO completion's start frame: the HCD's, which usbfs never gives back.
+            if xfer == 0 and chr(typ) == "C":
+                rec["start_frame"] = "*"
+        # After the header: the ISO descriptors (ndesc of 16 bytes), then the data.
+        rec["payload"] = r[hlen:].hex()
         out.append(rec)
     return out
 PY
@@ -117,7 +114,7 @@ decode /tmp/k.pcap $FIELDS >/tmp/k.fields
 # shellcheck disable=SC2086
 decode /tmp/i.pcap $FIELDS >/tmp/i.fields
 tshark_same() { # A B
-    echo "    kernel: $(wc -l <"$1") records, iopd: $(wc -l <"$2") records of $GD and $KBD"
+    echo "    kernel: $(wc -l <"$1") records, iopd: $(wc -l <"$2") records of $GD, $KBD and $AUD"
     [ -s "$1" ] && diff -u "$1" "$2"
 }
 check "tshark: every record of iopctl's capture equals the kernel's (usb.* fields)" tshark_same /tmp/k.fields /tmp/i.fields
@@ -130,7 +127,7 @@ k, i = records(sys.argv[1], devs), records(sys.argv[2], devs)
 keys = [x for x in k[0] if x != "link"] if k else []
 if i and i[0]["link"] != k[0]["link"]:
     keys = [x for x in keys if x in ("type", "xfer", "ep", "dev", "bus", "flag_setup", "flag_data", "status",
-                                     "len_urb", "len_cap", "setup", "urb", "data")]
+                                     "len_urb", "len_cap", "setup", "urb", "payload")]
 bad = 0
 for n, (a, b) in enumerate(zip(k, i)):
     for x in keys:
@@ -144,11 +141,13 @@ kinds = sorted(set("%s%d/%d" % (r["type"], r["xfer"], r["status"]) for r in i))
 print("    %d records compared on %s; kinds %s" % (len(i), ",".join(keys), " ".join(kinds)))
 sys.exit(1 if bad else 0)
 PY
-check "byte for byte: headers, setup, flags, lengths, data, URB pairing" \
-    python3 /tmp/cmp.py /tmp/k.pcap /tmp/i.pcap "$GBUS:$GDEV" "$KBUS:$KDEV"
-check "the capture has the stall (-32), the unlink (-2), bulk data past 32 bytes" sh -c "
+# shellcheck disable=SC2086
+check "byte for byte: headers, setup, flags, lengths, ISO descriptors, data, URB pairing" \
+    python3 /tmp/cmp.py /tmp/k.pcap /tmp/i.pcap $DEVS
+check "the capture has the stall (-32), the unlink (-2), bulk data past 32 bytes, ISO with descriptors" sh -c "
     grep -q '|-32|' /tmp/i.fields && grep -q '|-2|' /tmp/i.fields &&
-    grep -q '|200|200|' /tmp/i.fields"
+    grep -q '|200|200|' /tmp/i.fields &&
+    grep -q \"^[0-9]*|[0-9]*|'S'|0x00|0x01|$ADEV|$ABUS|.*|8,8|-18,-18,-18,-18,-18,-18,-18,-18|0,192,384,\" /tmp/i.fields"
 check "iopctl capture without -w: one line per event" sh -c "
     \"$IOPCTL\" capture --bus $GBUS --count 2 >/tmp/lines.txt &
     c=\$!; sleep 2; \"$IOPCTL\" usb control \"$GD\" 0x80 6 0x0100 0 18 >/dev/null; wait \$c &&
@@ -187,13 +186,17 @@ FIELDS48="frame.len frame.cap_len usb.urb_type usb.transfer_type usb.endpoint_ad
 usb.setup_flag usb.data_flag usb.urb_status usb.urb_len usb.data_len usb.bmRequestType usb.setup.bRequest
 usb.setup.wValue usb.setup.wIndex usb.setup.wLength usb.capdata"
 # The frame lengths differ by the header sizes; the kernel's fields are the USB_LINUX
-# ones of its phase-1 decode (FIELDS48 are FIELDS 1-17 and 26).
+# ones of its phase-1 decode (FIELDS48 are FIELDS 1-17 and 25).  An ISO record's
+# descriptors are data to the 48-byte link type (no field for them): its data is
+# compared byte for byte below instead.
+noiso() { awk -F'|' 'BEGIN { OFS = "|" } $2 == "0x00" { $NF = "(iso)" } { print }'; }
 # shellcheck disable=SC2086
-decode /tmp/t.pcap $FIELDS48 | cut -d'|' -f3- >/tmp/t.fields
-cut -d'|' -f3-17,26 /tmp/k.fields >/tmp/k48.fields
+decode /tmp/t.pcap $FIELDS48 | cut -d'|' -f3- | noiso >/tmp/t.fields
+cut -d'|' -f3-17,25 /tmp/k.fields | noiso >/tmp/k48.fields
 check "tshark: tcpdump's capture of iopd equals the kernel's in every USB_LINUX field" tshark_same /tmp/k48.fields /tmp/t.fields
-check "byte for byte: the 48-byte headers and the data" \
-    python3 /tmp/cmp.py /tmp/k.pcap /tmp/t.pcap "$GBUS:$GDEV" "$KBUS:$KDEV"
+# shellcheck disable=SC2086
+check "byte for byte: the 48-byte headers and what follows (ISO descriptors, data)" \
+    python3 /tmp/cmp.py /tmp/k.pcap /tmp/t.pcap $DEVS
 check "iopctl capture -w - | tshark -r - (as into wireshark -k -i -)" sh -c "
     \"$IOPCTL\" capture --bus $GBUS --count 2 -w - 2>/dev/null | tshark -r - -T fields -e usb.urb_type 2>/dev/null >/tmp/pipe.txt &
     p=\$!; sleep 3; \"$IOPCTL\" usb control \"$GD\" 0x80 6 0x0100 0 18 >/dev/null; wait \$p;

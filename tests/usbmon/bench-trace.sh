@@ -55,8 +55,8 @@ else
 fi
 wait_for "$INODE" 50 || { echo "bench-trace: no $INODE"; exit 1; }
 [ -r "$KNODE" ] || { echo "bench-trace: no $KNODE (usbmon, debugfs)"; exit 1; }
-TID=$(gadget_tid)
-eval "$(gadget_bulk_eps "$TID")"
+TID=$(gadget_tids)
+bulk_eps "$TID"
 IOPD_CPU() { awk '{ print $14 + $15 }' "/proc/$IOPD_PID/stat"; } # clock ticks
 echo "bench-trace ($MODE): kernel $(uname -r), $(nproc) CPU(s), bus $GBUS, TID $TID, $THREADS clients, bulk $LEN-byte OUT/IN pairs, $SECS s per phase, $ROUNDS rounds, $READ $INODE / $KNODE ($BUFSIZE)"
 
