@@ -10,7 +10,7 @@
 #include "lib/usbmon/bin-ioctl.h"
 #include "lib/usbmon/bin-reader.h"
 #include "lib/usbmon/binary.h"
-#include "lib/util/log.h"
+#include "lib/util/fuzz.h"
 
 /* The fake caller's address space. */
 #define A_ARG 0x10000u
@@ -54,8 +54,7 @@ struct fuzz {
 };
 
 static int fail(const char *what) {
-    iop_err("usbmon binary fuzz: %s", what);
-    return -EIO;
+    return IOP_FUZZ_FAIL("usbmon binary: %s", what);
 }
 
 static uint8_t u8(struct fuzz *f) {
@@ -65,12 +64,15 @@ static uint8_t u8(struct fuzz *f) {
     return *f->p++;
 }
 
+/* Sequenced: the low byte first, whichever order a compiler evaluates operands in. */
 static uint16_t u16(struct fuzz *f) {
-    return (uint16_t)(u8(f) | u8(f) << 8);
+    uint16_t lo = u8(f);
+    return (uint16_t)(lo | u8(f) << 8);
 }
 
 static uint32_t u32(struct fuzz *f) {
-    return (uint32_t)u16(f) | (uint32_t)u16(f) << 16;
+    uint32_t lo = u16(f);
+    return lo | (uint32_t)u16(f) << 16;
 }
 
 /* An address for a pointer argument: mostly good buffers, sometimes hostile ones. */
@@ -378,8 +380,14 @@ static int step_simple(struct fuzz *f) {
         return res == (long)want && iop_mon_bin_reader_queued(f->r) == q - want ? 0 : fail("MFLUSH: wrong count");
     }
     default: { /* anything else */
-        unsigned cmd = u8(f) < 128 ? (0x9200u | u8(f)) | (unsigned)(u8(f) & 0xc0) << 24 | (unsigned)u8(f) << 16
-                                   : u32(f);
+        unsigned cmd;
+        if (u8(f) < 128) {
+            cmd = 0x9200u | u8(f);
+            cmd |= (unsigned)(u8(f) & 0xc0) << 24;
+            cmd |= (unsigned)u8(f) << 16;
+        } else {
+            cmd = u32(f);
+        }
         uint64_t arg = pick_addr(f, A_ARG);
         memset(f->arg, 0, sizeof(f->arg));
         if ((e = run_ioctl(f, cmd, arg, compat, &res)) < 0)
