@@ -68,9 +68,11 @@ for name, tr in (("kernel", k), ("iopd", i)):
         if y[1] < x[1] and x[1] - y[1] < 2000000000:  # allow the 4096 s wrap
             bad += 1
             print("  %s timestamps go backwards: %d then %d" % (name, x[1], y[1]))
-worst = max((abs(a[1] - b[1]) for a, b in zip(k, i)), default=0)
-print("    largest timestamp distance: %d us" % worst)
-if worst > 200000:
+# Close means the same clock (a wrong one is off by far more), not a latency bound: on a
+# loaded TCG machine iopd reaped a completion 392 ms after the kernel stamped it.
+worst, at = max(((abs(a[1] - b[1]), n) for n, (a, b) in enumerate(zip(k, i))), default=(0, 0))
+print("    largest timestamp distance: %d us (line %d)" % (worst, at))
+if worst > 2000000:
     bad += 1
 print("\n".join("    " + l[2] for l in i))
 sys.exit(1 if bad else 0)
