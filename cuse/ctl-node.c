@@ -7,16 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/i2o-dev.h>
 
 #include "cuse/cuse-dev.h"
 #include "cuse/fuse-compat.h"
+#include "cuse/ioctl-reply.h"
 #include "cuse/parked-reads.h"
+#include "cuse/poll-wait.h"
 #include "lib/ctl/ctl.h"
-#include "lib/ctl/umem-rounds.h"
+#include "lib/umem/umem-rounds.h"
 #include "lib/util/log.h"
 
 struct pending_call;
@@ -43,7 +44,7 @@ struct node_file {
     struct iop_ctl_node *node;
     struct iop_ctl_file *f;          /* owned */
     struct iop_parked_reads reads;   /* blocking reads waiting for events */
-    struct fuse_pollhandle *ph;      /* the latest poll waiting for POLLIN, owned */
+    struct iop_poll_wait poll;       /* the latest poll waiting for POLLIN */
 };
 
 static void ctl_init_done(void *userdata) {
@@ -70,11 +71,7 @@ static bool serve_read(void *ctx, fuse_req_t req, size_t size) {
 static void on_events(void *ctx) {
     struct node_file *nf = ctx;
     iop_parked_reads_serve(&nf->reads, serve_read, nf);
-    if (nf->ph && iop_ctl_file_readable(nf->f)) {
-        fuse_lowlevel_notify_poll(nf->ph);
-        fuse_pollhandle_destroy(nf->ph);
-        nf->ph = NULL;
-    }
+    iop_poll_wait_wake(&nf->poll, iop_ctl_file_readable(nf->f));
 }
 
 static void ctl_open(fuse_req_t req, struct fuse_file_info *fi) {
@@ -99,8 +96,7 @@ static void ctl_open(fuse_req_t req, struct fuse_file_info *fi) {
 
 static void node_file_free(struct node_file *nf) {
     iop_parked_reads_fail_all(&nf->reads, EBADF);
-    if (nf->ph)
-        fuse_pollhandle_destroy(nf->ph);
+    iop_poll_wait_drop(&nf->poll);
     iop_ctl_release(nf->f);
     free(nf);
 }
@@ -142,21 +138,7 @@ static void ctl_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_poll
     unsigned revents = POLLOUT | POLLWRNORM;
     if (iop_ctl_file_readable(nf->f))
         revents |= POLLIN | POLLRDNORM;
-    if (ph) {
-        if (nf->ph)
-            fuse_pollhandle_destroy(nf->ph);
-        nf->ph = ph;
-    }
-    fuse_reply_poll(req, revents);
-}
-
-static int reply_retry(fuse_req_t req, const struct iop_umem_rounds *r) {
-    struct iovec in[IOP_UMEM_MAX_RANGES], out[IOP_UMEM_MAX_RANGES];
-    for (unsigned i = 0; i < r->n_in; i++)
-        in[i] = (struct iovec){ (void *)(uintptr_t)r->in[i].base, r->in[i].len };
-    for (unsigned i = 0; i < r->n_out; i++)
-        out[i] = (struct iovec){ (void *)(uintptr_t)r->out[i].base, r->out[i].len };
-    return fuse_reply_ioctl_retry(req, in, r->n_in, out, r->n_out);
+    iop_poll_wait_reply(&nf->poll, req, ph, revents);
 }
 
 static void pending_unlink(struct pending_call *pc) {
@@ -173,10 +155,7 @@ static void pending_done(struct iop_ctl_async *a, int result) {
     struct pending_call *pc = (struct pending_call *)((char *)a - offsetof(struct pending_call, async));
     if (pc->node) {
         pending_unlink(pc);
-        if (result < 0 && pc->rounds.out_len == 0)
-            fuse_reply_err(pc->req, -result);
-        else
-            fuse_reply_ioctl(pc->req, result, pc->rounds.out_buf, pc->rounds.out_len);
+        iop_cuse_reply_ioctl(pc->req, result, &pc->rounds);
     }
     iop_umem_rounds_done(&pc->rounds);
     free(pc);
@@ -231,14 +210,9 @@ static void ctl_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info 
             fuse_req_interrupt_func(req, pending_interrupted, pc);
         return;
     }
-    if (res == IOP_UMEM_RETRY) {
+    if (res == IOP_UMEM_RETRY)
         n->n_retries++;
-        reply_retry(req, r);
-    } else if (res < 0 && r->out_len == 0) {
-        fuse_reply_err(req, -res);
-    } else {
-        fuse_reply_ioctl(req, res, r->out_buf, r->out_len);
-    }
+    iop_cuse_reply_ioctl(req, res, r);
     iop_umem_rounds_done(r);
     free(pc);
 }

@@ -11,6 +11,7 @@
 #include "cuse/cuse-dev.h"
 #include "cuse/fuse-compat.h"
 #include "cuse/parked-reads.h"
+#include "cuse/poll-wait.h"
 #include "lib/usbmon/bus.h"
 #include "lib/usbmon/reader.h"
 #include "lib/util/log.h"
@@ -23,7 +24,7 @@ struct mon_file {
     struct mon_file *next;       /* in node->files */
     struct iop_mon_reader *reader; /* owned */
     struct iop_parked_reads reads; /* blocking reads waiting for a line */
-    struct fuse_pollhandle *ph;  /* owned: the latest poll that asked to be woken */
+    struct iop_poll_wait poll;
 };
 
 struct iop_mon_node {
@@ -61,27 +62,18 @@ static bool serve_read(void *ctx, fuse_req_t req, size_t size) {
     return true;
 }
 
-static void wake_poll(struct mon_file *mf) {
-    if (mf->ph && (iop_mon_reader_readable(mf->reader) || iop_mon_reader_hung_up(mf->reader))) {
-        fuse_lowlevel_notify_poll(mf->ph);
-        fuse_pollhandle_destroy(mf->ph);
-        mf->ph = NULL;
-    }
-}
-
 /* The reader's hook: a line became available or the bus went away.  Runs inside the
  * URB path; it only answers requests, which never blocks. */
 static void on_reader_ready(void *ctx) {
     struct mon_file *mf = ctx;
     iop_parked_reads_serve(&mf->reads, serve_read, mf);
-    wake_poll(mf);
+    iop_poll_wait_wake(&mf->poll, iop_mon_reader_readable(mf->reader) || iop_mon_reader_hung_up(mf->reader));
 }
 
 static void mon_file_free(struct mon_file *mf, int parked_err) {
     struct iop_mon_node *n = mf->node;
     iop_parked_reads_fail_all(&mf->reads, parked_err);
-    if (mf->ph)
-        fuse_pollhandle_destroy(mf->ph);
+    iop_poll_wait_drop(&mf->poll);
     iop_mon_reader_free(mf->reader);
     for (struct mon_file **pp = &n->files; *pp; pp = &(*pp)->next) {
         if (*pp == mf) {
@@ -148,9 +140,7 @@ static void mon_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info 
     fuse_reply_err(req, ENOTTY);
 }
 
-/* POLLIN while a line is ready; POLLHUP once the bus is gone.  The latest handle is
- * kept even when already ready, so a poller that does not drain is still woken by the
- * next line. */
+/* POLLIN while a line is ready; POLLHUP once the bus is gone. */
 static void mon_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph) {
     struct mon_file *mf = (struct mon_file *)(uintptr_t)fi->fh;
     unsigned revents = 0;
@@ -158,12 +148,7 @@ static void mon_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_poll
         revents |= POLLIN | POLLRDNORM;
     if (iop_mon_reader_hung_up(mf->reader))
         revents |= POLLHUP;
-    if (ph) {
-        if (mf->ph)
-            fuse_pollhandle_destroy(mf->ph);
-        mf->ph = ph;
-    }
-    fuse_reply_poll(req, revents);
+    iop_poll_wait_reply(&mf->poll, req, ph, revents);
 }
 
 static const struct cuse_lowlevel_ops mon_ops = {

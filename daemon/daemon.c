@@ -254,7 +254,40 @@ static void on_all_ready(void *ctx) {
     }
 }
 
-/* A USB bus iopd has devices on: its usbmon bus and its nodes (Nu and the older Nt). */
+/* Binary nodes exist for buses below this (the kernel's MON_BIN_MAX_MINOR: its
+ * /dev/usbmonN minors run out there; libpcap's names follow them). */
+#define BIN_BUS_LIMIT 128u
+
+/* Bus busnum's binary node: /dev/<usbmon_bin>N, the name libpcap opens for usbmonN,
+ * unless that name exists already -- the kernel's usbmon module makes /dev/usbmonN for
+ * every bus -- then /dev/<usbmon_bin_alt>N.  The choice is logged: it is how users
+ * find where to point tcpdump. */
+static int add_bin_node(struct iopd *d, unsigned busnum) {
+    char name[96], path[128];
+    struct stat st;
+    if (busnum >= BIN_BUS_LIMIT) {
+        iop_info("usbmon: bus %u: no binary node (the kernel has none above bus %u)", busnum, BIN_BUS_LIMIT - 1);
+        return 0;
+    }
+    snprintf(name, sizeof(name), "%s%u", d->node_cfg.usbmon_bin, busnum);
+    snprintf(path, sizeof(path), "/dev/%s", name);
+    bool taken = lstat(path, &st) == 0;
+    if (taken)
+        snprintf(name, sizeof(name), "%s%u", d->node_cfg.usbmon_bin_alt, busnum);
+    int r = iopd_nodes_add_mon_bin(d->nodes, d->mon, busnum, name);
+    if (r < 0)
+        return iop_log_errno(LOG_WARNING, r, "usbmon: bus %u: binary node /dev/%s: %s", busnum, name, strerror(-r));
+    if (taken)
+        iop_notice("usbmon: bus %u: binary node /dev/%s (%s exists, the kernel's usbmon has it: capture it with "
+                   "iopctl capture)", busnum, name, path);
+    else
+        iop_notice("usbmon: bus %u: binary node /dev/%s (tcpdump -i %s%u)", busnum, name, d->node_cfg.usbmon_bin,
+                   busnum);
+    return 0;
+}
+
+/* A USB bus iopd has devices on: its usbmon bus and its nodes (Nu and the older Nt,
+ * and the binary one). */
 static void on_bus_seen(void *ctx, unsigned busnum) {
     struct iopd *d = ctx;
     if (!d->node_cfg.usbmon_enabled || iop_mon_has_bus(d->mon, busnum))
@@ -265,10 +298,12 @@ static void on_bus_seen(void *ctx, unsigned busnum) {
         snprintf(name, sizeof(name), "%s/%u%c", d->node_cfg.usbmon, busnum, fmt ? 't' : 'u');
         r = iopd_nodes_add_mon(d->nodes, d->mon, busnum, fmt ? IOP_MON_FMT_T : IOP_MON_FMT_U, name);
     }
-    if (r < 0)
+    if (r < 0) {
         iop_warn("usbmon bus %u: %s", busnum, strerror(-r));
-    else
-        iop_info("usbmon: bus %u traced at /dev/%s/%uu", busnum, d->node_cfg.usbmon, busnum);
+        return;
+    }
+    iop_info("usbmon: bus %u traced at /dev/%s/%uu", busnum, d->node_cfg.usbmon, busnum);
+    add_bin_node(d, busnum);
 }
 
 /* USB devices through libusb: the engine on the loop, usbmon watching its URBs, the
@@ -408,6 +443,8 @@ static int reload(struct iopd *d) {
          * drop the open descriptors, so they wait for a restart. */
         iopd_nodes_set_perms(d->nodes, &perms);
         if (strcmp(cfg->nodes.usbmon, d->node_cfg.usbmon) != 0 ||
+            strcmp(cfg->nodes.usbmon_bin, d->node_cfg.usbmon_bin) != 0 ||
+            strcmp(cfg->nodes.usbmon_bin_alt, d->node_cfg.usbmon_bin_alt) != 0 ||
             cfg->nodes.usbmon_enabled != d->node_cfg.usbmon_enabled ||
             cfg->nodes.ctl_alias_enabled != d->node_cfg.ctl_alias_enabled ||
             strcmp(cfg->nodes.ctl_alias, d->node_cfg.ctl_alias) != 0 ||
@@ -503,7 +540,7 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
     if (d->node_cfg.usbmon_enabled) {
         char name[96];
         snprintf(name, sizeof(name), "%s/0u", d->node_cfg.usbmon);
-        if ((r = iopd_nodes_add_mon(d->nodes, d->mon, 0, IOP_MON_FMT_U, name)) < 0)
+        if ((r = iopd_nodes_add_mon(d->nodes, d->mon, 0, IOP_MON_FMT_U, name)) < 0 || (r = add_bin_node(d, 0)) < 0)
             goto fail;
     }
     if ((r = start_usb(d, &usb_cfg)) < 0)

@@ -2,10 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdint.h>
-#include <malloc.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -34,7 +34,7 @@ static void usage(FILE *out) {
             "      --ctl-name=NAME    control node name below /dev (default: the configuration's,\n"
             "                         i2o/ctl, plus its older name i2octl); with this option\n"
             "                         there is no second name\n"
-            "      --no-usbmon        do not create the usbmon trace nodes\n"
+            "      --no-usbmon        do not create the usbmon nodes (text and binary)\n"
             "      --reload=PID       make the iopd with that process id reload its configuration\n"
             "                         and wait until it did (exit 0) or refused it (exit 1)\n"
             "  -v, --verbose          more log output (repeat for debug)\n"

@@ -11,6 +11,7 @@
 
 #include "cuse/ctl-node.h"
 #include "cuse/cuse-dev.h"
+#include "cuse/mon-bin-node.h"
 #include "cuse/mon-node.h"
 #include "lib/util/log.h"
 #include "lib/util/loop.h"
@@ -19,8 +20,9 @@ struct node {
     struct iopd_nodes *set;
     struct node *next;
     char name[96];
-    struct iop_ctl_node *ctl; /* owned, one of the two */
+    struct iop_ctl_node *ctl; /* owned, one of the three */
     struct iop_mon_node *mon; /* owned */
+    struct iop_mon_bin_node *bin; /* owned */
     struct iop_cuse_dev *dev; /* borrowed from the node */
     struct iop_loop_source *src;
     bool ready;
@@ -39,6 +41,7 @@ static void node_free(struct node *e) {
     iop_loop_source_free(e->src);
     iop_ctl_node_free(e->ctl);
     iop_mon_node_free(e->mon);
+    iop_mon_bin_node_free(e->bin);
     free(e);
 }
 
@@ -150,6 +153,21 @@ int iopd_nodes_add_mon(struct iopd_nodes *n, struct iop_mon *mon, unsigned busnu
         return r;
     }
     e->dev = iop_mon_node_dev(e->mon);
+    return add(n, e);
+}
+
+int iopd_nodes_add_mon_bin(struct iopd_nodes *n, struct iop_mon *mon, unsigned busnum, const char *name) {
+    assert(n && mon && name);
+    struct node *e = node_alloc(name);
+    if (!e)
+        return -ENOMEM;
+    int fd = iop_cuse_open_control(n->cuse_path);
+    int r = fd < 0 ? fd : iop_mon_bin_node_new(mon, busnum, name, fd, &e->bin);
+    if (r < 0) {
+        free(e);
+        return r;
+    }
+    e->dev = iop_mon_bin_node_dev(e->bin);
     return add(n, e);
 }
 

@@ -35,6 +35,8 @@ struct iopd_nodes *iopd_nodes_free(struct iopd_nodes *n);
 int iopd_nodes_add_ctl(struct iopd_nodes *n, struct iop_ctl *ctl, const char *name);
 int iopd_nodes_add_mon(struct iopd_nodes *n, struct iop_mon *mon, unsigned busnum, enum iop_mon_fmt fmt,
                        const char *name);
+/* Bus busnum's binary usbmon node (0: all buses). */
+int iopd_nodes_add_mon_bin(struct iopd_nodes *n, struct iop_mon *mon, unsigned busnum, const char *name);
 /* Remove one node by name; -ENOENT if there is none. */
 int iopd_nodes_remove(struct iopd_nodes *n, const char *name);
 /* New owner and mode: applied at once to every node that exists, and to later ones. */

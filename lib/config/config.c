@@ -638,12 +638,15 @@ static int check_node_name(struct cfg_ctx *p, const char *path, const char *name
 }
 
 static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_nodes *n) {
-    static const char *const keys[] = { "ctl", "ctl_alias", "ctl_alias_enabled", "usbmon", "usbmon_enabled",
+    static const char *const keys[] = { "ctl", "ctl_alias", "ctl_alias_enabled", "usbmon", "usbmon_bin",
+                                        "usbmon_bin_alt", "usbmon_enabled",
                                         "user", "group", "mode", NULL };
     static const struct string_member sms[] = {
         SM(struct iop_config_nodes, "ctl", ctl),
         SM(struct iop_config_nodes, "ctl_alias", ctl_alias),
         SM(struct iop_config_nodes, "usbmon", usbmon),
+        SM(struct iop_config_nodes, "usbmon_bin", usbmon_bin),
+        SM(struct iop_config_nodes, "usbmon_bin_alt", usbmon_bin_alt),
         SM(struct iop_config_nodes, "user", user),
         SM(struct iop_config_nodes, "group", group),
     };
@@ -677,6 +680,14 @@ static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, stru
     snprintf(sub, sizeof(sub), "%s.usbmon", path);
     if ((r = check_node_name(p, sub, n->usbmon)) < 0)
         return r;
+    snprintf(sub, sizeof(sub), "%s.usbmon_bin", path);
+    if ((r = check_node_name(p, sub, n->usbmon_bin)) < 0)
+        return r;
+    snprintf(sub, sizeof(sub), "%s.usbmon_bin_alt", path);
+    if ((r = check_node_name(p, sub, n->usbmon_bin_alt)) < 0)
+        return r;
+    if (strcmp(n->usbmon_bin, n->usbmon_bin_alt) == 0)
+        return cfg_fail(p, sub, "must differ from usbmon_bin (it is used when those names are taken)");
     if (!n->user[0] || !n->group[0])
         return cfg_fail(p, path, "user and group must not be empty");
     return 0;
@@ -777,7 +788,8 @@ static int parse_root(struct cfg_ctx *p, json_object *root, struct iop_config *c
     int r;
 
     cfg->nodes = (struct iop_config_nodes){ .ctl = "i2o/ctl", .ctl_alias = "i2octl", .ctl_alias_enabled = true,
-                                            .usbmon = "usbmon", .usbmon_enabled = true,
+                                            .usbmon = "usbmon", .usbmon_bin = "usbmon",
+                                            .usbmon_bin_alt = "iopd/usbmon", .usbmon_enabled = true,
                                             .user = "root", .group = "root", .mode = 0600 };
 
     if (!json_object_is_type(root, json_type_object))

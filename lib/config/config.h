@@ -121,7 +121,9 @@ struct iop_config_nodes {
     char ctl_alias[IOP_CONFIG_NODE_NAME_MAX]; /* "i2octl": the same device under its older name (off when equal to ctl) */
     bool ctl_alias_enabled;
     char usbmon[IOP_CONFIG_NODE_NAME_MAX];    /* "usbmon": /dev/usbmon/0u, /dev/usbmon/1u, 1t ... */
-    bool usbmon_enabled;
+    char usbmon_bin[IOP_CONFIG_NODE_NAME_MAX]; /* "usbmon": the binary nodes /dev/usbmon0, /dev/usbmon1 ... */
+    char usbmon_bin_alt[IOP_CONFIG_NODE_NAME_MAX]; /* "iopd/usbmon": bus N's binary node where /dev/<usbmon_bin>N is taken */
+    bool usbmon_enabled; /* text and binary nodes */
     char user[33], group[33]; /* owner of every node; "root" */
     uint32_t mode;       /* 0600 */
 };

@@ -6,7 +6,7 @@
 
 #include "lib/ctl/ctl.h"
 #include "lib/ctl/evqueue.h"
-#include "lib/ctl/umem.h"
+#include "lib/umem/umem.h"
 
 struct iop_system;
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/ctl/umem.h"
+#include "lib/umem/umem.h"
 
 struct iop_system;
 struct iop_ctl;

@@ -7,14 +7,23 @@
 #include <string.h>
 
 #include "lib/usb/urb.h"
+#include "lib/usbmon/bin-reader.h"
+#include "lib/usbmon/binary.h"
 #include "lib/usbmon/capture.h"
 #include "lib/usbmon/reader.h"
+
+/* A bus's readers of one kind (the kernel keeps one list of struct mon_reader, each
+ * with its own callbacks; two typed lists say the same without function pointers). */
+struct reader_list {
+    void **v;            /* borrowed: each reader is its opener's */
+    unsigned n, cap;
+};
 
 /* One bus's monitor (struct mon_bus). */
 struct mon_bus {
     unsigned busnum;
-    struct iop_mon_reader **readers; /* borrowed: each reader is its opener's */
-    unsigned n_readers, cap_readers;
+    struct reader_list text; /* struct iop_mon_reader */
+    struct reader_list bin;  /* struct iop_mon_bin_reader */
     uint32_t cnt_events;
     uint32_t cnt_text_lost;
 };
@@ -23,13 +32,14 @@ struct iop_mon {
     struct iop_urb_monitor monitor;
     iop_mon_clock_fn clock;
     void *clock_ctx;                 /* borrowed */
+    struct iop_mon_bin_budget bin_budget;
     struct mon_bus bus0;
     struct mon_bus *buses[IOP_MON_BUS_MAX + 1]; /* owned, by number; [0] is &bus0 */
 };
 
-static void clock_monotonic(void *ctx, struct timespec *ts) {
+static void clock_system(void *ctx, clockid_t clock, struct timespec *ts) {
     (void)ctx;
-    clock_gettime(CLOCK_MONOTONIC, ts);
+    clock_gettime(clock, ts);
 }
 
 static void op_submit(void *ctx, const struct iop_urb *urb) {
@@ -55,7 +65,8 @@ int iop_mon_new(struct iop_mon **ret) {
         .complete = op_complete,
         .ctx = m,
     };
-    m->clock = clock_monotonic;
+    m->clock = clock_system;
+    m->bin_budget.limit = IOP_MON_BIN_BUDGET_DFL;
     m->buses[0] = &m->bus0;
     *ret = m;
     return 0;
@@ -63,14 +74,15 @@ int iop_mon_new(struct iop_mon **ret) {
 
 /* Hang up every reader of b and forget them; b stays usable (bus 0) or is freed. */
 static void bus_hangup_all(struct mon_bus *b) {
-    /* Take the list first: a hung-up reader no longer detaches through us. */
-    struct iop_mon_reader **readers = b->readers;
-    unsigned n = b->n_readers;
-    b->readers = NULL;
-    b->n_readers = b->cap_readers = 0;
-    for (unsigned i = 0; i < n; i++)
-        iop_mon_reader_hangup(readers[i]);
-    free(readers);
+    /* Take the lists first: a hung-up reader no longer detaches through us. */
+    struct reader_list text = b->text, bin = b->bin;
+    b->text = b->bin = (struct reader_list){ 0 };
+    for (unsigned i = 0; i < text.n; i++)
+        iop_mon_reader_hangup(text.v[i]);
+    for (unsigned i = 0; i < bin.n; i++)
+        iop_mon_bin_reader_hangup(bin.v[i]);
+    free(text.v);
+    free(bin.v);
 }
 
 struct iop_mon *iop_mon_free(struct iop_mon *m) {
@@ -86,7 +98,7 @@ struct iop_mon *iop_mon_free(struct iop_mon *m) {
 
 void iop_mon_set_clock(struct iop_mon *m, iop_mon_clock_fn fn, void *ctx) {
     assert(m);
-    m->clock = fn ? fn : clock_monotonic;
+    m->clock = fn ? fn : clock_system;
     m->clock_ctx = fn ? ctx : NULL;
 }
 
@@ -95,12 +107,18 @@ const struct iop_urb_monitor *iop_mon_urb_monitor(struct iop_mon *m) {
     return &m->monitor;
 }
 
+static bool monitored(const struct mon_bus *b) {
+    return b && (b->text.n || b->bin.n);
+}
+
 /* mon_bus_submit() and friends: count, then queue to every reader. */
-static void bus_deliver(struct mon_bus *b, const struct iop_mon_event *ev) {
+static void bus_deliver(struct mon_bus *b, const struct iop_mon_event *ev, const struct iop_mon_bin_event *bev) {
     b->cnt_events++;
-    for (unsigned i = 0; i < b->n_readers; i++)
-        if (iop_mon_reader_push(b->readers[i], ev) == -ENOBUFS)
+    for (unsigned i = 0; i < b->text.n; i++)
+        if (iop_mon_reader_push(b->text.v[i], ev) == -ENOBUFS)
             b->cnt_text_lost++;
+    for (unsigned i = 0; i < b->bin.n; i++)
+        iop_mon_bin_reader_push(b->bin.v[i], bev);
 }
 
 static void mon_event(struct iop_mon *m, const struct iop_urb *urb, char type, int status) {
@@ -108,19 +126,28 @@ static void mon_event(struct iop_mon *m, const struct iop_urb *urb, char type, i
     if (!urb)
         return;
     struct mon_bus *b = urb->busnum <= IOP_MON_BUS_MAX && urb->busnum != 0 ? m->buses[urb->busnum] : NULL;
-    /* Not monitored: the common case costs these two tests. */
-    if (!(b && b->n_readers) && !m->bus0.n_readers)
+    /* Not monitored: the common case costs these tests. */
+    if (!monitored(b) && !monitored(&m->bus0))
         return;
 
+    /* One snapshot per kind of reader, each stamped as the kernel's readers stamp. */
     struct timespec ts = { 0 };
     struct iop_mon_event ev;
-    m->clock(m->clock_ctx, &ts);
-    if (iop_mon_capture(&ev, urb, type, status, iop_mon_timestamp(&ts)) < 0)
-        return;
+    struct iop_mon_bin_event bev;
+    if ((b && b->text.n) || m->bus0.text.n) {
+        m->clock(m->clock_ctx, CLOCK_MONOTONIC, &ts);
+        if (iop_mon_capture(&ev, urb, type, status, iop_mon_timestamp(&ts)) < 0)
+            return;
+    }
+    if ((b && b->bin.n) || m->bus0.bin.n) {
+        m->clock(m->clock_ctx, CLOCK_REALTIME, &ts);
+        if (iop_mon_bin_prepare(&bev, urb, type, status, &ts) < 0)
+            return;
+    }
     /* The URB's own bus first, then "all buses", as mon_submit() does. */
     if (b)
-        bus_deliver(b, &ev);
-    bus_deliver(&m->bus0, &ev);
+        bus_deliver(b, &ev, &bev);
+    bus_deliver(&m->bus0, &ev, &bev);
 }
 
 void iop_mon_submit(struct iop_mon *m, const struct iop_urb *urb) {
@@ -167,16 +194,35 @@ bool iop_mon_has_bus(const struct iop_mon *m, unsigned busnum) {
     return busnum <= IOP_MON_BUS_MAX && m->buses[busnum] != NULL;
 }
 
-/* The reader's detach hook: mon_reader_del(). */
-static void bus_detach(void *ctx, struct iop_mon_reader *r) {
-    struct mon_bus *b = ctx;
-    for (unsigned i = 0; i < b->n_readers; i++) {
-        if (b->readers[i] == r) {
-            memmove(&b->readers[i], &b->readers[i + 1], (b->n_readers - i - 1) * sizeof(b->readers[0]));
-            b->n_readers--;
+static void list_remove(struct reader_list *l, const void *r) {
+    for (unsigned i = 0; i < l->n; i++) {
+        if (l->v[i] == r) {
+            memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(l->v[0]));
+            l->n--;
             return;
         }
     }
+}
+
+static int list_reserve(struct reader_list *l) {
+    if (l->n < l->cap)
+        return 0;
+    unsigned cap = l->cap ? l->cap * 2 : 4;
+    void **v = realloc(l->v, cap * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    l->v = v;
+    l->cap = cap;
+    return 0;
+}
+
+/* The readers' detach hooks: mon_reader_del(). */
+static void bus_detach(void *ctx, struct iop_mon_reader *r) {
+    list_remove(&((struct mon_bus *)ctx)->text, r);
+}
+
+static void bus_detach_bin(void *ctx, struct iop_mon_bin_reader *r) {
+    list_remove(&((struct mon_bus *)ctx)->bin, r);
 }
 
 int iop_mon_open(struct iop_mon *m, unsigned busnum, enum iop_mon_fmt fmt, struct iop_mon_reader **ret) {
@@ -188,22 +234,38 @@ int iop_mon_open(struct iop_mon *m, unsigned busnum, enum iop_mon_fmt fmt, struc
     if (busnum == 0 && fmt == IOP_MON_FMT_T)
         return -EINVAL;
     struct mon_bus *b = m->buses[busnum];
-    if (b->n_readers == b->cap_readers) {
-        unsigned cap = b->cap_readers ? b->cap_readers * 2 : 4;
-        struct iop_mon_reader **v = realloc(b->readers, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        b->readers = v;
-        b->cap_readers = cap;
-    }
+    if (list_reserve(&b->text) < 0)
+        return -ENOMEM;
     struct iop_mon_reader *r;
     int res = iop_mon_reader_new(fmt, &r);
     if (res < 0)
         return res;
     iop_mon_reader_set_detach(r, bus_detach, b);
-    b->readers[b->n_readers++] = r;
+    b->text.v[b->text.n++] = r;
     *ret = r;
     return 0;
+}
+
+int iop_mon_open_bin(struct iop_mon *m, unsigned busnum, struct iop_mon_bin_reader **ret) {
+    assert(m && ret);
+    if (busnum > IOP_MON_BUS_MAX || !m->buses[busnum])
+        return -ENODEV;
+    struct mon_bus *b = m->buses[busnum];
+    if (list_reserve(&b->bin) < 0)
+        return -ENOMEM;
+    struct iop_mon_bin_reader *r;
+    int res = iop_mon_bin_reader_new(&m->bin_budget, &r);
+    if (res < 0)
+        return res;
+    iop_mon_bin_reader_set_detach(r, bus_detach_bin, b);
+    b->bin.v[b->bin.n++] = r;
+    *ret = r;
+    return 0;
+}
+
+void iop_mon_set_bin_budget(struct iop_mon *m, uint64_t bytes) {
+    assert(m);
+    m->bin_budget.limit = bytes;
 }
 
 int iop_mon_stats(const struct iop_mon *m, unsigned busnum, struct iop_mon_stats *st) {
@@ -212,7 +274,7 @@ int iop_mon_stats(const struct iop_mon *m, unsigned busnum, struct iop_mon_stats
         return -ENODEV;
     const struct mon_bus *b = m->buses[busnum];
     *st = (struct iop_mon_stats){
-        .nreaders = (int)b->n_readers,
+        .nreaders = (int)(b->text.n + b->bin.n),
         .events = b->cnt_events,
         .text_lost = b->cnt_text_lost,
     };

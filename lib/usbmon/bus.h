@@ -1,11 +1,15 @@
 /* usbmon fan-out: the per-bus monitors and bus 0, "all buses" (mon_main.c).
  *
- * struct iop_mon is what the URB engine calls (iop_mon_urb_monitor()).  For each URB
- * event it finds the URB's bus by urb->busnum and, only if that bus or bus 0 has a
- * reader open (the kernel's "monitored"), takes one capture and queues it to that
- * bus's readers, then to bus 0's.  The event is formatted later, by each reader that
- * reads it.  Events that happen while nobody reads are not captured and cannot be read
- * later: a reader sees only what happens after its open().
+ * struct iop_mon is what the URB engine calls (iop_mon_urb_monitor()): the one capture
+ * point of both the text and the binary nodes.  For each URB event it finds the URB's
+ * bus by urb->busnum and, only if that bus or bus 0 has a reader open (the kernel's
+ * "monitored"), takes the event once for each kind of reader present -- a text
+ * snapshot (capture.h) stamped with CLOCK_MONOTONIC, a binary record (binary.h)
+ * stamped with CLOCK_REALTIME, as the kernel's two readers stamp theirs -- and queues
+ * it to that bus's readers, then to bus 0's.  Text is formatted later, by each reader
+ * that reads it; binary records are copied into each binary reader's ring at once (the
+ * data would be gone later).  Events that happen while nobody reads are not captured
+ * and cannot be read later: a reader sees only what happens after its open().
  *
  * Buses are added and removed by the daemon as it sees USB buses come and go.  When a
  * bus is removed its readers hang up (reader.h: the queued lines can still be read,
@@ -23,6 +27,7 @@
 #include "lib/usbmon/text.h"
 
 struct iop_mon;
+struct iop_mon_bin_reader;
 struct iop_mon_reader;
 struct iop_urb;
 struct iop_urb_monitor;
@@ -32,8 +37,9 @@ struct iop_urb_monitor;
 /* The Ns file's buffer (mon_stat.c STAT_BUF_SIZE): enough for three 32-bit numbers. */
 #define IOP_MON_STAT_BUF 80
 
-/* Where timestamps come from: CLOCK_MONOTONIC unless a test installs its own. */
-typedef void (*iop_mon_clock_fn)(void *ctx, struct timespec *ts);
+/* Where timestamps come from: clock_gettime(clock) unless a test installs its own.
+ * clock is CLOCK_MONOTONIC (text) or CLOCK_REALTIME (binary). */
+typedef void (*iop_mon_clock_fn)(void *ctx, clockid_t clock, struct timespec *ts);
 
 int iop_mon_new(struct iop_mon **ret);
 /* Hangs up every reader still open (they stay valid until freed), then frees the rest.
@@ -59,9 +65,15 @@ bool iop_mon_has_bus(const struct iop_mon *m, unsigned busnum);
  * iop_mon_reader_free().  -ENODEV: no such bus; -EINVAL: a bad format, or 't' on bus 0
  * (the kernel has no 0t: the 't' line carries no bus number). */
 int iop_mon_open(struct iop_mon *m, unsigned busnum, enum iop_mon_fmt fmt, struct iop_mon_reader **ret);
+/* A new binary reader on bus busnum (0: all buses), owned by the caller and freed with
+ * iop_mon_bin_reader_free().  -ENODEV: no such bus; -ENOMEM: no memory, or the rings
+ * of all binary readers would pass the budget (iop_mon_set_bin_budget). */
+int iop_mon_open_bin(struct iop_mon *m, unsigned busnum, struct iop_mon_bin_reader **ret);
+/* Bytes all binary rings together may take (default IOP_MON_BIN_BUDGET_DFL). */
+void iop_mon_set_bin_budget(struct iop_mon *m, uint64_t bytes);
 
 struct iop_mon_stats {
-    int nreaders;
+    int nreaders;       /* text and binary, as the kernel counts them */
     uint32_t events;    /* events on this bus while it was monitored (bus 0: all) */
     uint32_t text_lost; /* events dropped by this bus's readers */
 };

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The Debian packages under a real systemd (tests/vm/run --systemd, started by
 # tests/e2e/deb-run, which built them into BUILD/deb): apt installs them (service
-# enabled and running, cuse loaded, nodes present, iopctl works), the cuse module is
-# loaded at boot through modules-load.d, /etc/iopd/iopd.json is applied by systemctl
+# enabled and running, cuse loaded, nodes present, iopctl works, its capture writes
+# pcap through libpcap), the cuse module is loaded at boot through modules-load.d,
+# /etc/iopd/iopd.json is applied by systemctl
 # reload, an upgrade to a higher version keeps configuration and state and restarts
 # the daemon exactly once, apt remove stops it cleanly and keeps configuration and
 # state, apt purge deletes them.  The root is a writable overlay over the host's, so
@@ -100,6 +101,14 @@ for prog in $(sed -n 's/^Exec[A-Za-z]*=[-@!+:]*\([^ ]*\).*/\1/p' /lib/systemd/sy
         sh -c "[ '$pkg' = iopd ] || printf '%s\n' '$deps' | grep -qx '$pkg'"
 done
 check "the man pages are installed" test -f /usr/share/man/man8/iopd.8.gz -a -f /usr/share/man/man1/iopctl.1.gz
+# The binary usbmon node for all buses (/dev/usbmon0, or /dev/iopd/usbmon0 beside the
+# kernel's usbmon: the journal names it) and iopctl capture, linked with libpcap.
+node=$(journalctl -u iopd --no-pager -o cat | sed -n 's|.*usbmon: bus 0: binary node \(/dev/[^ ]*\) .*|\1|p' | tail -n 1)
+check "the binary usbmon node for all buses is there (${node:-not in the journal})" test -c "${node:-/nonexistent}"
+check "iopctl depends on libpcap (shlibs)" sh -c "dpkg-query -W -f='\${Depends}' iopctl | grep -q 'libpcap0\.8'"
+check "the packaged iopctl capture writes a DLT_USB_LINUX_MMAPPED pcap file" sh -c '
+    /usr/bin/iopctl capture --bus 0 --duration 1 -w /tmp/cap.pcap 2>/dev/null &&
+    python3 -c "import struct, sys; d = open(\"/tmp/cap.pcap\", \"rb\").read(24); sys.exit(struct.unpack(\"<IHHiIII\", d)[6] != 220)"'
 
 # --- at boot: systemd-modules-load loads cuse (run again here, without cuse loaded)
 phase "at boot"
@@ -166,6 +175,7 @@ check "it was stopped cleanly (deactivated successfully $successes, failed $fail
     test "$successes" -eq 1 -a "$failures" -eq 0
 check "/dev/i2o/ctl is gone" test ! -e /dev/i2o/ctl
 check "/dev/usbmon/0u is gone" test ! -e /dev/usbmon/0u
+check "so is the binary node" test -n "$node" -a ! -e "$node"
 check "/dev/i2octl is gone" test ! -e /dev/i2octl
 check "the daemon and the unit are gone" test ! -e /usr/sbin/iopd -a ! -e /lib/systemd/system/iopd.service
 sw_files >/tmp/sw.after

@@ -12,76 +12,24 @@
 # copies status, lengths and error count, not start_frame): it is compared as "*".
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gadget.sh"
+. "$(dirname "$0")/usbmon-traffic.sh"
 e2e_init "$@"
 rm -rf "$STATE"/*
 trap 'remove_gadget; [ -n "$UDEVD_PID" ] && kill $UDEVD_PID; e2e_cleanup' EXIT
 
 check "udevd runs" start_udevd
 check "Loopback gadget bound" make_gadget
-GD=$(gadget_bus_dev); GBUS=${GD%%:*}; GDEV=${GD##*:}
-KBD=$(lsusb -d 0627:0001 | sed -n 's/^Bus 0*\([0-9]*\) Device 0*\([0-9]*\).*/\1:\2/p' | head -n 1)
-KBUS=${KBD%%:*}; KDEV=${KBD##*:}
-AUD=$(lsusb -d 46f4:0002 | sed -n 's/^Bus 0*\([0-9]*\) Device 0*\([0-9]*\).*/\1:\2/p' | head -n 1)
-ABUS=${AUD%%:*}; ADEV=${AUD##*:}
-cat >/tmp/usb.json <<JSON
-{ "iops": [ { "unit": 0, "devices": [ { "tid": 12, "class": "bus-adapter", "usb": true } ] } ],
-  "usb": { "claim": [ { "device": "$GADGET_VIDPID" }, { "device": "0627:0001" }, { "device": "46f4:0002" } ] } }
-JSON
+usbmon_devices
 check "iopd starts" start_iopd --config /tmp/usb.json
 check "debugfs usbmon is there" test -r /sys/kernel/debug/usb/usbmon/0u
-TID=$("$IOPCTL" --json lct 0 | python3 -c '
-import json, sys
-print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104][0])')
-bulk_eps "$TID"
-# The keyboard's interrupt endpoint and the interval the kernel gives its URBs.
-KTID=$("$IOPCTL" --json lct 0 | python3 -c '
-import json, sys
-print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x0627][0])')
-eval "$("$IOPCTL" --json get 0 "$KTID" 0x8103 | python3 -c '
-import json, sys
-e = [e for e in json.load(sys.stdin)["rows"] if e["bmAttributes"] & 3 == 3][0]
-print("KEP=0x%02x KINT=%d" % (e["bEndpointAddress"], e["bInterval"]))')"
-KSPEED=$("$IOPCTL" --json get 0 "$KTID" 0x8100 | python3 -c 'import json,sys; print(json.load(sys.stdin)["fields"]["Speed"])')
-# usbfs: high speed and up, bInterval is an exponent (2^(b-1) microframes); below, frames.
-if [ "$KSPEED" -ge 3 ]; then KIVAL=$((1 << (KINT - 1))); else KIVAL=$KINT; fi
-
-# usb-audio: interface 1 streams, altsetting 1 has ISO OUT endpoint 0x01.  The first
-# SET_INTERFACE to a setting makes usbcore read that setting's iInterface string for
-# sysfs (usb_create_sysfs_intf_files), URBs of the kernel's own that iopd does not
-# issue: select it once before tracing, so that the kernel has it cached.
-check "usb-audio: warm-up SET_INTERFACE 1, then 0" sh -c "'$IOPCTL' usb control $AUD 0x01 0x0b 1 1 0 >/dev/null && '$IOPCTL' usb control $AUD 0x01 0x0b 0 1 0 >/dev/null"
-isodata=$(python3 -c 'print(bytes(i % 251 for i in range(768)).hex())')
+usbmon_endpoints
 
 cat /sys/kernel/debug/usb/usbmon/0u >/tmp/kernel.txt &
 kpid=$!
 cat /dev/usbmon/0u >/tmp/iopd.txt &
 ipid=$!
 sleep 1
-long=$(python3 -c 'print(bytes(range(200)).hex())')
-"$IOPCTL" usb control "$GD" 0x80 6 0x0100 0 18 >/dev/null           # control IN
-"$IOPCTL" usb control "$GD" 0x80 6 0x0200 0 255 >/dev/null          # control IN, short
-"$IOPCTL" usb control "$GD" 0x00 3 1 0 0 >/dev/null 2>&1            # control OUT, no data (SET_FEATURE remote wakeup)
-"$IOPCTL" usb control "$GD" 0x00 1 1 0 0 >/dev/null 2>&1            # CLEAR_FEATURE remote wakeup
-"$IOPCTL" usb bulk "$GD" "$EP_OUT" --data "$long" >/dev/null        # bulk OUT of 200 bytes
-"$IOPCTL" usb bulk "$GD" "$EP_IN" 512 >/dev/null                    # bulk IN (200 back)
-"$IOPCTL" usb control "$GD" 0x02 3 0 "$EP_IN" 0 >/dev/null          # SET_FEATURE(ENDPOINT_HALT)
-"$IOPCTL" usb bulk "$GD" "$EP_IN" 64 >/dev/null 2>&1                # a stall: -EPIPE
-"$IOPCTL" usb control "$GD" 0x02 1 0 "$EP_IN" 0 >/dev/null          # CLEAR_FEATURE(ENDPOINT_HALT)
-"$IOPCTL" usb control "$GD" 0x80 0 0 0 2 >/dev/null                 # GET_STATUS
-"$IOPCTL" usb interrupt "$KBD" "$KEP" 8 --interval "$KIVAL" --timeout 0 >/dev/null 2>&1 &
-intr=$!
-# Wait for the submission to show in the trace (a fixed second is not enough for the
-# background client to start on a loaded machine).
-n=200; while [ $n -gt 0 ] && ! grep -q ' S Ii:' /tmp/iopd.txt; do sleep 0.1; n=$((n - 1)); done
-sleep 0.5
-# A signal to the waiting caller: the kernel sends FUSE_INTERRUPT, iopd unlinks the
-# URB.  (SIGTERM: a non-interactive shell starts background jobs with SIGINT ignored.)
-kill -TERM $intr; wait $intr
-"$IOPCTL" usb control "$AUD" 0x01 0x0b 1 1 0 >/dev/null              # SET_INTERFACE: streaming
-"$IOPCTL" --json usb iso "$AUD" 0x01 8 192 >/tmp/iso8.json           # 8 packets (lengths in an SG element)
-"$IOPCTL" --json usb iso "$AUD" 0x01 4 192 --data "$isodata" >/tmp/iso4.json  # 4 (in the message)
-"$IOPCTL" usb control "$AUD" 0x01 0x0b 0 1 0 >/dev/null              # SET_INTERFACE: off
-sleep 1
+usbmon_traffic
 kill $kpid $ipid
 
 cat >/tmp/cmp.py <<'PY'
@@ -120,9 +68,11 @@ for name, tr in (("kernel", k), ("iopd", i)):
         if y[1] < x[1] and x[1] - y[1] < 2000000000:  # allow the 4096 s wrap
             bad += 1
             print("  %s timestamps go backwards: %d then %d" % (name, x[1], y[1]))
-worst = max((abs(a[1] - b[1]) for a, b in zip(k, i)), default=0)
-print("    largest timestamp distance: %d us" % worst)
-if worst > 200000:
+# Close means the same clock (a wrong one is off by far more), not a latency bound: on a
+# loaded TCG machine iopd reaped a completion 392 ms after the kernel stamped it.
+worst, at = max(((abs(a[1] - b[1]), n) for n, (a, b) in enumerate(zip(k, i))), default=(0, 0))
+print("    largest timestamp distance: %d us (line %d)" % (worst, at))
+if worst > 2000000:
     bad += 1
 print("\n".join("    " + l[2] for l in i))
 sys.exit(1 if bad else 0)

@@ -9,7 +9,7 @@
 #include "../usb/sim-fixture.h"
 #include "lib/config/config.h"
 #include "lib/ctl/ctl.h"
-#include "lib/ctl/umem-space.h"
+#include "lib/umem/umem-space.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/msg.h"
 #include "lib/i2o/usbtids.h"

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/ctl/umem-space.h"
+#include "lib/umem/umem-space.h"
 
 struct fake_kernel {
     int fd;                  /* our end of the socketpair */
@@ -40,6 +40,29 @@ long fake_kernel_read(struct fake_kernel *k, uint64_t fh, void *buf, size_t size
  * compat: a 32-bit caller (FUSE_IOCTL_COMPAT).  Returns the result or -errno. */
 long fake_kernel_ioctl(struct fake_kernel *k, uint64_t fh, unsigned int cmd, uint64_t arg, bool compat,
                        struct iop_umem_space *user);
+
+/* An ioctl that may be answered later (a device that waits for data): start it, and
+ * if a round gets no answer at once (-EINPROGRESS), resume it after letting things
+ * happen; both return the result, -errno, or -EINPROGRESS again.  io->unique is the
+ * round in flight (for fake_kernel_send_interrupt). */
+struct fake_kernel_iov {
+    uint64_t base, len;
+};
+struct fake_kernel_ioctl {
+    uint64_t fh, arg;
+    unsigned int cmd;
+    bool compat;
+    struct iop_umem_space *user;
+    uint8_t *in_data;        /* the next round's input, while it is being sent */
+    size_t in_size, out_size;
+    unsigned in_iovs, out_iovs;
+    unsigned rounds;
+    uint64_t unique;
+    struct fake_kernel_iov in_iov[256], out_iov[256];
+};
+long fake_kernel_ioctl_start(struct fake_kernel *k, struct fake_kernel_ioctl *io, uint64_t fh, unsigned int cmd,
+                             uint64_t arg, bool compat, struct iop_umem_space *user);
+long fake_kernel_ioctl_resume(struct fake_kernel *k, struct fake_kernel_ioctl *io);
 
 /* ---- Asynchronous requests and notifications (added for the usbmon node tests) ----
  * The functions above wait for one reply per request.  These send a request without

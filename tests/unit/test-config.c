@@ -146,6 +146,8 @@ static void test_nodes(void) {
     CHECK_EQ(parse("{\"iops\":[]}", &cfg, NULL), 0);
     CHECK_STREQ(cfg->nodes.ctl, "i2o/ctl");
     CHECK_STREQ(cfg->nodes.usbmon, "usbmon");
+    CHECK_STREQ(cfg->nodes.usbmon_bin, "usbmon");
+    CHECK_STREQ(cfg->nodes.usbmon_bin_alt, "iopd/usbmon");
     CHECK(cfg->nodes.usbmon_enabled);
     CHECK_STREQ(cfg->nodes.user, "root");
     CHECK_EQ(cfg->nodes.mode, 0600);
@@ -176,6 +178,12 @@ static void test_nodes(void) {
     CHECK(iop_config_node_name_error("a/..b") == NULL);
     CHECK(iop_config_node_name_error("") != NULL);
     CHECK(iop_config_node_name_error(NULL) != NULL);
+    expect_error("{\"iops\":[],\"nodes\":{\"usbmon_bin\":\"x/\"}}", "$.nodes.usbmon_bin: ");
+    expect_error("{\"iops\":[],\"nodes\":{\"usbmon_bin_alt\":\"usbmon\"}}", "$.nodes.usbmon_bin_alt: must differ");
+    CHECK_EQ(parse("{\"iops\":[],\"nodes\":{\"usbmon_bin\":\"mon/bus\",\"usbmon_bin_alt\":\"mon2/bus\"}}", &cfg, NULL), 0);
+    CHECK_STREQ(cfg->nodes.usbmon_bin, "mon/bus");
+    CHECK_STREQ(cfg->nodes.usbmon_bin_alt, "mon2/bus");
+    iop_config_free(cfg);
     expect_error("{\"iops\":[],\"nodes\":{\"mode\":\"01777\"}}", "$.nodes.mode: expected an integer 0..511");
     expect_error("{\"iops\":[],\"nodes\":{\"user\":\"\"}}", "must not be empty");
     expect_error("{\"iops\":[],\"nodes\":{\"owner\":\"x\"}}", "$.nodes: unknown key \"owner\"");

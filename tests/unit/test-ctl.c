@@ -6,7 +6,7 @@
 
 #include "lib/ctl/abi.h"
 #include "lib/ctl/ctl.h"
-#include "lib/ctl/umem-space.h"
+#include "lib/umem/umem-space.h"
 #include "lib/i2o/devparams.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/isa-path.h"

@@ -2,8 +2,8 @@
  * round logic behind the CUSE retry protocol. */
 #include <errno.h>
 
-#include "lib/ctl/umem-rounds.h"
-#include "lib/ctl/umem-space.h"
+#include "lib/umem/umem-rounds.h"
+#include "lib/umem/umem-space.h"
 #include "testutil.h"
 
 static void test_space_faults(void) {

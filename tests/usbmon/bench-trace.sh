@@ -1,29 +1,38 @@
 #!/bin/sh
 # usbmon trace benchmark (not a test), in the test VM:
-#   tests/usbmon/bench-trace.sh [BUILD_DIR [SECONDS ROUNDS THREADS LEN BUFSIZE]]
+#   tests/usbmon/bench-trace.sh [--binary] [BUILD_DIR [SECONDS ROUNDS THREADS LEN BUFSIZE]]
 # boots the VM (tests/vm/run) and runs this script inside it.  iopd runs with a
 # Loopback gadget on dummy_hcd claimed; THREADS clients send bulk OUT/IN pairs of LEN
 # bytes through I2OPASSTHRU for SECONDS, in four interleaved phases per round:
 #   none    no trace reader
-#   iopd    one reader on iopd's /dev/usbmon/Nu
-#   kernel  one reader on the kernel's /sys/kernel/debug/usb/usbmon/Nu
+#   iopd    one reader on iopd's node
+#   kernel  one reader on the kernel's node for the same bus
 #   both    both readers at once, on the same traffic
-# Readers read with BUFSIZE-byte read()s (cat uses 128 KiB).  Prints per phase the
-# URB rate and each reader's lines, and two ratios: iopd reader lines / kernel reader
-# lines in the "both" phases (target >= 1.0: iopd's node delivers at least what the
-# kernel's does for the same traffic) and the URB rate with an iopd reader against
-# none (cost target <= 10%).  IOPVM_SMP=N gives the VM N CPUs (default 1).
+# Text (default): iopd's /dev/usbmon/Nu and the kernel's debugfs Nu, read with
+# BUFSIZE-byte read()s (cat uses 128 KiB).  --binary: iopd's binary node
+# (/dev/iopd/usbmonN: the kernel's usbmon has /dev/usbmonN) and the kernel's
+# /dev/usbmonN, each read with MON_IOCX_GETX, a record per call, with a ring of
+# BUFSIZE bytes (default then 1200 KiB, what libpcap asks for); "lines" are records.
+# Prints per phase the URB rate and each reader's lines (and drops), and two ratios:
+# iopd reader lines / kernel reader lines in the "both" phases (target >= 1.0: iopd's
+# node delivers at least what the kernel's does for the same traffic) and the URB
+# rate with an iopd reader against none (cost target for text <= 10%, for binary no
+# more than the kernel's reader costs).  IOPVM_SMP=N gives the VM N CPUs (default 1).
 set -u
+MODE=text
+[ "${1:-}" = --binary ] && { MODE=binary; shift; }
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$here/../../build}
 BUILD=$(cd "$BUILD" && pwd) || exit 2
 shift $(( $# > 0 ? 1 : 0 ))
-SECS=${1:-4} ROUNDS=${2:-3} THREADS=${3:-2} LEN=${4:-64} BUFSIZE=${5:-131072}
+SECS=${1:-4} ROUNDS=${2:-3} THREADS=${3:-2} LEN=${4:-64}
+if [ $MODE = binary ]; then BUFSIZE=${5:-1228800}; else BUFSIZE=${5:-131072}; fi
 
 if [ -z "${IOPVM:-}" ]; then
     [ -x "$BUILD/tests/usbmon/bench-trace" ] || { echo "bench-trace: build it first: ninja -C $BUILD" >&2; exit 2; }
+    flag=; [ $MODE = binary ] && flag=--binary
     cd "$here/../.." && IOPVM_CACHE=${IOPVM_CACHE:-$BUILD/vm} exec tests/vm/run --timeout 900 --smp "${IOPVM_SMP:-1}" -- \
-        /bin/sh "$here/bench-trace.sh" "$BUILD" "$SECS" "$ROUNDS" "$THREADS" "$LEN" "$BUFSIZE"
+        /bin/sh "$here/bench-trace.sh" $flag "$BUILD" "$SECS" "$ROUNDS" "$THREADS" "$LEN" "$BUFSIZE"
 fi
 
 . "$here/../e2e/lib.sh"
@@ -39,24 +48,22 @@ cat >/tmp/bench.json <<JSON
   "usb": { "claim": [ { "device": "$GADGET_VIDPID" } ] } }
 JSON
 start_iopd --config /tmp/bench.json -q || exit 1
-wait_for "/dev/usbmon/${GBUS}u" 50 || { echo "bench-trace: no /dev/usbmon/${GBUS}u"; exit 1; }
-KNODE=/sys/kernel/debug/usb/usbmon/${GBUS}u
+if [ $MODE = binary ]; then
+    INODE=/dev/iopd/usbmon$GBUS KNODE=/dev/usbmon$GBUS READ=readbin
+else
+    INODE=/dev/usbmon/${GBUS}u KNODE=/sys/kernel/debug/usb/usbmon/${GBUS}u READ=read
+fi
+wait_for "$INODE" 50 || { echo "bench-trace: no $INODE"; exit 1; }
 [ -r "$KNODE" ] || { echo "bench-trace: no $KNODE (usbmon, debugfs)"; exit 1; }
-TID=$("$IOPCTL" --json lct 0 | python3 -c '
-import json, sys
-print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104][0])')
-eval "$("$IOPCTL" --json get 0 "$TID" 0x8103 | python3 -c '
-import json, sys
-for e in json.load(sys.stdin)["rows"]:
-    if e["bmAttributes"] & 3 == 2:
-        print("%s=0x%02x" % ("EP_IN" if e["bEndpointAddress"] & 0x80 else "EP_OUT", e["bEndpointAddress"]))')"
+TID=$(gadget_tids)
+bulk_eps "$TID"
 IOPD_CPU() { awk '{ print $14 + $15 }' "/proc/$IOPD_PID/stat"; } # clock ticks
-echo "bench-trace: kernel $(uname -r), $(nproc) CPU(s), bus $GBUS, TID $TID, $THREADS clients, bulk $LEN-byte OUT/IN pairs, $SECS s per phase, $ROUNDS rounds, read($BUFSIZE)"
+echo "bench-trace ($MODE): kernel $(uname -r), $(nproc) CPU(s), bus $GBUS, TID $TID, $THREADS clients, bulk $LEN-byte OUT/IN pairs, $SECS s per phase, $ROUNDS rounds, $READ $INODE / $KNODE ($BUFSIZE)"
 
 RES=/tmp/bench-trace.res
 : >"$RES"
 start_reader() { # NAME PATH
-    "$B" read "$2" "$BUFSIZE" >"/tmp/reader.$1" &
+    "$B" $READ "$2" "$BUFSIZE" >"/tmp/reader.$1" &
     eval "RPID_$1=$!"
     n=50; until grep -q ready "/tmp/reader.$1" 2>/dev/null || [ $n -eq 0 ]; do sleep 0.1; n=$((n - 1)); done
 }
@@ -67,7 +74,7 @@ stop_reader() { # NAME
 r=1
 while [ $r -le "$ROUNDS" ]; do
     for phase in none iopd kernel both; do
-        case $phase in iopd|both) start_reader iopd "/dev/usbmon/${GBUS}u" ;; esac
+        case $phase in iopd|both) start_reader iopd "$INODE" ;; esac
         case $phase in kernel|both) start_reader kernel "$KNODE" ;; esac
         c0=$(IOPD_CPU)
         out=$("$B" traffic 0 "$TID" "$EP_OUT" "$EP_IN" "$LEN" "$SECS" "$THREADS") || { echo "bench-trace: traffic failed"; exit 1; }
@@ -81,7 +88,7 @@ while [ $r -le "$ROUNDS" ]; do
     r=$((r + 1))
 done
 
-python3 - "$RES" <<'PY'
+python3 - "$RES" "$MODE" <<'PY'
 import sys, statistics as st
 rows = {}
 for line in open(sys.argv[1]):
@@ -91,8 +98,12 @@ for line in open(sys.argv[1]):
     for name, part in (("iopd", iopd), ("kernel", kern)):
         if part != "none":
             p = part.split()
-            d[name] = {"lines": int(p[1]), "reads": int(p[5]), "cpu_us": float(p[9])}
-    rows.setdefault(h[1], []).append(d)
+            d[name] = {"lines": int(p[1]), "reads": int(p[5]), "cpu_us": float(p[9]),
+                       "drops": int(p[11]) if len(p) > 11 else 0}
+    # A reader that printed nothing (it did not start in time) leaves its phase's row out.
+    want = {"iopd": ("iopd",), "kernel": ("kernel",), "both": ("iopd", "kernel")}.get(h[1], ())
+    if all(n in d for n in want):
+        rows.setdefault(h[1], []).append(d)
 def med(xs): return st.median(xs)
 print("\nphase    URB/s (median)  iopd reader lines/URB  kernel reader lines/URB")
 for ph in ("none", "iopd", "kernel", "both"):
@@ -103,11 +114,16 @@ both = rows["both"]
 ratio = med([r["iopd"]["lines"] / max(r["kernel"]["lines"], 1) for r in both])
 print("\nreader throughput, same traffic (both phases): iopd lines / kernel lines = %.3f (target >= 1.0)" % ratio)
 for n in ("iopd", "kernel"):
+    ph = [r for p in ("iopd" if n == "iopd" else "kernel", "both") for r in rows[p]]
+    print("  %-6s reader: %d events dropped in all phases (%s)" % (n, sum(r[n]["drops"] for r in ph),
+          " ".join(str(r[n]["drops"]) for r in ph)))
+for n in ("iopd", "kernel"):
     rs = [r for ph in ("iopd", "both") for r in rows[ph]] if n == "iopd" else [r for ph in ("kernel", "both") for r in rows[ph]]
     print("  %-6s reader: %.1f lines per read(), %.1f us reader CPU per line" % (
         n, med([r[n]["lines"] / max(r[n]["reads"], 1) for r in rs]), med([r[n]["cpu_us"] / max(r[n]["lines"], 1) for r in rs])))
 cost = 1 - med([r["rate"] for r in rows["iopd"]]) / med([r["rate"] for r in rows["none"]])
-print("URB rate with an iopd reader vs none: %.3f (cost %.1f%%, target <= 10%%)" % (1 - cost, 100 * cost))
+target = "no more than the kernel reader's" if sys.argv[2] == "binary" else "<= 10%"
+print("URB rate with an iopd reader vs none: %.3f (cost %.1f%%, target %s)" % (1 - cost, 100 * cost, target))
 kcost = 1 - med([r["rate"] for r in rows["kernel"]]) / med([r["rate"] for r in rows["none"]])
 print("URB rate with a kernel reader vs none: %.3f (for scale)" % (1 - kcost))
 PY

@@ -26,7 +26,8 @@ static struct iop_mon *mon;
 static struct node_under_test n1u, n1t, n0u, n3u;
 static uint64_t clock_usec = 1000000;
 
-static void test_clock(void *ctx, struct timespec *ts) {
+static void test_clock(void *ctx, clockid_t clock, struct timespec *ts) {
+    (void)clock;
     (void)ctx;
     clock_usec += 10;
     ts->tv_sec = (time_t)(clock_usec / 1000000);

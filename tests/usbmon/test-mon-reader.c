@@ -16,7 +16,8 @@ struct test_clock {
     uint64_t usec;
 };
 
-static void test_clock_fn(void *ctx, struct timespec *ts) {
+static void test_clock_fn(void *ctx, clockid_t clock, struct timespec *ts) {
+    (void)clock;
     struct test_clock *c = ctx;
     c->calls++;
     c->usec += 7;

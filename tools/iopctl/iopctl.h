@@ -8,6 +8,7 @@
 
 struct iopctl {
     const char *device;
+    bool device_set;  /* -d was given */
     bool json;
     int fd;
 };
@@ -24,6 +25,7 @@ struct iopctl_command {
     const char *args;
     const char *help;
     int (*fn)(struct iopctl *ctl, int argc, char **argv);
+    bool own_device; /* opens its own device: /dev/i2o/ctl is not opened for it */
 };
 
 int iopctl_fail(const char *what, int e);
@@ -67,3 +69,4 @@ int iopctl_cmd_passthru(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_scsi(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv);
 int iopctl_cmd_set(struct iopctl *ctl, int argc, char **argv);
+int iopctl_cmd_capture(struct iopctl *ctl, int argc, char **argv);

@@ -1,6 +1,7 @@
 /* iopctl: a command-line client for /dev/i2o/ctl.  It talks to the device only
  * through the public ABI of <linux/i2o-dev.h>, so it works the same against the
- * kernel's old driver and against iopd. */
+ * kernel's old driver and against iopd.  "capture" reads a binary usbmon node through
+ * the kernel's usbmon ABI instead (capture.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -33,6 +34,9 @@ static const struct iopctl_command commands[] = {
       "software store (I2OSWDL/I2OSWUL/I2OSWDEL); see iopctl(1)", iopctl_cmd_sw },
     { "events", NULL, "[-f] [-n N] [-t SEC] IOP TID [MASK]",
       "register for events and print them (I2OEVTREG, poll, read/I2OEVTGET)", iopctl_cmd_events },
+    { "capture", NULL, "[--bus N] [--count N] [--duration S] [-w FILE|-]",
+      "capture iopd's URBs from its usbmon node: a pcap file (-w) or a line per event", iopctl_cmd_capture,
+      .own_device = true },
 };
 
 int iopctl_fail(const char *what, int e) {
@@ -169,10 +173,10 @@ int iopctl_cmd_validate(struct iopctl *ctl, int argc, char **argv) {
 static void usage(FILE *out) {
     fprintf(out,
             "Usage: iopctl [OPTION]... COMMAND [ARG]...\n"
-            "Talk to the I2O configuration device (/dev/i2o/ctl).\n"
+            "Talk to the I2O configuration device (/dev/i2o/ctl); capture iopd's USB traffic.\n"
             "\n"
             "Options:\n"
-            "  -d, --device=PATH   device node (default /dev/i2o/ctl)\n"
+            "  -d, --device=PATH   device node (default /dev/i2o/ctl; for capture: iopd's usbmon node)\n"
             "  -j, --json          machine-readable output (one JSON document per result)\n"
             "  -h, --help          show this help\n"
             "  -V, --version       show the version\n"
@@ -206,7 +210,7 @@ int main(int argc, char **argv) {
 
     while ((c = getopt_long(argc, argv, "+d:jhV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'd': ctl.device = optarg; break;
+        case 'd': ctl.device = optarg; ctl.device_set = true; break;
         case 'j': ctl.json = true; break;
         case 'h': usage(stdout); return IOPCTL_OK;
         case 'V': printf("iopctl %s\n", IOPD_VERSION); return IOPCTL_OK;
@@ -221,6 +225,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(name, commands[i].name) != 0 && !(commands[i].alias && strcmp(name, commands[i].alias) == 0))
             continue;
+        if (commands[i].own_device)
+            return commands[i].fn(&ctl, argc - optind, argv + optind);
         ctl.fd = open(ctl.device, O_RDWR | O_CLOEXEC);
         if (ctl.fd < 0) {
             int e = errno;

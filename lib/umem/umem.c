@@ -1,4 +1,4 @@
-#include "lib/ctl/umem.h"
+#include "lib/umem/umem.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-#include "lib/ctl/umem-space.h"
+#include "lib/umem/umem-space.h"
 
 #include <assert.h>
 #include <errno.h>

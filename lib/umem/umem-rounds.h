@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lib/ctl/umem.h"
+#include "lib/umem/umem.h"
 
 struct iop_uiov {
     uint64_t base;

@@ -1,4 +1,4 @@
-#include "lib/ctl/umem-rounds.h"
+#include "lib/umem/umem-rounds.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lib/ctl/umem.h"
+#include "lib/umem/umem.h"
 
 #define IOP_UMEM_SPACE_REGIONS 32
 

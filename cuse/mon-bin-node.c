@@ -1,0 +1,346 @@
+#include "cuse/mon-bin-node.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "cuse/cuse-dev.h"
+#include "cuse/fuse-compat.h"
+#include "cuse/ioctl-reply.h"
+#include "cuse/parked-reads.h"
+#include "cuse/poll-wait.h"
+#include "lib/umem/umem-rounds.h"
+#include "lib/usbmon/bin-ioctl.h"
+#include "lib/usbmon/bin-reader.h"
+#include "lib/usbmon/bus.h"
+#include "lib/util/log.h"
+
+struct bin_file;
+
+/* An ioctl waiting for a record: its request, and what its round had (the kernel
+ * resends nothing: the gathered input is kept here). */
+struct parked_call {
+    struct parked_call *next;
+    struct bin_file *bf;      /* borrowed: the file it waits on */
+    fuse_req_t req;
+    unsigned cmd;
+    uint64_t arg;
+    unsigned flags;
+    struct iop_mon_bin_call call;
+    uint8_t *in;              /* owned copy of the round's input */
+    size_t in_size, out_size;
+};
+
+/* What the adapter keeps per open file, behind fi->fh. */
+struct bin_file {
+    struct iop_mon_bin_node *node;   /* borrowed */
+    struct bin_file *next;           /* in node->files */
+    struct iop_mon_bin_reader *reader; /* owned */
+    struct iop_parked_reads reads;   /* blocking reads waiting for a record */
+    struct parked_call *calls;       /* owned, oldest first */
+    struct iop_poll_wait poll;
+    struct iop_mon_bin_hint hint;    /* the last GET, to name its ranges early next time */
+    bool nonblock;                   /* O_NONBLOCK as the open or the latest read saw it */
+};
+
+struct iop_mon_bin_node {
+    struct iop_mon *mon;             /* borrowed */
+    unsigned busnum;
+    struct iop_cuse_dev *dev;        /* owned */
+    struct bin_file *files;          /* owned list */
+    unsigned n_files;
+};
+
+static void bin_init_done(void *userdata) {
+    struct iop_mon_bin_node *n = userdata;
+    iop_cuse_dev_set_ready(n->dev);
+    iop_info("/dev/%s ready", iop_cuse_dev_name(n->dev));
+}
+
+/* ---- read ---- */
+
+/* Answer one read if it can be answered now; the bytes count as read only once the
+ * reply went out (a request interrupted meanwhile loses nothing). */
+static bool serve_read(void *ctx, fuse_req_t req, size_t size) {
+    struct bin_file *bf = ctx;
+    struct iovec iov[IOP_MON_BIN_READ_IOV];
+    int k;
+    int n = iop_mon_bin_reader_read_peek(bf->reader, size, iov, &k);
+    if (n == -EAGAIN)
+        return false;
+    if (n < 0) {
+        fuse_reply_err(req, -n);
+        return true;
+    }
+    if (fuse_reply_iov(req, iov, k) == 0)
+        iop_mon_bin_reader_read_done(bf->reader, (size_t)n);
+    return true;
+}
+
+static void bin_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi) {
+    struct bin_file *bf = (struct bin_file *)(uintptr_t)fi->fh;
+    (void)off; /* no seek: the kernel's node has none either */
+    bf->nonblock = fi->flags & O_NONBLOCK;
+    if (iop_parked_reads_empty(&bf->reads) && serve_read(bf, req, size))
+        return;
+    if (bf->nonblock) {
+        fuse_reply_err(req, EAGAIN);
+        return;
+    }
+    iop_parked_reads_add(&bf->reads, req, size);
+}
+
+/* ---- ioctl ---- */
+
+/* Run one round of an ioctl and answer it: a retry, or the result with the output
+ * written so far (errors included: MFETCH's nflush goes with EAGAIN).  False, and
+ * nothing sent, when it must wait. */
+static bool run_round(struct bin_file *bf, fuse_req_t req, unsigned cmd, uint64_t arg, unsigned flags,
+                      struct iop_mon_bin_call *call, const void *in, size_t in_size, size_t out_size) {
+    struct iop_umem_rounds r;
+    if (iop_umem_rounds_init(&r, in, in_size, out_size) < 0) {
+        fuse_reply_err(req, ENOMEM);
+        return true;
+    }
+    int res = iop_mon_bin_ioctl(bf->reader, cmd, arg, flags, &r.um, call, &bf->hint);
+    if (res != IOP_MON_BIN_WAIT)
+        iop_cuse_reply_ioctl(req, res, &r);
+    iop_umem_rounds_done(&r);
+    return res != IOP_MON_BIN_WAIT;
+}
+
+static void parked_unlink(struct parked_call *pc) {
+    for (struct parked_call **p = &pc->bf->calls; *p; p = &(*p)->next)
+        if (*p == pc) {
+            *p = pc->next;
+            return;
+        }
+}
+
+static void parked_free(struct parked_call *pc) {
+    free(pc->in);
+    free(pc);
+}
+
+/* FUSE_INTERRUPT for a waiting ioctl: the kernel's wait returned -EINTR.  The call
+ * runs once more without waiting, so that what it stores before its wait (MFETCH's
+ * nflush) still goes out, with EINTR. */
+static void call_interrupted(fuse_req_t req, void *data) {
+    struct parked_call *pc = data;
+    parked_unlink(pc);
+    struct iop_umem_rounds r;
+    if (iop_umem_rounds_init(&r, pc->in, pc->in_size, pc->out_size) < 0) {
+        fuse_reply_err(req, EINTR);
+    } else {
+        int res = iop_mon_bin_ioctl(pc->bf->reader, pc->cmd, pc->arg, pc->flags | IOP_MON_BIN_NONBLOCK, &r.um,
+                                    &pc->call, &pc->bf->hint);
+        /* (IOP_UMEM_RETRY, a record that came after all, goes out as a retry.) */
+        iop_cuse_reply_ioctl(req, res == -EAGAIN ? -EINTR : res, &r);
+        iop_umem_rounds_done(&r);
+    }
+    parked_free(pc);
+}
+
+static void park_call(struct bin_file *bf, fuse_req_t req, unsigned cmd, uint64_t arg, unsigned flags,
+                      const struct iop_mon_bin_call *call, const void *in, size_t in_size, size_t out_size) {
+    /* Single-threaded: nothing can interrupt between this test and the registration. */
+    if (fuse_req_interrupted(req)) {
+        fuse_reply_err(req, EINTR);
+        return;
+    }
+    struct parked_call *pc = calloc(1, sizeof(*pc));
+    if (!pc || (in_size && !(pc->in = malloc(in_size)))) {
+        free(pc);
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    if (in_size)
+        memcpy(pc->in, in, in_size);
+    pc->bf = bf;
+    pc->req = req;
+    pc->cmd = cmd;
+    pc->arg = arg;
+    pc->flags = flags;
+    pc->call = *call;
+    pc->in_size = in_size;
+    pc->out_size = out_size;
+    struct parked_call **tail = &bf->calls;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = pc;
+    fuse_req_interrupt_func(req, call_interrupted, pc);
+}
+
+/* Every ioctl in unrestricted mode: the handler runs against this round's gathered
+ * bytes and finishes, names the ranges it needs next, or waits for a record. */
+static void bin_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi, unsigned flags,
+                      const void *in_buf, size_t in_bufsz, size_t out_bufsz) {
+    struct bin_file *bf = (struct bin_file *)(uintptr_t)fi->fh;
+    unsigned f = ((flags & FUSE_IOCTL_COMPAT) ? IOP_MON_BIN_COMPAT : 0) | (bf->nonblock ? IOP_MON_BIN_NONBLOCK : 0);
+    struct iop_mon_bin_call call = { 0 };
+    uint64_t uarg = (uint64_t)(uintptr_t)arg;
+    if (!run_round(bf, req, (unsigned)cmd, uarg, f, &call, in_buf, in_bufsz, out_bufsz))
+        park_call(bf, req, (unsigned)cmd, uarg, f, &call, in_buf, in_bufsz, out_bufsz);
+}
+
+/* ---- the rest of the file operations ---- */
+
+/* The reader's hook: a record arrived in an empty ring, or the bus went away.  Runs
+ * inside the URB path; it only answers requests, which never blocks.  Waiting reads
+ * first, then waiting ioctls in their order; each that still finds nothing stays. */
+static void on_reader_ready(void *ctx) {
+    struct bin_file *bf = ctx;
+    iop_parked_reads_serve(&bf->reads, serve_read, bf);
+    while (bf->calls) {
+        struct parked_call *pc = bf->calls;
+        if (!run_round(bf, pc->req, pc->cmd, pc->arg, pc->flags, &pc->call, pc->in, pc->in_size, pc->out_size))
+            break;
+        bf->calls = pc->next;
+        parked_free(pc);
+    }
+    iop_poll_wait_wake(&bf->poll, iop_mon_bin_reader_readable(bf->reader) || iop_mon_bin_reader_hung_up(bf->reader));
+}
+
+static void bin_file_free(struct bin_file *bf, int parked_err) {
+    struct iop_mon_bin_node *n = bf->node;
+    iop_parked_reads_fail_all(&bf->reads, parked_err);
+    while (bf->calls) {
+        struct parked_call *pc = bf->calls;
+        bf->calls = pc->next;
+        fuse_reply_err(pc->req, parked_err);
+        parked_free(pc);
+    }
+    iop_poll_wait_drop(&bf->poll);
+    iop_mon_bin_reader_free(bf->reader);
+    for (struct bin_file **pp = &n->files; *pp; pp = &(*pp)->next) {
+        if (*pp == bf) {
+            *pp = bf->next;
+            n->n_files--;
+            break;
+        }
+    }
+    free(bf);
+}
+
+static void bin_open(fuse_req_t req, struct fuse_file_info *fi) {
+    struct iop_mon_bin_node *n = fuse_req_userdata(req);
+    struct bin_file *bf = calloc(1, sizeof(*bf));
+    int r = bf ? iop_mon_open_bin(n->mon, n->busnum, &bf->reader) : -ENOMEM;
+    if (r < 0) {
+        free(bf);
+        fuse_reply_err(req, -r);
+        return;
+    }
+    bf->node = n;
+    bf->nonblock = fi->flags & O_NONBLOCK;
+    bf->next = n->files;
+    n->files = bf;
+    n->n_files++;
+    iop_mon_bin_reader_set_notify(bf->reader, on_reader_ready, bf);
+    fi->fh = (uintptr_t)bf;
+    fi->nonseekable = 1;
+    fi->direct_io = 1;
+    if (fuse_reply_open(req, fi) != 0) /* the opener is gone already (interrupted) */
+        bin_file_free(bf, EBADF);
+}
+
+/* The kernel sends RELEASE only when nothing is in flight on the file, so anything
+ * still parked would be a kernel bug; it is answered EBADF rather than leaked. */
+static void bin_release(fuse_req_t req, struct fuse_file_info *fi) {
+    bin_file_free((struct bin_file *)(uintptr_t)fi->fh, EBADF);
+    fuse_reply_err(req, 0);
+}
+
+/* mon_bin.c has no write method (it is commented out there): EINVAL from the VFS. */
+static void bin_write(fuse_req_t req, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
+    (void)buf, (void)size, (void)off, (void)fi;
+    fuse_reply_err(req, EINVAL);
+}
+
+/* POLLIN while a record is queued (mon_bin_poll); POLLHUP once the bus is gone. */
+static void bin_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph) {
+    struct bin_file *bf = (struct bin_file *)(uintptr_t)fi->fh;
+    unsigned revents = 0;
+    if (iop_mon_bin_reader_readable(bf->reader))
+        revents |= POLLIN | POLLRDNORM;
+    if (iop_mon_bin_reader_hung_up(bf->reader))
+        revents |= POLLHUP;
+    iop_poll_wait_reply(&bf->poll, req, ph, revents);
+}
+
+static const struct cuse_lowlevel_ops bin_ops = {
+    .init_done = bin_init_done,
+    .open = bin_open,
+    .read = bin_read,
+    .write = bin_write,
+    .release = bin_release,
+    .ioctl = bin_ioctl,
+    .poll = bin_poll,
+};
+
+int iop_mon_bin_node_new(struct iop_mon *mon, unsigned busnum, const char *devname, int fd,
+                         struct iop_mon_bin_node **ret) {
+    assert(mon && devname && ret);
+    if (busnum > IOP_MON_BUS_MAX) {
+        close(fd);
+        return -EINVAL;
+    }
+    struct iop_mon_bin_node *n = calloc(1, sizeof(*n));
+    if (!n) {
+        close(fd);
+        return -ENOMEM;
+    }
+    n->mon = mon;
+    n->busnum = busnum;
+    struct iop_cuse_dev_params p = {
+        .devname = devname,
+        .unrestricted_ioctl = true,
+        .ops = &bin_ops,
+        .userdata = n,
+    };
+    int r = iop_cuse_dev_new(&p, fd, &n->dev);
+    if (r < 0) {
+        free(n);
+        return r;
+    }
+    *ret = n;
+    return 0;
+}
+
+struct iop_mon_bin_node *iop_mon_bin_node_free(struct iop_mon_bin_node *n) {
+    if (!n)
+        return NULL;
+    /* Answer what waits while the session can still send, then close it. */
+    while (n->files)
+        bin_file_free(n->files, ENODEV);
+    iop_cuse_dev_free(n->dev);
+    free(n);
+    return NULL;
+}
+
+struct iop_cuse_dev *iop_mon_bin_node_dev(struct iop_mon_bin_node *n) {
+    assert(n);
+    return n->dev;
+}
+
+unsigned iop_mon_bin_node_open_count(const struct iop_mon_bin_node *n) {
+    assert(n);
+    return n->n_files;
+}
+
+unsigned iop_mon_bin_node_parked(const struct iop_mon_bin_node *n) {
+    assert(n);
+    unsigned c = 0;
+    for (const struct bin_file *bf = n->files; bf; bf = bf->next) {
+        c += iop_parked_reads_count(&bf->reads);
+        for (const struct parked_call *pc = bf->calls; pc; pc = pc->next)
+            c++;
+    }
+    return c;
+}
