@@ -30,7 +30,7 @@
 #include "cuse/cuse-dev.h"
 #include "cuse/fuse-compat.h"
 #include "lib/ctl/abi.h"
-#include "lib/ctl/umem-rounds.h"
+#include "lib/umem/umem-rounds.h"
 #include "lib/util/log.h"
 #include "lib/util/loop.h"
 
