@@ -82,6 +82,7 @@ struct iop_device {
                               strings, each NUL-terminated, in that order; NULL: defaults */
     bool params_lazy;      /* built on first use, dropped again while they hold nothing unsaved */
     bool params_dirty;     /* changes not saved yet (a flush is due, or saving failed): kept */
+    bool params_save_failed; /* the last save failed (said once; the next good one says so) */
     struct iop_device *lru_prev, *lru_next;
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
     const struct iop_device_ops *ops; /* NULL: the IOP itself answers */
