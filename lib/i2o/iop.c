@@ -185,6 +185,7 @@ int iop_controller_add_device(struct iop_controller *c, const struct iop_device 
     d->iop = c;
     d->blk_fd = -1;
     d->scsi = NULL;
+    d->jnl_fd = -1;
     /* Every device answers UtilParams; its groups come from iop_device_build_params
      * or, deferred, from iop_device_params (devparams.h). */
     d->params = NULL;
