@@ -23,11 +23,11 @@ sums() { (cd "$STATE/iop0" && sha256sum params-00a.state swstore.idx sw-* dma.st
 
 # The built-in configuration without USB (not needed here; enumerating it is slow).
 "$IOPD" --dump-default-config | python3 -c '
-import json, sys; c = json.load(sys.stdin); c["usb"] = {"enabled": False}; json.dump(c, sys.stdout)' >/etc/iopd/iopd.json
+import json, sys; c = json.load(sys.stdin); c["usb"] = {"enabled": False}; json.dump(c, sys.stdout)' >/tmp/nousb.json
 dd if=/dev/urandom of=/tmp/m1.img bs=1k count=100 status=none
 dd if=/dev/urandom of=/tmp/m2.img bs=1k count=100 status=none
 dd if=/dev/urandom of=/tmp/blk.bin bs=1k count=4 status=none
-check "iopd starts on a 2 MiB state directory" start_iopd
+check "iopd starts on a 2 MiB state directory" start_iopd --config /tmp/nousb.json
 check "a parameter is set and saved" "$IOPCTL" set 0 0x00a 0xF102 DeviceName saved-value
 check "a module is stored" "$IOPCTL" sw download 0 private 0x77 /tmp/m1.img
 check "a block is written" "$IOPCTL" passthru 0 0x00a 0x31 0 4096 0 0 --to-iop /tmp/blk.bin
@@ -65,7 +65,7 @@ check "the failure is logged once, not at every retry" test "$(grep -c 'cannot s
 # it closed, then the remount (a file system that fails into read-only, errors=
 # remount-ro, gives the daemon the same EROFS).
 check "SIGTERM" stop_iopd
-check "iopd restarts" start_iopd
+check "iopd restarts" start_iopd --config /tmp/nousb.json
 check "the value saved after the failure survived" test "$(devname)" = during-enospc
 check "remount the state directory read-only" mount -o remount,ro "$STATE"
 check "a change on a read-only directory is accepted" "$IOPCTL" set 0 0x00a 0xF102 DeviceName during-ro
@@ -74,7 +74,7 @@ check "the failure is logged" wait_log "cannot save its parameters to params-00a
 mount -o remount,rw "$STATE"
 check "writable again: saved" wait_log "parameters saved to params-00a.state again.*" 30
 check "SIGTERM" stop_iopd
-check "iopd restarts" start_iopd
+check "iopd restarts" start_iopd --config /tmp/nousb.json
 check "the last value survived" test "$(devname)" = during-ro
 check "the module too" "$IOPCTL" sw upload 0 private 0x77 /tmp/m1.back2 --size 102400
 check "... byte for byte" cmp /tmp/m1.img /tmp/m1.back2
@@ -83,7 +83,7 @@ check "SIGTERM" stop_iopd
 
 # --- Starting read-only ---
 check "remount the state directory read-only" mount -o remount,ro "$STATE"
-check "iopd starts on a read-only state directory" start_iopd
+check "iopd starts on a read-only state directory" start_iopd --config /tmp/nousb.json
 check "it serves the saved values" test "$(devname)" = during-ro
 check "and the stored module" "$IOPCTL" sw upload 0 private 0x77 /tmp/m1.back3 --size 102400
 check "a change is accepted and kept in memory" "$IOPCTL" set 0 0x00a 0xF102 DeviceName ro-start
