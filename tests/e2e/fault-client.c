@@ -13,12 +13,18 @@
  *       daemon acknowledged and "done" at the end (exit 0), or exit 1 at a failure.
  *       With PID: SIGKILL to PID DELAY_US after fragment AFTER was acknowledged (0:
  *       before the first fragment) while the download goes on.
+ *   fault-client DEV events IOP TID MASK STOPFILE
+ *       Register for MASK on (IOP, TID) and print every event as it comes
+ *       ("event TID INDICATOR DATA0 DATA1", the first two data words), waiting with
+ *       poll(); once STOPFILE exists and nothing is queued, print "lost N" (the queue's
+ *       overflow count) and exit.
  *   fault-client DEV bsa-check IOP TID ADDR LEN
  *       Read the region back: print "gen G" when every block holds the same generation
  *       with intact contents (exit 0), else say which blocks differ (exit 1: torn).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,7 +119,46 @@ static int sw_download(int fd, int argc, char **argv) {
     return 0;
 }
 
+static int events(int fd, char **argv) {
+    struct i2o_evt_id id = { .iop = (unsigned)strtoul(argv[3], NULL, 0), .tid = (unsigned)strtoul(argv[4], NULL, 0),
+                             .evt_mask = (unsigned)strtoul(argv[5], NULL, 0) };
+    if (ioctl(fd, I2OEVTREG, &id) != 0) {
+        perror("I2OEVTREG");
+        return 1;
+    }
+    int lost = 0;
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int stop = access(argv[6], F_OK) == 0;
+        if (poll(&p, 1, 200) < 0 && errno != EINTR)
+            return 1;
+        struct i2o_evt_get g;
+        int n = 0;
+        while (ioctl(fd, I2OEVTGET, &g) == 0) {
+            uint32_t d0, d1;
+            memcpy(&d0, g.info.evt_data, 4);
+            memcpy(&d1, g.info.evt_data + 4, 4);
+            printf("event 0x%03x 0x%08x 0x%x 0x%x\n", g.info.id.tid, g.info.id.evt_mask, d0, d1);
+            lost = g.lost;
+            n++;
+        }
+        fflush(stdout);
+        if (stop && n == 0)
+            break;
+    }
+    printf("lost %d\n", lost);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 7 && strcmp(argv[2], "events") == 0) {
+        int fd = open(argv[1], O_RDWR);
+        if (fd < 0) {
+            perror(argv[1]);
+            return 2;
+        }
+        return events(fd, argv);
+    }
     if ((argc == 7 || argc == 10) && strcmp(argv[2], "sw-download") == 0) {
         int fd = open(argv[1], O_RDWR);
         if (fd < 0) {

@@ -3,12 +3,12 @@
 # (BsaBlockWrite through I2OPASSTHRU), then a restart: the module is the old or the new
 # one whole, never torn, and never the old one after the download was acknowledged; the
 # written region holds one generation in every block, the last acknowledged one or the
-# one in flight.  FAULTS_KILLS kills of each kind (default 10; the README's figures are
-# from FAULTS_KILLS=50).
+# one in flight.  IOPD_E2E_KILLS kills of each kind (default 10; the README's figures are
+# from IOPD_E2E_KILLS=50).
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 rm -rf "$STATE"/*
-KILLS=${FAULTS_KILLS:-10}
+KILLS=${IOPD_E2E_KILLS:-10}
 FC=$E2E/fault-client
 "$IOPD" --dump-default-config | python3 -c '
 import json, sys; c = json.load(sys.stdin); c["usb"] = {"enabled": False}; json.dump(c, sys.stdout)' >/tmp/nousb.json
@@ -18,8 +18,8 @@ import json, sys; c = json.load(sys.stdin); c["usb"] = {"enabled": False}; json.
 # after a random acknowledged fragment or write), so they land inside the daemon's
 # work as often as between requests.
 random() { awk -v s="$2" -v m="$1" 'BEGIN { srand(s); print int(rand() * m) }'; }
-BASE=${FAULTS_SEED:-$$}
-echo "    random seed $BASE (FAULTS_SEED=$BASE repeats this run)"
+BASE=${IOPD_E2E_SEED:-$$}
+echo "    random seed $BASE (IOPD_E2E_SEED=$BASE repeats this run)"
 # The daemon was killed: wait for it and its node to go.
 reap_iopd() {
     wait "$IOPD_PID" 2>/dev/null

@@ -7,13 +7,13 @@
 # clients registered for every event that never read.  Throughout: the daemon's peak
 # virtual size never jumps (no huge allocation), its memory comes back, its
 # descriptors stay, and another client's I2OGETIOPS latency is reported (not asserted).
-# HOSTILE_STORM (calls per storm process, default 2500) and HOSTILE_FDS (default
-# 10000) scale it; the README's figures are from HOSTILE_STORM=20000.
+# IOPD_E2E_STORM (calls per storm process, default 2500) and IOPD_E2E_FDS (default
+# 10000) scale it; the README's figures are from IOPD_E2E_STORM=20000.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 rm -rf "$STATE"/*
-STORM=${HOSTILE_STORM:-2500}
-NFDS=${HOSTILE_FDS:-10000}
+STORM=${IOPD_E2E_STORM:-2500}
+NFDS=${IOPD_E2E_FDS:-10000}
 H=$E2E/hostile-client
 H32=$E2E/hostile-client32
 # The built-in configuration without USB: random messages must not reach the VM's
