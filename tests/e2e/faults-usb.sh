@@ -33,14 +33,14 @@ print(d[0] if d else "")'
 wait_tid() {
     n=${2:-150}
     while [ $n -gt 0 ]; do
-        if "$IOPCTL" lct 0 | grep -Eq '^0x[0-9a-f]+ +usb-device +0x[0-9a-f]*0104 0x1d6b '; then
+        if "$IOPCTL" lct 0 | grep -Eq '^0x[0-9a-f]+ +usb-device +0x[0-9a-f]*0104 +0x1d6b '; then
             [ "$1" = present ] && return 0
         else [ "$1" = absent ] && return 0; fi
         sleep 0.1; n=$((n - 1))
     done
     return 1
 }
-check "the gadget is in the LCT" wait_tid present 300
+if wait_tid present 300; then ok "the gadget is in the LCT"; else not_ok "the gadget is in the LCT"; "$IOPCTL" lct 0; fi
 # Its place in sysfs ("3-1"), the same after every bind: checking for it forks nothing,
 # which matters with the CPU busy with the traffic (gadget.sh's checks read every device).
 GPLACE=$(for d in /sys/bus/usb/devices/*-*; do

@@ -256,6 +256,9 @@ static int op_usb_intr(struct load_client *c) {
 /* --- a USB device by vendor and product (usb, usbin, usbctl) --- */
 
 #define USB_CLASS 0x0F0u /* the LCT class of a USB device */
+/* Transfers that must complete get a timeout far beyond what a loaded VM needs (the
+ * clients queue on one endpoint): only a lost URB should reach it. */
+#define USB_TIMEOUT_MS 60000u
 
 static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
@@ -325,9 +328,9 @@ static int op_usb(struct load_client *c) {
         return r;
     const struct load_target *t = c->t;
     memset(c->data, (int)c->id, t->usb_len);
-    r = usb_urb(c, t->usb_out & 0x7F, NULL, t->usb_len, 5000);
+    r = usb_urb(c, t->usb_out & 0x7F, NULL, t->usb_len, USB_TIMEOUT_MS);
     if (!r)
-        r = usb_urb(c, 0x80 | t->usb_in, NULL, t->usb_len, 5000);
+        r = usb_urb(c, 0x80 | t->usb_in, NULL, t->usb_len, USB_TIMEOUT_MS);
     if (r)
         c->usb_dev_tid = -1; /* it may have gone (or come back under another TID) */
     return r;
@@ -351,7 +354,7 @@ static int op_usbctl(struct load_client *c) {
     int r = usb_dev(c);
     if (r)
         return r;
-    r = usb_urb(c, 0, get_device_descriptor, 18, 5000);
+    r = usb_urb(c, 0, get_device_descriptor, 18, USB_TIMEOUT_MS);
     if (r)
         c->usb_dev_tid = -1;
     return r;
