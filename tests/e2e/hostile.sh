@@ -54,7 +54,7 @@ check "4 x $STORM random ioctls all answered" test $st -eq 0
 check "the daemon is alive" kill -0 $P
 # Correct afterwards: the checks of ctl-client, on a fresh state.
 check "afterwards: GETIOPS" "$E2E/ctl-client" /dev/i2o/ctl getiops 0
-check "afterwards: LCT" "$E2E/ctl-client" /dev/i2o/ctl lct 0 0x000:0x000 0x008:0x001 0x009:0x080 0x00a:0x010 0x00b:0x020 0x00c:0x080
+check "afterwards: LCT" "$E2E/ctl-client" /dev/i2o/ctl lct 0 0x000:0x000 0x008:0x001 0x009:0x080 0x00a:0x010 0x00b:0x020 0x00c:0x080 0x00d:0x080 0x00e:0x051
 check "afterwards: parameters" "$E2E/ctl-client" /dev/i2o/ctl params-errors 0 0x00a
 check "afterwards: PASSTHRU" "$E2E/ctl-client" /dev/i2o/ctl passthru-nop 0
 check "afterwards: software store" "$E2E/ctl-client" /dev/i2o/ctl sw-roundtrip 0

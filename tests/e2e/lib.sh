@@ -136,7 +136,7 @@ proc_fds() { ls "/proc/$1/fd" | wc -l; }
 # probe_latency LABEL: a small ioctl's latency from one more client (iop-load, 300
 # I2OGETIOPS); prints "LABEL: p50 N us, p99 N us" and sets PROBE_P50 / PROBE_P99.
 probe_latency() {
-    "$BUILD/tests/load/iop-load" --clients 1 --ops 300 --mix getiops --quiet --json /tmp/probe.json
+    "$BUILD/tests/load/iop-load" --clients 1 --ops 300 --mix getiops --json >/tmp/probe.json
     eval "$(python3 -c 'import json; o = json.load(open("/tmp/probe.json"))["per_op"]["getiops"]
 print("PROBE_P50=%d PROBE_P99=%d" % (o["p50_us"], o["p99_us"]))')"
     echo "    $1: I2OGETIOPS from another client: p50 $PROBE_P50 us, p99 $PROBE_P99 us"
