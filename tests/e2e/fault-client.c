@@ -18,6 +18,10 @@
  *       ("event TID INDICATOR DATA0 DATA1", the first two data words), waiting with
  *       poll(); once STOPFILE exists and nothing is queued, print "lost N" (the queue's
  *       overflow count) and exit.
+ *   fault-client DEV usb-tid IOP VID PID
+ *       One I2OLCTGET: print the TID of the USB device (class 0x0F0) with that vendor and
+ *       product (in the sub-class's low 16 bits) and exit 0, or exit 1 when there is
+ *       none (cheaper than iopctl, which also reads every device's identity).
  *   fault-client DEV bsa-check IOP TID ADDR LEN
  *       Read the region back: print "gen G" when every block holds the same generation
  *       with intact contents (exit 0), else say which blocks differ (exit 1: torn).
@@ -150,7 +154,37 @@ static int events(int fd, char **argv) {
     return 0;
 }
 
+static int usb_tid(int fd, unsigned iop, unsigned vid, unsigned pid) {
+    static uint8_t buf[65536];
+    unsigned int len = sizeof(buf);
+    struct i2o_cmd_hrtlct c = { .iop = iop, .resbuf = buf, .reslen = &len };
+    if (ioctl(fd, I2OLCTGET, &c) < 0) {
+        perror("I2OLCTGET");
+        return 2;
+    }
+    i2o_lct *l = (i2o_lct *)buf;
+    unsigned n = l->table_size >= 3 ? (l->table_size - 3) / 9 : 0;
+    for (unsigned i = 0; i < n && 12 + (i + 1) * 36 <= len; i++)
+        if (l->lct_entry[i].class_id == 0x0F0 && l->lct_entry[i].vendor_id == vid &&
+            (l->lct_entry[i].sub_class & 0xFFFF) == pid) {
+            printf("%u\n", l->lct_entry[i].tid);
+            return 0;
+        }
+    return 1;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 6 && strcmp(argv[2], "usb-tid") == 0) {
+        int fd = open(argv[1], O_RDWR);
+        if (fd < 0) {
+            perror(argv[1]);
+            return 2;
+        }
+        int r = usb_tid(fd, (unsigned)strtoul(argv[3], NULL, 0), (unsigned)strtoul(argv[4], NULL, 16),
+                        (unsigned)strtoul(argv[5], NULL, 16));
+        close(fd);
+        return r;
+    }
     if (argc == 7 && strcmp(argv[2], "events") == 0) {
         int fd = open(argv[1], O_RDWR);
         if (fd < 0) {

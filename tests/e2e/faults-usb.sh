@@ -27,13 +27,12 @@ import json, sys
 d = [e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104]
 print(d[0] if d else "")'
 }
-# wait_tid present|absent [TENTHS]: the gadget's entry in the LCT (iopctl's table: a
-# usb-device whose sub-class ends in the product id and whose vendor is 0x1d6b; the
-# root hubs are 0x1d6b too, with other products).
+# wait_tid present|absent [TENTHS]: the gadget's entry in the LCT (one I2OLCTGET per
+# look: iopctl would read every device's identity too, which a loaded VM feels).
 wait_tid() {
     n=${2:-150}
     while [ $n -gt 0 ]; do
-        if "$IOPCTL" lct 0 | grep -Eq '^0x[0-9a-f]+ +usb-device +0x[0-9a-f]*0104 +0x1d6b '; then
+        if "$E2E/fault-client" /dev/i2o/ctl usb-tid 0 1d6b 0104 >/dev/null; then
             [ "$1" = present ] && return 0
         else [ "$1" = absent ] && return 0; fi
         sleep 0.1; n=$((n - 1))
