@@ -33,7 +33,7 @@ SIZE=196608 FRAGS=24
 check "iopd starts" start_iopd --config /tmp/nousb.json
 t0=$(date +%s%N)
 check "a first version is stored" "$IOPCTL" sw download 0 private 0x99 /tmp/v0.img
-echo "    one download of 512 KiB (64 fragments): $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+echo "    one download of 192 KiB ($FRAGS fragments): $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 prev=0 old=0 new=0 torn=0 lost=0 unacked_new=0
 i=1
 while [ $i -le "$KILLS" ]; do
