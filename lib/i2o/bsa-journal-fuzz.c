@@ -7,12 +7,9 @@
 #include "lib/i2o/bsa-journal.h"
 #include "lib/i2o/bsa.h"
 #include "lib/util/bytes.h"
-#include "lib/util/log.h"
+#include "lib/util/fuzz.h"
 
-static int broken(const char *what) {
-    iop_log(LOG_ERR, "bsa-journal fuzz: %s", what);
-    return -EIO;
-}
+static int broken(const char *what) { return IOP_FUZZ_FAIL("bsa-journal: %s", what); }
 
 int iop_bsa_journal_fuzz_one(const uint8_t *data, size_t len) {
     if (len < 8)

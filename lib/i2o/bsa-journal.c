@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "lib/i2o/bsa.h"
-#include "lib/state/crc32.h"
+#include "lib/util/crc32.h"
 #include "lib/util/bytes.h"
 
 static const uint8_t magic[8] = { 'I', 'O', 'P', 'D', 'B', 'J', 'N', 'L' };
