@@ -1,7 +1,7 @@
 #!/bin/sh
 # Hot-unplug during transfers: four clients keep bulk OUT/IN transfers going through
 # I2OPASSTHRU to a Loopback gadget on dummy_hcd while its UDC is unbound and bound
-# again IOPD_E2E_UNPLUGS times (default 5; the README's figures are from 100).  Every
+# again IOPD_E2E_UNPLUGS times (default 5; more for a longer run).  Every
 # URB completes exactly once (usbmon /dev/usbmon/0u: each S line has one C or E line
 # and no completion comes without one; the clients' successful transfers equal the
 # bulk completions with status 0), the gadget's LCT entry goes and comes back each

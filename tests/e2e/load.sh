@@ -12,9 +12,9 @@
 # client finishes (no deadlock), nothing fails that the operation does not explain,
 # the readers that never read hold at most the kernel's 93 events each, every URB
 # completes with status 0, and the daemon's resident memory and descriptors come back
-# to where they were after a warm-up once the clients are gone.  The README's figures
-# are from 10,000 ioctls per client, a long run under TCG:
-#   IOPD_E2E_LOAD_OPS=10000 tests/vm/run --timeout 7200 --smp 2 -- /bin/sh tests/e2e/load.sh build-test
+# to where they were after a warm-up once the clients are gone.  The issue's 10,000
+# ioctls per client is a run of hours under TCG (the build directory given absolute):
+#   IOPD_E2E_LOAD_OPS=10000 tests/vm/run --timeout 20000 --smp 2 -- /bin/sh $PWD/tests/e2e/load.sh $PWD/build-test
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gadget.sh"
 e2e_init "$@"
