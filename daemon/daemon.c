@@ -43,6 +43,7 @@ struct unit_state {
     struct iop_swstore *sw;     /* owned */
     struct iop_isa_path *isa;   /* owned: the DMA data path, NULL without a channel */
     bool isa_dirty;             /* channel state changed since it was last saved */
+    bool isa_save_failed;       /* the last save failed (reported once, retried) */
 };
 
 /* The DMA controller's state is saved this long after activity (and at stop): often
@@ -60,6 +61,11 @@ struct unit_state {
 /* Memory freed by a burst of requests goes back to the system once the nodes have
  * been quiet this long (the heap's free pages, the ISA memory no buffer uses). */
 #define IDLE_TRIM_USEC 1000000u
+/* State that could not be saved (a full or read-only state directory) stays in memory
+ * and is saved again after this long, doubling up to the maximum while it keeps failing
+ * (and at the next change, which saves anyway). */
+#define SAVE_RETRY_FIRST_USEC 1000000u
+#define SAVE_RETRY_MAX_USEC 10000000u
 
 struct iopd {
     struct iopd_options opt;
@@ -81,7 +87,12 @@ struct iopd {
     struct iop_loop_source *trim_timer;     /* armed after activity */
     struct iop_loop_source *params_timer;   /* armed while parameter changes are unsaved */
     unsigned long activity, activity_seen;  /* request batches served; at the last check */
+    struct iop_loop_source *save_retry_timer; /* armed while some save failed */
+    uint64_t save_retry_usec;     /* the next retry's delay */
+    bool stopping;                /* iopd_free: last saves, no more retries */
 };
+
+static void arm_save_retry(struct iopd *d);
 
 static int load_config(const struct iopd_options *opt, struct iop_config **cfg, char **origin) {
     char *err = NULL;
@@ -115,10 +126,21 @@ static void save_dma(struct unit_state *u) {
     uint8_t blob[1024];
     int n = iop_isa_path_save(u->isa, blob, sizeof(blob));
     int r = n < 0 ? n : iop_state_write_atomic(u->dir, DMA_STATE_FILE, blob, (size_t)n);
-    if (r < 0)
-        iop_warn("IOP %u: saving the DMA controller state: %s", u->unit, strerror(-r));
-    else
-        u->isa_dirty = false;
+    if (r < 0) {
+        if (u->d->stopping)
+            iop_err("IOP %u: cannot save the DMA controller state to %s/iop%u/%s: %s; its changes since the "
+                    "last save are lost", u->unit, u->d->opt.state_dir, u->unit, DMA_STATE_FILE, strerror(-r));
+        else if (!u->isa_save_failed)
+            iop_err("IOP %u: cannot save the DMA controller state to %s/iop%u/%s: %s; it stays in memory "
+                    "and saving is retried", u->unit, u->d->opt.state_dir, u->unit, DMA_STATE_FILE, strerror(-r));
+        u->isa_save_failed = true;
+        arm_save_retry(u->d);
+        return;
+    }
+    if (u->isa_save_failed)
+        iop_notice("IOP %u: DMA controller state saved again", u->unit);
+    u->isa_save_failed = false;
+    u->isa_dirty = false;
 }
 
 static void on_dma_save_timer(void *data) {
@@ -126,6 +148,35 @@ static void on_dma_save_timer(void *data) {
     d->dma_save_timer = NULL; /* one-shot: the loop frees it */
     for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)
         save_dma(&d->unit[i]);
+}
+
+/* Retry every save that failed; again later (backing off) while some still fail. */
+static void on_save_retry(void *data) {
+    struct iopd *d = data;
+    d->save_retry_timer = NULL;
+    unsigned left = iop_system_params_flush(d->sys);
+    for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++) {
+        struct unit_state *u = &d->unit[i];
+        if (u->isa_save_failed) {
+            save_dma(u);
+            left += u->isa_save_failed;
+        }
+    }
+    if (!left) {
+        d->save_retry_usec = 0;
+        return;
+    }
+    d->save_retry_usec = d->save_retry_usec * 2 < SAVE_RETRY_MAX_USEC ? d->save_retry_usec * 2 : SAVE_RETRY_MAX_USEC;
+    arm_save_retry(d);
+}
+
+static void arm_save_retry(struct iopd *d) {
+    if (d->save_retry_timer || !d->loop || d->stopping)
+        return;
+    if (!d->save_retry_usec)
+        d->save_retry_usec = SAVE_RETRY_FIRST_USEC;
+    if (iop_loop_add_timer(d->loop, d->save_retry_usec, on_save_retry, d, &d->save_retry_timer) < 0)
+        d->save_retry_timer = NULL; /* retried at the next change instead */
 }
 
 /* The software store's data mover: every fragment crosses the ISA DMA channel. */
@@ -400,7 +451,8 @@ static int resolve_perms(const struct iop_config_nodes *nc, struct iopd_node_per
 static void on_params_timer(void *data) {
     struct iopd *d = data;
     d->params_timer = NULL; /* one-shot: the loop frees it */
-    iop_system_params_flush(d->sys);
+    if (iop_system_params_flush(d->sys))
+        arm_save_retry(d); /* logged; kept in memory */
 }
 
 static void on_params_pending(void *ctx) {
@@ -435,6 +487,9 @@ static int reload(struct iopd *d) {
         set_save_hook(d, sys);
         if (d->usb_tids && iop_usb_tids_attach(d->usb_tids, sys) < 0)
             iop_warn("reload: USB devices could not be put into the new configuration");
+        /* What the flush above could not save is only in the old system's memory. */
+        if (iop_system_params_carry(d->sys, sys))
+            arm_save_retry(d);
         iop_ctl_set_system(d->ctl, sys);
         iop_system_free(d->sys);
         d->sys = sys;
@@ -566,8 +621,14 @@ struct iopd *iopd_free(struct iopd *d) {
     iopd_nodes_free(d->nodes);
     iop_mon_free(d->mon);
     iop_ctl_free(d->ctl);
-    if (d->sys)
-        iop_system_params_flush(d->sys);
+    d->stopping = true;
+    iop_loop_source_free(d->save_retry_timer);
+    d->save_retry_timer = NULL;
+    if (d->sys) {
+        unsigned lost = iop_system_params_flush(d->sys);
+        if (lost)
+            iop_err("%u device%s' parameter changes could not be saved and are lost", lost, lost == 1 ? "" : "s");
+    }
     iop_system_free(d->sys);
     for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++)
         unit_state_close(&d->unit[i]);

@@ -19,16 +19,30 @@ struct ctl_evt_reg {
 
 #define CTL_MAX_EVT_REGS 64u /* per open file; more is -ENOSPC (nothing in the ABI needs more) */
 
+/* A file's registrations and event queue (about 4 KiB), allocated by its first
+ * I2OEVTREG and freed once it has neither registrations nor queued events again: most
+ * files never register, and a client holding thousands of them costs the daemon only
+ * struct iop_ctl_file each. */
+struct ctl_file_events {
+    struct iop_evqueue queue;
+    struct ctl_evt_reg reg[CTL_MAX_EVT_REGS];
+    unsigned n_reg;
+};
+
 struct iop_ctl_file {
     struct iop_ctl *ctl;         /* borrowed */
     struct iop_ctl_file *next;   /* in ctl->files */
     unsigned id;
-    struct iop_evqueue events;
-    struct ctl_evt_reg reg[CTL_MAX_EVT_REGS];
-    unsigned n_reg;
+    struct ctl_file_events *ev;  /* owned, NULL: no registrations, nothing queued */
+    int lost;                    /* events lost before ev was last freed (the kernel's
+                                  * q_lost is cumulative for the life of the file) */
     void (*notify)(void *ctx);   /* events became available */
     void *notify_ctx;
 };
+
+/* Dequeue the oldest event of f: 0, or -ENOENT (as iop_evqueue_pop); frees f->ev when
+ * that leaves it without registrations and events. */
+int ctl_file_pop_event(struct iop_ctl_file *f, struct i2o_evt_get *out);
 
 struct iop_ctl {
     struct iop_system *sys;      /* borrowed */

@@ -120,7 +120,6 @@ int iop_ctl_open(struct iop_ctl *ctl, struct iop_ctl_file **ret) {
         return -ENOMEM;
     f->ctl = ctl;
     f->id = ++ctl->next_file_id;
-    iop_evqueue_init(&f->events);
     f->next = ctl->files;
     ctl->files = f;
     ctl->n_files++;
@@ -139,7 +138,8 @@ void iop_ctl_release(struct iop_ctl_file *f) {
             break;
         }
     }
-    free(f); /* its registrations and queued events go with it */
+    free(f->ev); /* its registrations and queued events go with it */
+    free(f);
 }
 
 unsigned iop_ctl_file_count(const struct iop_ctl *ctl) {
@@ -155,18 +155,18 @@ void iop_ctl_file_set_notify(struct iop_ctl_file *f, void (*fn)(void *ctx), void
 
 bool iop_ctl_file_readable(const struct iop_ctl_file *f) {
     assert(f);
-    return iop_evqueue_len(&f->events) > 0;
+    return f->ev && iop_evqueue_len(&f->ev->queue) > 0;
 }
 
 long iop_ctl_read(struct iop_ctl_file *f, void *buf, size_t size) {
     assert(f && (buf || size == 0));
     if (size < sizeof(struct i2o_evt_info))
         return -EINVAL;
-    if (iop_evqueue_len(&f->events) == 0)
+    if (!iop_ctl_file_readable(f))
         return -EAGAIN;
     size_t n = 0;
     struct i2o_evt_get g;
-    while (size - n >= sizeof(struct i2o_evt_info) && iop_evqueue_pop(&f->events, &g) == 0) {
+    while (size - n >= sizeof(struct i2o_evt_info) && ctl_file_pop_event(f, &g) == 0) {
         memcpy((uint8_t *)buf + n, &g.info, sizeof(g.info));
         n += sizeof(g.info);
     }

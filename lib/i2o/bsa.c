@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "lib/i2o/bsa-journal.h"
 #include "lib/i2o/iop.h"
 #include "lib/i2o/isa-path.h"
 #include "lib/i2o/msg.h"
@@ -19,6 +20,32 @@
 #define BSA_DSC_MEDIA_ERROR 0x0001
 #define BSA_DSC_ACCESS_ERROR 0x0002
 #define BSA_DSC_DEVICE_NOT_READY 0x0004
+
+/* The write journal next to a medium in the state directory: an interrupted write is
+ * completed before anything else reads the medium. */
+static void open_journal(struct iop_device *d, int mfd, uint64_t size) {
+    char name[32];
+    snprintf(name, sizeof(name), "disk-%03x.jnl", d->tid);
+    int jfd = iop_state_open_raw(d->iop->state, name, O_RDWR | O_CREAT, 0600);
+    if (jfd < 0) {
+        iop_log(LOG_WARNING, "IOP %u TID 0x%03x: %s: %s; block writes are not atomic against a crash",
+                d->iop->unit, d->tid, name, strerror(-jfd));
+        return;
+    }
+    uint64_t addr = 0;
+    uint32_t len = 0;
+    int r = iop_bsa_journal_replay(jfd, mfd, size, &addr, &len);
+    if (r > 0)
+        iop_log(LOG_NOTICE, "IOP %u TID 0x%03x: completed a block write the daemon was stopped in (%u bytes "
+                "at byte %llu)", d->iop->unit, d->tid, len, (unsigned long long)addr);
+    else if (r == -ERANGE)
+        iop_log(LOG_WARNING, "IOP %u TID 0x%03x: %s holds a write outside the %llu-byte medium (an earlier "
+                "geometry?); ignored", d->iop->unit, d->tid, name, (unsigned long long)size);
+    else if (r < 0)
+        iop_log(LOG_ERR, "IOP %u TID 0x%03x: completing an interrupted block write from %s: %s", d->iop->unit,
+                d->tid, name, strerror(-r));
+    d->jnl_fd = jfd;
+}
 
 /* The medium, opened on first use: a sparse file of exactly the capacity. */
 int iop_bsa_medium(struct iop_device *d) {
@@ -42,6 +69,8 @@ int iop_bsa_medium(struct iop_device *d) {
         close(fd);
         return e;
     }
+    if (d->iop->state)
+        open_journal(d, fd, size);
     d->blk_fd = fd;
     return fd;
 }
@@ -51,6 +80,20 @@ void iop_bsa_close(struct iop_device *d) {
         close(d->blk_fd);
         d->blk_fd = -1;
     }
+    if (d && d->jnl_fd >= 0) {
+        close(d->jnl_fd);
+        d->jnl_fd = -1;
+    }
+}
+
+/* Write the bytes a BsaBlockWrite brought, through the journal when there is one.
+ * 0, or -errno with *touched telling whether the medium may have changed. */
+static int medium_write(struct iop_device *d, int fd, const void *buf, uint32_t n, uint64_t addr, int *touched) {
+    if (d->jnl_fd >= 0)
+        return iop_bsa_journal_write(d->jnl_fd, fd, addr, buf, n, touched);
+    *touched = 1;
+    ssize_t w = pwrite(fd, buf, n, (off_t)addr);
+    return w < 0 ? -errno : (uint32_t)w == n ? 0 : -ENOSPC;
 }
 
 static int reply(struct iop_msg *m, uint8_t status, uint16_t dsc, uint32_t count) {
@@ -119,8 +162,12 @@ static int rw(struct iop_device *d, struct iop_msg *m, bool write) {
             e->done = n;
         done += n;
     }
-    if (write && done && pwrite(fd, buf, done, (off_t)addr) != (ssize_t)done) {
-        status = IOP_REPLY_ERROR_DIRTY;
+    int touched = 0, r;
+    if (write && done && (r = medium_write(d, fd, buf, done, addr, &touched)) < 0) {
+        iop_log(LOG_ERR, "IOP %u TID 0x%03x: writing %u bytes at byte %llu of its medium: %s%s", d->iop->unit,
+                d->tid, done, (unsigned long long)addr, strerror(-r),
+                touched ? "" : " (the medium is unchanged)");
+        status = touched ? IOP_REPLY_ERROR_DIRTY : IOP_REPLY_ERROR_NO_DATA_TRANSFER;
         dsc = BSA_DSC_MEDIA_ERROR;
         done = 0;
     }
@@ -139,7 +186,7 @@ int iop_bsa_post(struct iop_device *d, struct iop_msg *m) {
         return rw(d, m, true);
     case IOP_FN_BSA_CACHE_FLUSH: {
         int fd = iop_bsa_medium(d);
-        if (fd < 0 || fsync(fd) < 0)
+        if (fd < 0 || fsync(fd) < 0 || (d->jnl_fd >= 0 && fsync(d->jnl_fd) < 0))
             return reply(m, IOP_REPLY_ERROR_NO_DATA_TRANSFER, BSA_DSC_MEDIA_ERROR, 0);
         return reply(m, IOP_REPLY_SUCCESS, BSA_DSC_SUCCESS, 0);
     }

@@ -9,7 +9,8 @@
  * Addresses and counts must be whole blocks inside the configured capacity.
  *
  * The medium is a sparse file "disk-TTT.img" in the IOP's state directory, written in
- * place block by block as a disk is (it survives restarts; BsaCacheFlush fsyncs it),
+ * place as a disk is (it survives restarts; BsaCacheFlush fsyncs it), each write whole
+ * or not at all if the daemon dies during it (through "disk-TTT.jnl", bsa-journal.h);
  * or anonymous memory when the IOP has no state directory. */
 #pragma once
 

@@ -489,13 +489,27 @@ static void on_change(void *userdata, const struct iop_params_change *ch) {
     iop_controller_raise(cc->dev->iop, cc->dev->tid, I2O_EVT_IND_FIELD_MODIFIED, data, sizeof(data));
 }
 
-/* Save d's changes; once they are on disk lazily built groups may be dropped again. */
-static void params_clean(struct iop_device *d) {
-    if (!d->iop->state || iop_device_params_save(d) < 0)
-        return;
+/* Save d's changes; once they are on disk lazily built groups may be dropped again.
+ * Without a state directory they stay dirty (in memory) for good. */
+static int params_clean(struct iop_device *d) {
+    if (!d->iop->state)
+        return 0;
+    int r = iop_device_params_save(d);
+    if (r < 0)
+        return r;
     d->params_dirty = false;
     if (d->params_lazy)
         lru_push(d->iop->sys, d);
+    return 0;
+}
+
+/* d's groups hold changes that are not saved: keep them till they are. */
+static void params_mark_dirty(struct iop_device *d) {
+    if (d->params_dirty)
+        return;
+    d->params_dirty = true;
+    if (d->params_lazy)
+        lru_unlink(d->iop->sys, d);
 }
 
 int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size_t oplen, void *result,
@@ -510,12 +524,7 @@ int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size
                               &cc);
     if (cc.changes) {
         struct iop_system *sys = d->iop->sys;
-        if (!d->params_dirty) {
-            /* Rebuilding would lose what is not saved: keep these groups till then. */
-            d->params_dirty = true;
-            if (d->params_lazy)
-                lru_unlink(sys, d);
-        }
+        params_mark_dirty(d);
         if (sys->save_hook.pending)
             sys->save_hook.pending(sys->save_hook.ctx);
         else
@@ -524,14 +533,41 @@ int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size
     return len;
 }
 
-void iop_system_params_flush(struct iop_system *sys) {
+unsigned iop_system_params_flush(struct iop_system *sys) {
     assert(sys);
+    unsigned failed = 0;
     for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++) {
         struct iop_controller *c = sys->iop[i];
         for (unsigned k = 0; c && k < c->n_dev; k++)
-            if (c->dev[k]->params_dirty)
-                params_clean(c->dev[k]);
+            if (c->dev[k]->params_dirty && params_clean(c->dev[k]) < 0)
+                failed++;
     }
+    return failed;
+}
+
+unsigned iop_system_params_carry(const struct iop_system *from, struct iop_system *to) {
+    assert(from && to);
+    unsigned carried = 0;
+    for (unsigned i = 0; i < MAX_I2O_CONTROLLERS; i++) {
+        const struct iop_controller *c = from->iop[i];
+        for (unsigned k = 0; c && to->iop[i] && k < c->n_dev; k++) {
+            const struct iop_device *old = c->dev[k];
+            struct iop_device *nd = iop_controller_find_device(to->iop[i], old->tid);
+            struct iop_params *np;
+            uint8_t *blob;
+            size_t len;
+            if (!old->params_dirty || !old->params || !nd || !(np = iop_device_params(nd)) ||
+                iop_params_save(old->params, &blob, &len) < 0)
+                continue;
+            if (iop_params_load(np, blob, len) >= 0) {
+                params_mark_dirty(nd);
+                nd->params_save_failed = old->params_save_failed; /* said already */
+                carried++;
+            }
+            free(blob);
+        }
+    }
+    return carried;
 }
 
 static void state_name(const struct iop_device *d, char name[32]) {
@@ -569,11 +605,20 @@ int iop_device_params_save(struct iop_device *d) {
     size_t len;
     state_name(d, name);
     int r = iop_params_save(d->params, &blob, &len);
-    if (r < 0)
+    if (r == 0) {
+        r = iop_state_write_atomic(dir, name, blob, len);
+        free(blob);
+    }
+    if (r < 0) {
+        if (!d->params_save_failed)
+            iop_log(LOG_ERR, "IOP %u TID 0x%03x: cannot save its parameters to %s: %s; the new values stay "
+                    "in memory (the file keeps the last saved ones) and saving is retried",
+                    d->iop->unit, d->tid, name, strerror(-r));
+        d->params_save_failed = true;
         return r;
-    r = iop_state_write_atomic(dir, name, blob, len);
-    free(blob);
-    if (r < 0)
-        iop_log(LOG_ERR, "IOP %u TID 0x%03x: saving parameters: %s", d->iop->unit, d->tid, strerror(-r));
-    return r;
+    }
+    if (d->params_save_failed)
+        iop_log(LOG_NOTICE, "IOP %u TID 0x%03x: parameters saved to %s again", d->iop->unit, d->tid, name);
+    d->params_save_failed = false;
+    return 0;
 }

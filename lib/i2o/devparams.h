@@ -51,8 +51,14 @@ struct iop_params *iop_device_params(struct iop_device *d);
 void iop_device_identity(const struct iop_device *d, const char *field, char *buf, size_t cap);
 /* Drop clean lazily built groups until at most keep remain. */
 void iop_system_params_trim(struct iop_system *sys, unsigned keep);
-/* Save every device with unsaved changes (the save hook's timer, stop, reload). */
-void iop_system_params_flush(struct iop_system *sys);
+/* Save every device with unsaved changes (the save hook's timer, stop, reload, and
+ * the daemon's retries): the number of devices whose save failed (their changes stay
+ * in memory, dirty, for the next flush). */
+unsigned iop_system_params_flush(struct iop_system *sys);
+/* A configuration reload builds a new system and loads the saved values into it:
+ * changes that could not be saved would be lost.  Carry them from the dirty devices
+ * of `from` to the same (unit, TID) in `to`, dirty there.  The count carried. */
+unsigned iop_system_params_carry(const struct iop_system *from, struct iop_system *to);
 /* Take d out of its system's list (before d is freed). */
 void iop_device_params_forget(struct iop_device *d);
 /* Bring mirrored groups up to date (before a read, a page, a save); nothing for groups
@@ -69,6 +75,8 @@ int iop_device_params_exec(struct iop_device *d, bool set, const void *ops, size
                            size_t cap);
 
 /* Persistence: "params-TTT.state" in the controller's state directory.  load applies a
- * saved blob (missing file: nothing to do); save writes the current values. */
+ * saved blob (missing file: nothing to do); save writes the current values.  A save
+ * that fails (ENOSPC, EROFS, EIO...) is logged once (d->params_save_failed) and leaves
+ * the file with the last saved values; the next successful save says so. */
 int iop_device_params_load(struct iop_device *d);
 int iop_device_params_save(struct iop_device *d);

@@ -185,11 +185,12 @@ int iop_controller_add_device(struct iop_controller *c, const struct iop_device 
     d->iop = c;
     d->blk_fd = -1;
     d->scsi = NULL;
+    d->jnl_fd = -1;
     /* Every device answers UtilParams; its groups come from iop_device_build_params
      * or, deferred, from iop_device_params (devparams.h). */
     d->params = NULL;
     d->ident = NULL;
-    d->params_lazy = d->params_dirty = false;
+    d->params_lazy = d->params_dirty = d->params_save_failed = false;
     d->lru_prev = d->lru_next = NULL;
     memmove(&c->dev[at + 1], &c->dev[at], (c->n_dev - at) * sizeof(*c->dev));
     c->dev[at] = d;

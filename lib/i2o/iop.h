@@ -75,6 +75,7 @@ struct iop_device {
     bool scsi_port;        /* bus adapter: a SCSI bus port (channel scsi_bus) */
     uint8_t scsi_bus, scsi_target, scsi_lun; /* storage: the SCSI address (DPT 0x8000) */
     struct iop_scsi_lu *scsi; /* owned: the SCSI target behind this TID (dpt.c), or NULL */
+    int jnl_fd;            /* block storage: its write journal (bsa-journal.h), -1: none */
     struct iop_params *params; /* owned: its groups once built (iop_device_params); NULL before */
     /* Groups built on first use (devparams.h): what they derive from beyond the fields
      * above, and the device's place in its system's list of built ones. */
@@ -82,6 +83,7 @@ struct iop_device {
                               strings, each NUL-terminated, in that order; NULL: defaults */
     bool params_lazy;      /* built on first use, dropped again while they hold nothing unsaved */
     bool params_dirty;     /* changes not saved yet (a flush is due, or saving failed): kept */
+    bool params_save_failed; /* the last save failed (said once; the next good one says so) */
     struct iop_device *lru_prev, *lru_next;
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
     const struct iop_device_ops *ops; /* NULL: the IOP itself answers */

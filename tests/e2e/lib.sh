@@ -127,3 +127,17 @@ e2e_finish() {
     echo "e2e: $E2E_PASSES passed, $E2E_FAILS failed"
     [ "$E2E_FAILS" -eq 0 ]
 }
+
+# proc_kb PID FIELD: a "FIELD:  N kB" line of /proc/PID/status (VmRSS, VmHWM, VmPeak).
+proc_kb() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
+# proc_fds PID: how many descriptors the process has open.
+proc_fds() { ls "/proc/$1/fd" | wc -l; }
+
+# probe_latency LABEL: a small ioctl's latency from one more client (iop-load, 300
+# I2OGETIOPS); prints "LABEL: p50 N us, p99 N us" and sets PROBE_P50 / PROBE_P99.
+probe_latency() {
+    "$BUILD/tests/load/iop-load" --clients 1 --ops 300 --mix getiops --json >/tmp/probe.json
+    eval "$(python3 -c 'import json; o = json.load(open("/tmp/probe.json"))["per_op"]["getiops"]
+print("PROBE_P50=%d PROBE_P99=%d" % (o["p50_us"], o["p99_us"]))')"
+    echo "    $1: I2OGETIOPS from another client: p50 $PROBE_P50 us, p99 $PROBE_P99 us"
+}

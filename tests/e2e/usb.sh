@@ -140,7 +140,8 @@ check "the daemon keeps serving" "$IOPCTL" list
 printf 'iopd l\303\266\303\266pback \342\234\223\n' >"$G/strings/0x409/product"
 check "bind the gadget again" bind_gadget
 sleep 2
-check "it is back in the LCT" sh -c "'$IOPCTL' lct 0 | grep -q '0x1d6b .*USB'"
+# (vendor 0x1d6b is also every root hub's: match the gadget's product too)
+check "it is back in the LCT" sh -c "'$IOPCTL' lct 0 | grep -Eq '^0x[0-9a-f]+ +usb-device +0x[0-9a-f]*0104 +0x1d6b '"
 NEWTID=$("$IOPCTL" --json lct 0 | python3 -c '
 import json, sys
 print([e["tid"] for e in json.load(sys.stdin)["devices"] if e["class"] == "usb-device" and e["vendor_id"] == 0x1d6b and e["sub_class"] & 0xffff == 0x0104][0])')

@@ -1,7 +1,7 @@
 /* Parameter groups built from the configuration: custom scalar and table groups, their
  * rows and ranges, values for standard groups, and every error naming its path. */
 #include <errno.h>
-
+#include <fcntl.h>
 #include <stdlib.h>
 
 #include "lib/config/config.h"
@@ -301,8 +301,97 @@ static void test_deferred_saves(void) {
     test_rm_tree(dir);
 }
 
+/* F102 InstanceNumber (u32) of TID 16 through UtilParamsSet, as an ioctl would. */
+static void set_instance(struct iop_device *d, uint32_t v) {
+    uint16_t ops[] = { 1, 0, 6 /* FIELD_SET */, 0xF102, 1, 3, (uint16_t)v, (uint16_t)(v >> 16) };
+    uint8_t res[64];
+    CHECK(iop_device_params_exec(d, true, ops, sizeof(ops), res, sizeof(res)) > 0);
+    CHECK_EQ(res[6], 0);
+}
+
+static uint64_t instance(struct iop_device *d) {
+    uint64_t v = 0;
+    CHECK_EQ(iop_params_get_uint(iop_device_params(d), 0xF102, "InstanceNumber", NULL, 0, &v), 0);
+    return v;
+}
+
+/* What the state directory holds for TID 16, in a fresh system. */
+static uint64_t saved_instance(struct iop_state_dir *dir) {
+    int err;
+    struct iop_system *sys = build(good, &err);
+    struct iop_device *d = iop_controller_find_device(sys->iop[0], 16);
+    sys->iop[0]->state = dir;
+    CHECK_EQ(iop_device_params_load(d), 0); /* built at load; a deferred one loads when built */
+    uint64_t v = instance(d);
+    iop_system_free(sys);
+    return v;
+}
+
+/* A save that fails (here: the file's name is taken by a directory, as a full or
+ * read-only state directory would fail it) keeps the value in memory and the device
+ * dirty, says so once, leaves the last saved file alone; the flush the daemon retries
+ * with counts it; a retry after the cause is gone saves it and says so; a reload
+ * carries what is still unsaved. */
+static void test_unsaved(void) {
+    char tmp[] = "/tmp/iopd-devparams-XXXXXX";
+    CHECK(mkdtemp(tmp) != NULL);
+    struct iop_state_dir *dir;
+    CHECK_EQ(iop_state_dir_open(tmp, &dir), 0);
+    int err;
+    struct iop_system *sys = build(good, &err);
+    sys->iop[0]->state = dir;
+    struct iop_device *d = iop_controller_find_device(sys->iop[0], 16);
+
+    set_instance(d, 1111); /* no save hook: saved as it is made */
+    CHECK(!d->params_dirty);
+    CHECK_EQ(saved_instance(dir), 1111);
+
+    char blocker[128];
+    snprintf(blocker, sizeof(blocker), "%s/params-010.state", tmp);
+    CHECK_EQ(unlink(blocker), 0);
+    CHECK_EQ(mkdir(blocker, 0700), 0);
+    char inner[160];
+    snprintf(inner, sizeof(inner), "%s/x", blocker);
+    CHECK_EQ(mkdir(inner, 0700), 0); /* a non-empty directory: rename() over it fails */
+    last_log[0] = 0;
+    set_instance(d, 2222);
+    set_instance(d, 3333);
+    CHECK(d->params_dirty);
+    CHECK(d->params_save_failed);
+    CHECK_EQ(instance(d), 3333); /* served from memory */
+    iop_system_params_trim(sys, 0);
+    CHECK(d->params != NULL);    /* unsaved groups are never dropped */
+    CHECK_EQ(instance(d), 3333);
+    CHECK(strstr(last_log, "cannot save its parameters to params-010.state") != NULL);
+    CHECK(strstr(last_log, "retried") != NULL);
+    CHECK(strstr(strstr(last_log, "retried") + 1, "cannot save") == NULL); /* said once */
+    CHECK_EQ(iop_system_params_flush(sys), 1);
+
+    /* A reload before the directory recovers: the new system gets the unsaved value. */
+    struct iop_system *sys2 = build(good, &err);
+    sys2->iop[0]->state = dir;
+    struct iop_device *d2 = iop_controller_find_device(sys2->iop[0], 16);
+    CHECK_EQ(iop_system_params_carry(sys, sys2), 1);
+    CHECK(d2->params_dirty);
+    CHECK_EQ(instance(d2), 3333);
+    iop_system_free(sys);
+
+    rmdir(inner);
+    rmdir(blocker);
+    last_log[0] = 0;
+    CHECK_EQ(iop_system_params_flush(sys2), 0);
+    CHECK(!d2->params_dirty);
+    CHECK(!d2->params_save_failed);
+    CHECK(strstr(last_log, "saved to params-010.state again") != NULL);
+    CHECK_EQ(saved_instance(dir), 3333);
+    iop_system_free(sys2);
+    iop_state_dir_free(dir);
+    test_rm_tree(tmp);
+}
+
 int main(void) {
     iop_log_set_sink(sink, NULL);
+    TEST(test_unsaved);
     TEST(test_build);
     TEST(test_errors);
     TEST(test_deferred_equals_built);

@@ -27,6 +27,16 @@
  * ratios: the way to compare two devices on a machine whose load drifts (the
  * benchmark of iopd against a no-work CUSE device, tests/bench/ctl-bench.sh).
  *
+ * --usb-dev VID:PID[:OUT:IN] names the device of the usb, usbin and usbctl operations
+ * (bulk OUT/IN pairs to a Loopback gadget, lone bulk INs, control reads), looked up in
+ * the LCT by vendor and product, again after every failure (it may be unplugged and
+ * come back).  --allow OP=OUTCOME,... makes outcomes of an op expected ("usb=urb:ENODEV":
+ * transfers that an unplug ends); outcomes are named as the report names them.  The
+ * report counts the URBs of those operations one by one ("urbs": completed with status
+ * 0, with an error status, refused before an URB).  --stop-file PATH: the clients also
+ * stop, before --ops or --seconds, once PATH exists (a test ends the load when its
+ * faults are done).
+ *
  * --probe runs hrt, lct, parmget, parmset and html once each and prints the lengths
  * the daemon wrote to *reslen ("hrt=24 lct=228 ..."): what a stand-in device must
  * answer to move the same bytes (tests/bench/cuse-floor --sizes).
@@ -52,7 +62,8 @@
 
 #define MAX_OPS 32u
 #define MAX_MIX 32u
-#define MAX_CODES 8u
+#define MAX_CODES 12u
+#define MAX_ALLOW 64u
 #define MAX_PROCS 1024u
 #define LAT_BITS 26u /* latency in µs, capped at 67 s; the op index above, */
 #define CMP_BIT 31u  /* and the --compare node's bit */
@@ -74,6 +85,7 @@ struct proc_res {
     int exited;
     uint64_t t0, t1;       /* ns, CLOCK_MONOTONIC, around the op loop */
     uint64_t ops, n_samples;
+    uint64_t urb_ok, urb_error, urb_refused; /* load-ops.h */
     struct op_stats op[MAX_OPS];
     struct op_stats op_cmp[MAX_OPS]; /* --compare: the same calls on the second node */
 };
@@ -95,6 +107,9 @@ struct opts {
     unsigned settle_ms, lead_ms;
     unsigned max_samples;
     bool json, quiet, probe;
+    const char *stop_file;
+    struct { const struct load_op *op; int code; } allow[MAX_ALLOW]; /* --allow */
+    unsigned n_allow;
     struct load_target t;
 };
 
@@ -123,12 +138,21 @@ static uint32_t sample_word(unsigned op, bool cmp, uint64_t ns) {
 static unsigned sample_op(uint32_t w) { return (w >> LAT_BITS) & (MAX_OPS - 1); }
 static uint32_t sample_us(uint32_t w) { return w & ((1u << LAT_BITS) - 1); }
 
-static void count(struct op_stats *s, const struct load_op *op, int code) {
+static bool expected(const struct opts *o, const struct load_op *op, int code) {
+    if (code == op->expect || op->expect == LOAD_EXPECT_ANY)
+        return true;
+    for (unsigned i = 0; i < o->n_allow; i++)
+        if (o->allow[i].op == op && o->allow[i].code == code)
+            return true;
+    return false;
+}
+
+static void count(const struct opts *o, struct op_stats *s, const struct load_op *op, int code) {
     s->n++;
     if (code == 0)
         return;
     s->n_err++;
-    if (code != op->expect && op->expect != LOAD_EXPECT_ANY)
+    if (!expected(o, op, code))
         s->n_unexpected++;
     for (unsigned i = 0; i < MAX_CODES; i++) {
         if (s->codes[i].n && s->codes[i].code != code)
@@ -155,8 +179,8 @@ static const struct load_op *pick(const struct opts *o, uint64_t *rng) {
 
 /* --compare: the op on both nodes, in alternating order (ABBA...), so that drifts in
  * the machine's load touch both alike; samples go in pairs, first node first. */
-static void run_pair(struct load_client *c, const struct load_op *op, uint64_t k, struct proc_res *res,
-                     uint32_t *samples, unsigned cap) {
+static void run_pair(const struct opts *o, struct load_client *c, const struct load_op *op, uint64_t k,
+                     struct proc_res *res, uint32_t *samples, unsigned cap) {
     int fds[2] = { c->fd, c->fd_cmp }, code[2];
     uint64_t t[2];
     for (int j = 0; j < 2; j++) {
@@ -167,8 +191,8 @@ static void run_pair(struct load_client *c, const struct load_op *op, uint64_t k
         t[which] = now_ns() - t[which];
     }
     c->fd = fds[0];
-    count(&res->op[op_index(op)], op, code[0]);
-    count(&res->op_cmp[op_index(op)], op, code[1]);
+    count(o, &res->op[op_index(op)], op, code[0]);
+    count(o, &res->op_cmp[op_index(op)], op, code[1]);
     res->ops++;
     if (res->n_samples + 2 <= cap) {
         samples[res->n_samples++] = sample_word(op_index(op), false, t[0]);
@@ -208,9 +232,11 @@ static void child(const struct opts *o, unsigned id, const struct load_op *slow_
     for (uint64_t k = 0; !stop_flag; k++) {
         if (!slow_op && (deadline ? now_ns() >= deadline : k >= o->ops))
             break;
+        if (o->stop_file && access(o->stop_file, F_OK) == 0)
+            break;
         const struct load_op *op = slow_op ? slow_op : pick(o, &rng);
         if (!slow_op && o->t.cmp_dev) {
-            run_pair(&c, op, k, res, samples, cap);
+            run_pair(o, &c, op, k, res, samples, cap);
             res->t1 = now_ns();
             continue;
         }
@@ -219,8 +245,9 @@ static void child(const struct opts *o, unsigned id, const struct load_op *slow_
         t = now_ns() - t;
         if (stop_flag && code == EINTR)
             break; /* the stop itself, not a result */
-        count(&res->op[op_index(op)], op, code);
+        count(o, &res->op[op_index(op)], op, code);
         res->ops++;
+        res->urb_ok = c.urb_ok, res->urb_error = c.urb_error, res->urb_refused = c.urb_refused;
         if (res->n_samples < cap)
             samples[res->n_samples++] = sample_word(op_index(op), false, t);
         res->t1 = now_ns();
@@ -273,7 +300,8 @@ static int usage(void) {
             "                [--slow OP[:PROCS],...] [--pid PID] [--settle-ms MS] [--json | --quiet]\n"
             "                [--dev PATH] [--iop N] [--tid TID] [--disk TID] [--bsa-len N] [--bsa-span N]\n"
             "                [--sw-size N] [--big-sw-size N] [--usb TID:EP] [--mon PATH] [--max-samples N]\n"
-            "                [--compare PATH]\n"
+            "                [--compare PATH] [--usb-dev VID:PID[:OUT:IN]] [--usb-len N] [--allow OP=OUTCOME,...]\n"
+            "                [--stop-file PATH]\n"
             "       iop-load --list      the operations\n");
     return 2;
 }
@@ -322,9 +350,34 @@ static int parse_list(const char *arg, struct mix_entry *list, unsigned *n, unsi
     return *n ? r : -1;
 }
 
+/* "op=outcome,op=outcome": outcomes that are not errors for that op. */
+static int parse_allow(const char *arg, struct opts *o) {
+    char *copy = strdup(arg), *save = NULL;
+    int r = copy ? 0 : -1;
+    for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && r == 0; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        const struct load_op *op = NULL;
+        int code = -1;
+        if (eq) {
+            *eq = 0;
+            op = load_op_find(tok);
+            code = load_code_parse(eq + 1);
+        }
+        if (!op || code < 0 || o->n_allow >= MAX_ALLOW) {
+            fprintf(stderr, "iop-load: --allow: \"%s\": not OP=OUTCOME\n", arg);
+            r = -1;
+            break;
+        }
+        o->allow[o->n_allow].op = op;
+        o->allow[o->n_allow++].code = code;
+    }
+    free(copy);
+    return r;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o) {
     enum { O_DEV = 256, O_IOP, O_TID, O_DISK, O_BSA_LEN, O_BSA_SPAN, O_SW, O_BIG_SW, O_USB, O_MON, O_SETTLE,
-           O_LEAD, O_SAMPLES, O_LIST, O_PROBE, O_COMPARE };
+           O_LEAD, O_SAMPLES, O_LIST, O_PROBE, O_COMPARE, O_USB_DEV, O_USB_LEN, O_ALLOW, O_STOP_FILE };
     static const struct option lo[] = {
         { "clients", required_argument, NULL, 'c' }, { "ops", required_argument, NULL, 'n' },
         { "seconds", required_argument, NULL, 's' }, { "mix", required_argument, NULL, 'm' },
@@ -339,12 +392,14 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
         { "max-samples", required_argument, NULL, O_SAMPLES }, { "list", no_argument, NULL, O_LIST },
         { "probe", no_argument, NULL, O_PROBE },
         { "compare", required_argument, NULL, O_COMPARE },
+        { "usb-dev", required_argument, NULL, O_USB_DEV }, { "usb-len", required_argument, NULL, O_USB_LEN },
+        { "allow", required_argument, NULL, O_ALLOW }, { "stop-file", required_argument, NULL, O_STOP_FILE },
         { "help", no_argument, NULL, 'h' },          {}
     };
     *o = (struct opts){ .clients = 1, .ops = 1000, .settle_ms = 200, .lead_ms = 300, .pid = -1,
                         .max_samples = DEFAULT_SAMPLES,
                         .t = { .dev = "/dev/i2o/ctl", .bsa_len = 4096, .bsa_span = 1u << 20, .sw_size = 8192,
-                               .big_sw_size = 8u << 20 } };
+                               .big_sw_size = 8u << 20, .usb_len = 64 } };
     const char *mix = "getiops,validate,lct,parmget";
     unsigned long ul;
     int c;
@@ -386,6 +441,15 @@ static int parse_opts(int argc, char **argv, struct opts *o) {
             exit(0);
         case O_PROBE: o->probe = true; break;
         case O_COMPARE: o->t.cmp_dev = optarg; break;
+        case O_USB_DEV: {
+            int n = sscanf(optarg, "%x:%x:%i:%i", &o->t.usb_vid, &o->t.usb_pid, &o->t.usb_out, &o->t.usb_in);
+            bad = (n != 2 && n != 4) || o->t.usb_vid > 0xFFFF || o->t.usb_pid > 0xFFFF;
+            o->t.have_usb_dev = !bad;
+            break;
+        }
+        case O_USB_LEN: bad = parse_uint(optarg, 4096, &o->t.usb_len) < 0 || !o->t.usb_len; break;
+        case O_ALLOW: bad = parse_allow(optarg, o) < 0; break;
+        case O_STOP_FILE: o->stop_file = optarg; break;
         default: return usage();
         }
         if (bad) {
@@ -690,7 +754,9 @@ int main(int argc, char **argv) {
     }
 
     /* The clients' window: first start to last end. */
-    uint64_t t0 = UINT64_MAX, t1 = 0, total = 0, errors = 0, unexpected = 0;
+    uint64_t t0 = UINT64_MAX, t1 = 0, total = 0, errors = 0, unexpected = 0, urb[3] = { 0, 0, 0 };
+    for (unsigned i = 0; i < n_procs; i++)
+        urb[0] += res[i].urb_ok, urb[1] += res[i].urb_error, urb[2] += res[i].urb_refused;
     for (unsigned i = n_clients_from; i < n_procs; i++) {
         if (res[i].t0 && res[i].t0 < t0)
             t0 = res[i].t0;
@@ -735,7 +801,8 @@ int main(int argc, char **argv) {
             struct lat l = latency(res, samples, from, from + o.slow[i].weight, (int)k);
             print_op(load_ops[k].name, &s, &l, true, i == 0);
         }
-        printf("},\"slow_killed\":%u", killed);
+        printf("},\"slow_killed\":%u,\"urbs\":{\"ok\":%llu,\"error\":%llu,\"refused\":%llu}", killed,
+               (unsigned long long)urb[0], (unsigned long long)urb[1], (unsigned long long)urb[2]);
         if (o.t.cmp_dev)
             print_compare(&o, res, samples, n_clients_from, n_procs);
         if (o.pid > 0)
@@ -768,6 +835,9 @@ int main(int argc, char **argv) {
                 print_compare(&o, res, samples, n_clients_from, n_procs);
             if (killed)
                 printf("  slow processes that had to be killed: %u\n", killed);
+            if (urb[0] || urb[1] || urb[2])
+                printf("  URBs: %llu completed with status 0, %llu with an error, %llu refused before an URB\n",
+                       (unsigned long long)urb[0], (unsigned long long)urb[1], (unsigned long long)urb[2]);
             if (o.pid > 0)
                 printf("  daemon pid=%d rss_kb=%ld->%ld hwm_kb=%ld fds=%ld->%ld\n", o.pid, before.rss_kb,
                        after.rss_kb, after.hwm_kb, before.fds, after.fds);

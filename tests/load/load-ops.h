@@ -5,6 +5,9 @@
  *     1 .. LOAD_CODE_STATUS-1  the ioctl failed with this errno
  *     LOAD_CODE_STATUS + s     the call returned, but the IOP refused: ReqStatus s (a
  *                              positive ioctl result, or a non-zero reply status)
+ *     LOAD_CODE_URB + e        a USB transfer's URB completed with status -e ("urb:EPIPE")
+ *     LOAD_CODE_NODEVICE       the --usb-dev device is not in the LCT (unplugged)
+ *     LOAD_CODE_SHORT          a USB transfer moved fewer bytes than asked
  * A code equal to the op's `expect` counts as an expected outcome, not an error that
  * needs explaining (e.g. I2OEVTGET with nothing queued is ENOENT); LOAD_EXPECT_ANY
  * takes every outcome (hostile calls: only an answer matters). */
@@ -15,6 +18,9 @@
 #include <stdint.h>
 
 #define LOAD_CODE_STATUS 4096
+#define LOAD_CODE_URB 8192
+#define LOAD_CODE_NODEVICE 12288
+#define LOAD_CODE_SHORT 12289
 #define LOAD_EXPECT_ANY (-1)
 
 /* What the operations address; the defaults suit iopd's built-in configuration. */
@@ -30,6 +36,11 @@ struct load_target {
     unsigned sw_size;      /* bytes of the module swdl / swul move */
     unsigned big_sw_size;  /* bytes of the module swdl-big moves */
     unsigned usb_tid, usb_ep; /* usb-intr: an interrupt IN endpoint that stays quiet */
+    /* usb, usbin, usbctl: a device found in the LCT by vendor and product (again after
+     * every failure: it may be unplugged and come back under another TID), its bulk
+     * OUT and IN endpoint numbers (a Loopback gadget) and the bytes per transfer. */
+    bool have_usb_dev;
+    unsigned usb_vid, usb_pid, usb_out, usb_in, usb_len;
 };
 
 enum load_dev { LOAD_DEV_CTL, LOAD_DEV_MON };
@@ -48,6 +59,10 @@ struct load_client {
     uint32_t last_len;     /* the *reslen the last table/params/html call got back */
     uint16_t *tids;        /* parmget-any: the TIDs of the IOP's LCT (malloc'ed) */
     unsigned n_tids;
+    int usb_dev_tid;       /* usb, usbin, usbctl: the device's TID, -1: look it up */
+    /* USB transfers one by one: URB completed with status 0, with an error status, and
+     * requests refused before any URB (ioctl errors, IOP refusals). */
+    uint64_t urb_ok, urb_error, urb_refused;
 };
 
 #define LOAD_DATA_MAX (128u * 1024u)
@@ -71,5 +86,7 @@ const struct load_op *load_op_find(const char *name);
 int load_client_init(struct load_client *c, const struct load_target *t, unsigned id, enum load_dev dev);
 void load_client_fini(struct load_client *c);
 
-/* "ENOENT", "ReqStatus 0x05", "ok". */
+/* "ENOENT", "ReqStatus 0x05", "urb:EPIPE", "nodevice", "short", "ok". */
 const char *load_code_name(int code, char *buf, size_t cap);
+/* The code of such a name ("req0x05" for "ReqStatus 0x05" too), -1: not one. */
+int load_code_parse(const char *name);

@@ -5,6 +5,7 @@
 #include <linux/i2o-dev.h>
 
 #include "lib/ctl/abi.h"
+#include "lib/ctl/ctl-internal.h"
 #include "lib/ctl/ctl.h"
 #include "lib/umem/umem-space.h"
 #include "lib/i2o/devparams.h"
@@ -224,6 +225,51 @@ static void test_events(void) {
     CHECK(!iop_ctl_file_readable(f));
     iop_ctl_release(g2); /* frees its registration and queue (ASan checks) */
     CHECK_EQ(iop_controller_remove_device(sys->iop[2], 0x101), 0);
+}
+
+/* A file's event state exists only while it has registrations or queued events (a
+ * client holding thousands of files that never register costs little), and the lost
+ * count stays cumulative across it, as the kernel's q_lost. */
+static void test_events_lazy(void) {
+    struct iop_umem_space u;
+    struct i2o_evt_id id;
+    struct i2o_evt_get g;
+    struct iop_ctl_file *h;
+    iop_umem_space_init(&u);
+    iop_umem_space_map_self(&u, &id, sizeof(id), false);
+    iop_umem_space_map_self(&u, &g, sizeof(g), true);
+    CHECK_EQ(iop_ctl_open(ctl, &h), 0);
+    CHECK(h->ev == NULL);
+    CHECK_EQ(iop_ctl_ioctl(ctl, h, I2OEVTGET, (uintptr_t)&g, 0, &u.um, NULL), -ENOENT);
+    CHECK_EQ(iop_ctl_read(h, &g, sizeof(g)), -EAGAIN);
+    id = (struct i2o_evt_id){ .iop = 2, .tid = 0, .evt_mask = 0 }; /* cancelling nothing */
+    CHECK_EQ(iop_ctl_ioctl(ctl, h, I2OEVTREG, (uintptr_t)&id, 0, &u.um, NULL), 0);
+    CHECK(h->ev == NULL);
+    id.evt_mask = I2O_EVT_IND_EXEC_NEW_LCT_ENTRY;
+    CHECK_EQ(iop_ctl_ioctl(ctl, h, I2OEVTREG, (uintptr_t)&id, 0, &u.um, NULL), 0);
+    CHECK(h->ev != NULL);
+    for (unsigned i = 0; i < 35; i++) { /* 3 lost */
+        struct iop_device d = { .tid = (uint16_t)(0x400 + i), .class_id = I2O_CLASS_LAN, .user_tid = 0xFFF };
+        CHECK_EQ(iop_controller_add_device(sys->iop[2], &d, NULL), 0);
+    }
+    id.evt_mask = 0; /* cancelled, but events are still queued: kept */
+    CHECK_EQ(iop_ctl_ioctl(ctl, h, I2OEVTREG, (uintptr_t)&id, 0, &u.um, NULL), 0);
+    CHECK(h->ev != NULL);
+    unsigned n = 0;
+    while (iop_ctl_ioctl(ctl, h, I2OEVTGET, (uintptr_t)&g, 0, &u.um, NULL) == 0)
+        n++;
+    CHECK_EQ(n, 32);
+    CHECK(h->ev == NULL); /* drained and unregistered: given back */
+    id.evt_mask = I2O_EVT_IND_EXEC_NEW_LCT_ENTRY;
+    CHECK_EQ(iop_ctl_ioctl(ctl, h, I2OEVTREG, (uintptr_t)&id, 0, &u.um, NULL), 0);
+    struct iop_device d = { .tid = 0x500, .class_id = I2O_CLASS_LAN, .user_tid = 0xFFF };
+    CHECK_EQ(iop_controller_add_device(sys->iop[2], &d, NULL), 0);
+    CHECK_EQ(iop_ctl_ioctl(ctl, h, I2OEVTGET, (uintptr_t)&g, 0, &u.um, NULL), 0);
+    CHECK_EQ(g.lost, 3);
+    iop_ctl_release(h);
+    for (unsigned i = 0; i < 35; i++)
+        CHECK_EQ(iop_controller_remove_device(sys->iop[2], 0x400 + i), 0);
+    CHECK_EQ(iop_controller_remove_device(sys->iop[2], 0x500), 0);
 }
 
 /* I2OPASSTHRU: frame + reply area in one buffer, SG elements by 32-bit address. */
@@ -677,6 +723,7 @@ int main(void) {
     TEST(test_hrt_lct);
     TEST(test_hrt_compat);
     TEST(test_events);
+    TEST(test_events_lazy);
     TEST(test_passthru);
     TEST(test_sw);
     TEST(test_params);
