@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "-f") == 0) {
         int bad = 0;
         for (int i = 2; i < argc; i++) {
-            struct blob b;
+            struct blob b = { NULL, 0 }; /* gcc -O3 cannot see that load() sets it on success */
             if (load(argv[i], &b) < 0) {
                 fprintf(stderr, "%s: cannot read %s\n", IOP_FUZZ_NAME, argv[i]);
                 return 2;
