@@ -1,5 +1,5 @@
-/* Service manager notification (sd_notify); a no-op without libsystemd or outside
- * a Type=notify unit. */
+/* Service manager notification (the sd_notify protocol, spoken directly); a no-op
+ * outside a Type=notify unit or when built with -Dsystemd=disabled. */
 #pragma once
 
 void iopd_notify(const char *state);
