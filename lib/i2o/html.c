@@ -31,21 +31,35 @@ static void emit(struct page *p, const char *fmt, ...) {
         p->len += (size_t)n < p->cap - p->len ? (size_t)n : p->cap - p->len - 1;
 }
 
-/* Text into HTML: the five special characters escaped, control bytes dropped. */
+/* n bytes as they are, cut like emit's output when the page is full. */
+static void emit_raw(struct page *p, const char *s, size_t n) {
+    if (p->len + 1 >= p->cap)
+        return;
+    size_t room = p->cap - p->len - 1;
+    if (n > room)
+        n = room;
+    memcpy(p->b + p->len, s, n);
+    p->len += n;
+    p->b[p->len] = '\0';
+}
+
+/* Text into HTML: the five special characters escaped, control bytes dropped.  Runs
+ * of plain characters are copied at once (one vsnprintf per character made a device
+ * page cost twice the CUSE round trips that carry it: BENCHMARKS.md, ioctls). */
 static void emit_text(struct page *p, const char *s, size_t n) {
-    for (size_t i = 0; i < n && s[i]; i++) {
+    size_t run = 0, i;
+    for (i = 0; i < n && s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '<': emit(p, "&lt;"); break;
-        case '>': emit(p, "&gt;"); break;
-        case '&': emit(p, "&amp;"); break;
-        case '"': emit(p, "&quot;"); break;
-        case '\'': emit(p, "&#39;"); break;
-        default:
-            if (c >= 0x20 && c != 0x7f)
-                emit(p, "%c", c);
-        }
+        const char *esc = c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;"
+                        : c == '\'' ? "&#39;" : NULL;
+        if (!esc && c >= 0x20 && c != 0x7f)
+            continue; /* part of the run */
+        emit_raw(p, s + run, i - run);
+        if (esc)
+            emit_raw(p, esc, strlen(esc));
+        run = i + 1;
     }
+    emit_raw(p, s + run, i - run);
 }
 
 /* A field name: from the configuration, so escaped like any text. */
@@ -55,8 +69,9 @@ static void emit_value(struct page *p, const struct iop_params_field_info *fi, c
     if (fi->type == IOP_PARAMS_STRING) {
         emit_text(p, (const char *)v, fi->size);
     } else if (fi->type == IOP_PARAMS_BYTES) {
+        static const char hex[] = "0123456789abcdef";
         for (size_t i = 0; i < fi->size && i < 64; i++)
-            emit(p, "%02x", v[i]);
+            emit_raw(p, (const char[2]){ hex[v[i] >> 4], hex[v[i] & 15] }, 2);
         if (fi->size > 64)
             emit(p, "&hellip;");
     } else {
