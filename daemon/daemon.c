@@ -646,6 +646,9 @@ struct iopd *iopd_free(struct iopd *d) {
 
 int iopd_run(struct iopd *d) {
     assert(d);
-    iopd_notify("STATUS=Waiting for the kernel to create the device nodes");
+    /* The nodes may have come up during start-up already (READY=1 and the serving
+     * status sent): then this status would replace that one for good. */
+    if (!d->announced_ready)
+        iopd_notify("STATUS=Waiting for the kernel to create the device nodes");
     return iop_loop_run(d->loop);
 }
