@@ -108,10 +108,12 @@ static void dev_add(struct lu *lu, libusb_device *ldev, libusb_device_handle *h,
         cached[16] = d.iSerialNumber;
         cached[17] = d.bNumConfigurations;
     }
-    struct iop_usb_dev *dev;
-    int r = iop_usb_backend_dev_new(lu->engine, info, &dev);
+    struct iop_usb_dev *dev = NULL;
+    struct lu_close *closer = calloc(1, sizeof(*closer));
+    int r = closer ? iop_usb_backend_dev_new(lu->engine, info, &dev) : -ENOMEM;
     if (r < 0) {
         iop_err("usb %u-%u: cannot add the device: %s", info->busnum, info->devnum, strerror(-r));
+        free(closer);
         if (h)
             libusb_close(h);
         if (wrapped_fd >= 0)
@@ -119,6 +121,7 @@ static void dev_add(struct lu *lu, libusb_device *ldev, libusb_device_handle *h,
         return;
     }
     struct lu_dev *ld = iop_usb_dev_backend_priv(dev);
+    ld->closer = closer;
     ld->lu = lu;
     ld->dev = dev;
     ld->ldev = libusb_ref_device(ldev);

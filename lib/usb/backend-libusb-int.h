@@ -39,6 +39,21 @@ struct lu_pending {
     struct lu_pending *next;
 };
 
+/* What releasing a device leaves to do once libusb's event handling has returned.  A
+ * transfer callback can drop a device's last reference, and libusb_close() from inside
+ * libusb's event handling deadlocks: linux_usbfs's op_handle_events holds the
+ * context's open_devs_lock around the callbacks it makes, and libusb_close() takes it
+ * again (seen in the VM: faults-usb hung at an unplug with the loop thread waiting on
+ * that mutex in libusb_close under on_transfer).  Allocated with the device, so a
+ * release never needs memory. */
+struct lu_close {
+    libusb_device_handle *h;       /* owned, or NULL */
+    int wrapped_fd;                /* owned, or -1 */
+    libusb_device *ldev;           /* owned reference, or NULL */
+    uint32_t claimed;              /* interfaces to release first */
+    struct lu_close *next;
+};
+
 struct lu_dev;
 struct lu_arrival;
 
@@ -67,6 +82,8 @@ struct lu {
     bool hotplug_registered;
     struct lu_arrival *arrivals;   /* owned: devices being opened on the worker */
     bool exiting;
+    unsigned in_events;            /* inside libusb_handle_events*(): closing must wait */
+    struct lu_close *closing;      /* owned: released during event handling */
 };
 
 struct lu_dev {
@@ -76,6 +93,7 @@ struct lu_dev {
     libusb_device_handle *h;       /* owned, opened lazily (or at arrival, wrapped) */
     int wrapped_fd;                /* owned, -1: a device opened through libusb_wrap_sys_device
                                       keeps its usbfs fd ours to close after libusb_close */
+    struct lu_close *closer;       /* owned: what releasing it uses */
     struct lu_dev *next;
 };
 

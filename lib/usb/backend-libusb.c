@@ -104,11 +104,44 @@ const char *iop_usb_libusb_status_name(int status) {
 
 /* ---- The loop ---- */
 
+/* Give back a released device's interfaces, handle, fd and reference (see struct
+ * lu_close: never from inside libusb's event handling). */
+static void close_now(struct lu_close *c) {
+    if (c->h) {
+        for (unsigned i = 0; i < IOP_USB_MAX_INTERFACES; i++)
+            if (c->claimed & (1u << i))
+                (void)libusb_release_interface(c->h, (int)i); /* fails harmlessly when gone */
+        libusb_close(c->h);
+    }
+    if (c->wrapped_fd >= 0)
+        close(c->wrapped_fd); /* libusb_close leaves a wrapped device's fd to us */
+    if (c->ldev)
+        libusb_unref_device(c->ldev);
+    free(c);
+}
+
+/* After every return from libusb's event handling, and at exit. */
+static void close_deferred(struct lu *lu) {
+    while (lu->closing && !lu->in_events) {
+        struct lu_close *c = lu->closing;
+        lu->closing = c->next;
+        close_now(c);
+    }
+}
+
+static int handle_events(struct lu *lu, struct timeval *tv) {
+    lu->in_events++;
+    int r = libusb_handle_events_timeout_completed(lu->ctx, tv, NULL);
+    lu->in_events--;
+    close_deferred(lu);
+    return r;
+}
+
 static void rearm_timeout(struct lu *lu);
 
 static void process(struct lu *lu) {
     struct timeval zero = { 0, 0 };
-    int r = libusb_handle_events_timeout_completed(lu->ctx, &zero, NULL);
+    int r = handle_events(lu, &zero);
     if (r < 0 && r != LIBUSB_ERROR_INTERRUPTED)
         iop_warn("usb: libusb event handling: %s", libusb_error_name(r));
     rearm_timeout(lu);
@@ -292,6 +325,7 @@ static void lu_exit(struct iop_usb_engine *e) {
     lu_apply_fd_changes(lu);
     iop_loop_source_free(lu->timeout_timer);
     libusb_set_pollfd_notifiers(lu->ctx, NULL, NULL, NULL);
+    close_deferred(lu);
     while (lu->fds) {
         struct lu_fd *f = lu->fds;
         lu->fds = f->next;
@@ -305,19 +339,25 @@ static void lu_exit(struct iop_usb_engine *e) {
 static void lu_dev_release(struct iop_usb_dev *dev) {
     struct lu_dev *ld = iop_usb_dev_backend_priv(dev);
     struct lu *lu = ld->lu;
-    if (ld->h) {
-        for (uint8_t i = 0; i < IOP_USB_MAX_INTERFACES; i++)
-            if (iop_usb_dev_interface_claimed(dev, i))
-                (void)libusb_release_interface(ld->h, i); /* fails harmlessly when gone */
-        libusb_close(ld->h);
-        ld->h = NULL;
-    }
-    if (ld->wrapped_fd >= 0)
-        close(ld->wrapped_fd); /* libusb_close leaves a wrapped device's fd to us */
+    struct lu_close *c = ld->closer; /* dev_add gave every device one */
+    assert(c);
+    ld->closer = NULL;
+    c->h = ld->h;
+    c->wrapped_fd = ld->wrapped_fd;
+    c->ldev = ld->ldev;
+    c->claimed = 0;
+    for (unsigned i = 0; i < IOP_USB_MAX_INTERFACES; i++)
+        if (iop_usb_dev_interface_claimed(dev, (uint8_t)i))
+            c->claimed |= 1u << i;
+    ld->h = NULL;
     ld->wrapped_fd = -1;
-    if (ld->ldev)
-        libusb_unref_device(ld->ldev);
     ld->ldev = NULL;
+    if (lu->in_events) {
+        c->next = lu->closing;
+        lu->closing = c;
+    } else {
+        close_now(c);
+    }
     for (struct lu_dev **pp = &lu->devs; *pp; pp = &(*pp)->next)
         if (*pp == ld) {
             *pp = ld->next;
@@ -601,13 +641,13 @@ static int lu_handle_events(struct iop_usb_engine *e, int timeout_ms) {
     iop_worker_dispatch(lu->worker, 0);
     if (iop_worker_outstanding(lu->worker) > 0) {
         struct timeval zero = { 0, 0 };
-        int r = libusb_handle_events_timeout_completed(lu->ctx, &zero, NULL);
+        int r = handle_events(lu, &zero);
         rearm_timeout(lu);
         iop_worker_dispatch(lu->worker, timeout_ms < WORKER_SLICE_MS ? timeout_ms : WORKER_SLICE_MS);
         return r < 0 ? lu_errno(r) : 0;
     }
     struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
-    int r = libusb_handle_events_timeout_completed(lu->ctx, &tv, NULL);
+    int r = handle_events(lu, &tv);
     rearm_timeout(lu);
     return r < 0 ? lu_errno(r) : 0;
 }

@@ -11,7 +11,7 @@
 e2e_init "$@"
 rm -rf "$STATE"/*
 UNPLUGS=${IOPD_E2E_UNPLUGS:-5}
-trap 'touch /tmp/stop; remove_gadget; [ -n "$UDEVD_PID" ] && kill $UDEVD_PID; e2e_cleanup' EXIT
+trap 'watchdog_stop; touch /tmp/stop; remove_gadget; [ -n "$UDEVD_PID" ] && kill $UDEVD_PID; e2e_cleanup' EXIT
 
 check "udevd runs (libusb hotplug)" start_udevd
 check "Loopback gadget bound to $UDC" make_gadget
@@ -84,13 +84,19 @@ SEED=${IOPD_E2E_SEED:-$$}
 echo "    random seed $SEED (IOPD_E2E_SEED=$SEED repeats this run)"
 gone=0 back=0 i=1
 start=$(date +%s)
+watchdog_start 90
 while [ $i -le "$UNPLUGS" ]; do
+    progress
     [ -n "$IOPD_E2E_VERBOSE" ] && echo "    $(date +%T) unplug $i"
     { echo "" >"$G/UDC" && wait_place absent; } || { not_ok "unbind $i"; break; }
+    progress
     wait_tid absent && gone=$((gone + 1))
+    progress
     [ -n "$IOPD_E2E_VERBOSE" ] && echo "    $(date +%T) gone"
     { echo "$UDC" >"$G/UDC" && wait_place present; } || { not_ok "bind $i"; break; }
+    progress
     wait_tid present && back=$((back + 1))
+    progress
     [ -n "$IOPD_E2E_VERBOSE" ] && echo "    $(date +%T) back"
     # Let the traffic pick the device up again for a random 0.2-0.7 s.
     sleep "$(awk -v s=$((SEED + i)) 'BEGIN { srand(s); printf "%.2f", 0.2 + rand() / 2 }')"
@@ -100,8 +106,10 @@ echo "    $UNPLUGS unplugs in $(( $(date +%s) - start )) s"
 check "after each of $UNPLUGS unbinds the TID left the LCT ($gone)" test $gone -eq "$UNPLUGS"
 check "after each bind it came back ($back)" test $back -eq "$UNPLUGS"
 touch /tmp/stop
+progress
 wait $load; lst=$?
 wait $ev
+watchdog_stop
 sleep 1
 kill $mon; wait $mon 2>/dev/null
 python3 -c '

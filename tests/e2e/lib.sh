@@ -141,3 +141,47 @@ probe_latency() {
 print("PROBE_P50=%d PROBE_P99=%d" % (o["p50_us"], o["p99_us"]))')"
     echo "    $1: I2OGETIOPS from another client: p50 $PROBE_P50 us, p99 $PROBE_P99 us"
 }
+
+# A hang detector for long fault tests.  watchdog_start SECONDS: from then on, when
+# `progress` has not been called for SECONDS, print once what every process of the
+# guest is waiting on (state, wchan, kernel stack), iopd's threads and (when gdb is
+# installed) their user stacks, the kernel's last messages and iopd's log tail, so a
+# timeout shows where things stood instead of nothing.  watchdog_stop ends it.
+progress() { : >/tmp/e2e-progress; }
+hang_report() {
+    echo "    ---- no progress for $1 s: where everything waits ----"
+    for p in /proc/[0-9]*; do
+        [ -r "$p/stat" ] || continue
+        comm=$(cat "$p/comm" 2>/dev/null) || continue
+        case $comm in kworker*|ksoftirqd*|rcu_*|migration*|cpuhp*|idle_inject*) continue ;; esac
+        st=$(sed -n 's/^State:[[:space:]]*//p' "$p/status" 2>/dev/null)
+        echo "    pid ${p#/proc/} $comm [$st] wchan=$(cat "$p/wchan" 2>/dev/null)"
+        case $st in D*) sed 's/^/        /' "$p/stack" 2>/dev/null ;; esac
+    done
+    if [ -n "$IOPD_PID" ] && [ -d "/proc/$IOPD_PID" ]; then
+        for t in /proc/"$IOPD_PID"/task/*; do
+            echo "    iopd thread ${t##*/} $(cat "$t/comm") [$(sed -n 's/^State:[[:space:]]*//p' "$t/status")] wchan=$(cat "$t/wchan")"
+            sed 's/^/        /' "$t/stack" 2>/dev/null
+        done
+        command -v gdb >/dev/null &&
+            timeout 60 gdb -p "$IOPD_PID" -batch -nx -ex 'thread apply all bt' 2>&1 | grep -E '^(Thread|#)' | sed 's/^/    /'
+    fi
+    dmesg 2>/dev/null | tail -n 30 | sed 's/^/    dmesg: /'
+    [ -n "$IOPD_LOG" ] && tail -n 20 "$IOPD_LOG" | sed 's/^/    iopd: /'
+    echo "    ---- end of the hang report ----"
+}
+watchdog_start() {
+    progress
+    (
+        limit=$1 reported=0
+        while sleep 5; do
+            age=$(( $(date +%s) - $(stat -c %Y /tmp/e2e-progress 2>/dev/null || date +%s) ))
+            if [ "$age" -ge "$limit" ] && [ $reported = 0 ]; then
+                hang_report "$age"; reported=1
+            fi
+            [ "$age" -lt "$limit" ] && reported=0
+        done
+    ) &
+    WATCHDOG_PID=$!
+}
+watchdog_stop() { [ -n "$WATCHDOG_PID" ] && kill "$WATCHDOG_PID" 2>/dev/null; WATCHDOG_PID=; true; }
