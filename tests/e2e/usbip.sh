@@ -22,6 +22,10 @@ usbip_cleanup() {
 }
 trap usbip_cleanup EXIT
 
+if ! command -v usbipd >/dev/null || ! command -v usbip >/dev/null; then
+    not_ok "usbipd and usbip are installed (tools/install-deps installs the usbip package)"
+    e2e_finish; exit
+fi
 check "vhci-hcd and usbip-host are loaded (tests/vm/run --usbip)" test -d /sys/bus/usb/drivers/usbip-host -a -d /sys/devices/platform/vhci_hcd.0
 if command -v ip >/dev/null; then IP=ip; else IP="busybox ip"; fi
 check "loopback up" $IP link set lo up

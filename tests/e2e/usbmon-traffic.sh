@@ -34,7 +34,26 @@ print("KEP=0x%02x KINT=%d" % (e["bEndpointAddress"], e["bInterval"]))')"
     KSPEED=$("$IOPCTL" --json get 0 "$KTID" 0x8100 | python3 -c 'import json,sys; print(json.load(sys.stdin)["fields"]["Speed"])')
     # usbfs: high speed and up, bInterval is an exponent (2^(b-1) microframes); below, frames.
     if [ "$KSPEED" -ge 3 ]; then KIVAL=$((1 << (KINT - 1))); else KIVAL=$KINT; fi
-    check "usb-audio: warm-up SET_INTERFACE 1, then 0" sh -c "'$IOPCTL' usb control $AUD 0x01 0x0b 1 1 0 >/dev/null && '$IOPCTL' usb control $AUD 0x01 0x0b 0 1 0 >/dev/null"
+    check "usb-audio: warm-up SET_INTERFACE 1, then 0" audio_warm_up
+}
+
+# audio_warm_up: the two SET_INTERFACEs; when one fails, what iopctl said and where
+# usb-audio stands (which driver holds its interfaces, iopd's and the kernel's words).
+audio_warm_up() {
+    for alt in 1 0; do
+        "$IOPCTL" usb control "$AUD" 0x01 0x0b "$alt" 1 0 >/tmp/warm.out 2>&1 && continue
+        st=$?
+        echo "    SET_INTERFACE $alt to usb-audio ($AUD) failed (exit $st):"
+        sed 's/^/      /' /tmp/warm.out
+        for i in /sys/bus/usb/devices/*:*; do
+            [ "$(cat "$i/../idVendor" 2>/dev/null):$(cat "$i/../idProduct" 2>/dev/null)" = 46f4:0002 ] || continue
+            echo "      ${i##*/}: altsetting $(cat "$i/bAlternateSetting" 2>/dev/null), driver $(basename "$(readlink "$i/driver")" 2>/dev/null)"
+        done
+        "$IOPCTL" lct 0 2>&1 | sed 's/^/      lct: /'
+        grep -v usbmon "$IOPD_LOG" | tail -n 20 | sed 's/^/      iopd: /'
+        dmesg | tail -n 20 | sed 's/^/      dmesg: /'
+        return $st
+    done
 }
 
 # usbmon_traffic: control IN and OUT (with and without data), bulk OUT and IN longer
