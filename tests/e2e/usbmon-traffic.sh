@@ -3,7 +3,9 @@
 # gadget, QEMU's keyboard and QEMU's usb-audio.
 
 # usbmon_devices: before iopd starts.  GD, KBD, AUD ("bus:dev") and their BUS/DEV
-# parts; /tmp/usb.json, a configuration that claims the three.
+# parts; /tmp/usb.json, a configuration that claims the three (usb-audio even from a
+# kernel driver: nothing here loads snd-usb-audio, but were it bound, iopd could not
+# claim the device without detaching it).
 usbmon_devices() {
     GD=$(gadget_bus_dev); GBUS=${GD%%:*}; GDEV=${GD##*:}
     KBD=$(lsusb -d 0627:0001 | sed -n 's/^Bus 0*\([0-9]*\) Device 0*\([0-9]*\).*/\1:\2/p' | head -n 1)
@@ -12,7 +14,8 @@ usbmon_devices() {
     ABUS=${AUD%%:*}; ADEV=${AUD##*:}
     cat >/tmp/usb.json <<JSON
 { "iops": [ { "unit": 0, "devices": [ { "tid": 12, "class": "bus-adapter", "usb": true } ] } ],
-  "usb": { "claim": [ { "device": "$GADGET_VIDPID" }, { "device": "0627:0001" }, { "device": "46f4:0002" } ] } }
+  "usb": { "claim": [ { "device": "$GADGET_VIDPID" }, { "device": "0627:0001" },
+                     { "device": "46f4:0002", "detach_kernel_driver": true } ] } }
 JSON
 }
 
@@ -43,8 +46,14 @@ audio_warm_up() {
     for alt in 1 0; do
         "$IOPCTL" usb control "$AUD" 0x01 0x0b "$alt" 1 0 >/tmp/warm.out 2>&1 && continue
         st=$?
-        echo "    SET_INTERFACE $alt to usb-audio ($AUD) failed (exit $st):"
-        sed 's/^/      /' /tmp/warm.out
+        # Once more after a while: the answer says whether it was a moment's state.
+        sleep 3
+        if "$IOPCTL" usb control "$AUD" 0x01 0x0b "$alt" 1 0 >/tmp/warm2.out 2>&1; then
+            echo "    SET_INTERFACE $alt to usb-audio failed first (exit $st: $(cat /tmp/warm.out)), then passed 3 s later"
+            continue
+        fi
+        echo "    SET_INTERFACE $alt to usb-audio ($AUD) failed (exit $st), and 3 s later again:"
+        sed 's/^/      /' /tmp/warm.out /tmp/warm2.out
         for i in /sys/bus/usb/devices/*:*; do
             [ "$(cat "$i/../idVendor" 2>/dev/null):$(cat "$i/../idProduct" 2>/dev/null)" = 46f4:0002 ] || continue
             echo "      ${i##*/}: altsetting $(cat "$i/bAlternateSetting" 2>/dev/null), driver $(basename "$(readlink "$i/driver")" 2>/dev/null)"
