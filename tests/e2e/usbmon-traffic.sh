@@ -40,15 +40,17 @@ print("KEP=0x%02x KINT=%d" % (e["bEndpointAddress"], e["bInterval"]))')"
     check "usb-audio: warm-up SET_INTERFACE 1, then 0" audio_warm_up
 }
 
-# audio_warm_up: the two SET_INTERFACEs; when one fails, what iopctl said and where
+# audio_warm_up: the two SET_INTERFACEs (with 20 s, not iopctl's 5: usbfs runs them
+# to the end, an xHCI endpoint reconfiguration included, which TCG can make slow);
+# when one fails, what iopctl said and where
 # usb-audio stands (which driver holds its interfaces, iopd's and the kernel's words).
 audio_warm_up() {
     for alt in 1 0; do
-        "$IOPCTL" usb control "$AUD" 0x01 0x0b "$alt" 1 0 >/tmp/warm.out 2>&1 && continue
+        "$IOPCTL" usb control "$AUD" 0x01 0x0b "$alt" 1 0 --timeout 20000 >/tmp/warm.out 2>&1 && continue
         st=$?
         # Once more after a while: the answer says whether it was a moment's state.
         sleep 3
-        if "$IOPCTL" usb control "$AUD" 0x01 0x0b "$alt" 1 0 >/tmp/warm2.out 2>&1; then
+        if "$IOPCTL" usb control "$AUD" 0x01 0x0b "$alt" 1 0 --timeout 20000 >/tmp/warm2.out 2>&1; then
             echo "    SET_INTERFACE $alt to usb-audio failed first (exit $st: $(cat /tmp/warm.out)), then passed 3 s later"
             continue
         fi
@@ -96,9 +98,9 @@ usbmon_traffic() {
     sleep 0.5
     kill -TERM $intr; wait $intr                                        # unlinked: -2
     kill $trpid; wait $trpid
-    "$IOPCTL" usb control "$AUD" 0x01 0x0b 1 1 0 >/dev/null              # SET_INTERFACE: streaming
+    "$IOPCTL" usb control "$AUD" 0x01 0x0b 1 1 0 --timeout 20000 >/dev/null              # SET_INTERFACE: streaming
     "$IOPCTL" --json usb iso "$AUD" 0x01 8 192 >/tmp/iso8.json           # 8 packets (lengths in an SG element)
     "$IOPCTL" --json usb iso "$AUD" 0x01 4 192 --data "$isodata" >/tmp/iso4.json  # 4 (in the message)
-    "$IOPCTL" usb control "$AUD" 0x01 0x0b 0 1 0 >/dev/null              # SET_INTERFACE: off
+    "$IOPCTL" usb control "$AUD" 0x01 0x0b 0 1 0 --timeout 20000 >/dev/null              # SET_INTERFACE: off
     sleep 1
 }
