@@ -242,7 +242,7 @@ static void bin_open(fuse_req_t req, struct fuse_file_info *fi) {
     bf->next = n->files;
     n->files = bf;
     n->n_files++;
-    iop_mon_bin_reader_set_notify(bf->reader, on_reader_ready, bf);
+    iop_mon_hooks_set_notify(iop_mon_bin_reader_hooks(bf->reader), on_reader_ready, bf);
     fi->fh = (uintptr_t)bf;
     fi->nonseekable = 1;
     fi->direct_io = 1;

@@ -98,7 +98,7 @@ static void mon_open(fuse_req_t req, struct fuse_file_info *fi) {
     mf->next = n->files;
     n->files = mf;
     n->n_files++;
-    iop_mon_reader_set_notify(mf->reader, on_reader_ready, mf);
+    iop_mon_hooks_set_notify(iop_mon_reader_hooks(mf->reader), on_reader_ready, mf);
     fi->fh = (uintptr_t)mf;
     fi->nonseekable = 1;
     fi->direct_io = 1;

@@ -20,10 +20,7 @@ struct iop_mon_bin_reader {
     bool hung_up;
     struct iop_mon_bin_budget *budget; /* borrowed; NULL once hung up */
 
-    iop_mon_bin_notify_fn notify;
-    void *notify_ctx;    /* borrowed */
-    iop_mon_bin_detach_fn detach;
-    void *detach_ctx;    /* borrowed */
+    struct iop_mon_reader_hooks hooks;
 };
 
 static uint32_t chunk_align(uint64_t n) {
@@ -65,24 +62,16 @@ struct iop_mon_bin_reader *iop_mon_bin_reader_free(struct iop_mon_bin_reader *r)
     if (!r)
         return NULL;
     /* Unlink first so nothing is pushed into a reader being freed (mon_bin_release). */
-    if (r->detach)
-        r->detach(r->detach_ctx, r);
+    iop_mon_hooks_detach(&r->hooks, r);
     budget_take(r->budget, r->b_size, 0);
     free(r->ring);
     free(r);
     return NULL;
 }
 
-void iop_mon_bin_reader_set_notify(struct iop_mon_bin_reader *r, iop_mon_bin_notify_fn fn, void *ctx) {
+struct iop_mon_reader_hooks *iop_mon_bin_reader_hooks(struct iop_mon_bin_reader *r) {
     assert(r);
-    r->notify = fn;
-    r->notify_ctx = ctx;
-}
-
-void iop_mon_bin_reader_set_detach(struct iop_mon_bin_reader *r, iop_mon_bin_detach_fn fn, void *ctx) {
-    assert(r);
-    r->detach = fn;
-    r->detach_ctx = ctx;
+    return &r->hooks;
 }
 
 static struct iop_mon_bin_hdr *hdr_at(const struct iop_mon_bin_reader *r, uint32_t off) {
@@ -140,8 +129,8 @@ int iop_mon_bin_reader_push(struct iop_mon_bin_reader *r, const struct iop_mon_b
     r->b_cnt += sz.store;
     r->b_in = ring_add(r, r->b_in, sz.store);
     /* Only the empty -> non-empty edge needs a wakeup: whoever waits re-checks. */
-    if (r->nevents++ == 0 && r->notify)
-        r->notify(r->notify_ctx);
+    if (r->nevents++ == 0)
+        iop_mon_hooks_notify(&r->hooks);
     return 0;
 }
 
@@ -329,13 +318,10 @@ void iop_mon_bin_reader_hangup(struct iop_mon_bin_reader *r) {
     if (r->hung_up)
         return;
     r->hung_up = true;
-    r->detach = NULL;
-    r->detach_ctx = NULL;
     /* The budget's owner may go before this reader does. */
     budget_take(r->budget, r->b_size, 0);
     r->budget = NULL;
-    if (r->notify)
-        r->notify(r->notify_ctx);
+    iop_mon_hooks_hangup(&r->hooks);
 }
 
 int iop_mon_bin_reader_check(const struct iop_mon_bin_reader *r) {

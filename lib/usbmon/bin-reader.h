@@ -36,6 +36,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "lib/usbmon/reader-hooks.h"
+
 struct iop_mon_bin_event;
 struct iop_mon_bin_hdr;
 struct iop_mon_bin_reader;
@@ -62,18 +64,14 @@ struct iop_mon_bin_budget {
 };
 #define IOP_MON_BIN_BUDGET_DFL (128u * 1024u * 1024u)
 
-typedef void (*iop_mon_bin_notify_fn)(void *ctx);
-typedef void (*iop_mon_bin_detach_fn)(void *ctx, struct iop_mon_bin_reader *r);
-
 /* A reader with the default ring, charged to budget (borrowed; it must outlive the
  * reader or the reader's hangup).  -ENOMEM. */
 int iop_mon_bin_reader_new(struct iop_mon_bin_budget *budget, struct iop_mon_bin_reader **ret);
-/* Detaches (set_detach), gives the ring back.  NULL is fine; returns NULL. */
+/* Detaches (reader-hooks.h), gives the ring back.  NULL is fine; returns NULL. */
 struct iop_mon_bin_reader *iop_mon_bin_reader_free(struct iop_mon_bin_reader *r);
-/* notify: the ring became non-empty, or the reader hung up.  It runs inside the URB
- * path: it may read from this reader, never free readers or change buses. */
-void iop_mon_bin_reader_set_notify(struct iop_mon_bin_reader *r, iop_mon_bin_notify_fn fn, void *ctx);
-void iop_mon_bin_reader_set_detach(struct iop_mon_bin_reader *r, iop_mon_bin_detach_fn fn, void *ctx);
+/* The reader's hooks (reader-hooks.h): notify when the ring becomes non-empty or the
+ * reader hangs up; detach when it is freed while attached. */
+struct iop_mon_reader_hooks *iop_mon_bin_reader_hooks(struct iop_mon_bin_reader *r);
 
 /* Store one event.  0; -ENOBUFS when it does not fit (dropped; counted unless 'E');
  * -EPIPE after hangup. */

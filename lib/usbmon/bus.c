@@ -216,13 +216,9 @@ static int list_reserve(struct reader_list *l) {
     return 0;
 }
 
-/* The readers' detach hooks: mon_reader_del(). */
-static void bus_detach(void *ctx, struct iop_mon_reader *r) {
-    list_remove(&((struct mon_bus *)ctx)->text, r);
-}
-
-static void bus_detach_bin(void *ctx, struct iop_mon_bin_reader *r) {
-    list_remove(&((struct mon_bus *)ctx)->bin, r);
+/* The readers' detach hook, ctx the list the reader is in: mon_reader_del(). */
+static void list_detach(void *ctx, const void *r) {
+    list_remove(ctx, r);
 }
 
 int iop_mon_open(struct iop_mon *m, unsigned busnum, enum iop_mon_fmt fmt, struct iop_mon_reader **ret) {
@@ -240,7 +236,7 @@ int iop_mon_open(struct iop_mon *m, unsigned busnum, enum iop_mon_fmt fmt, struc
     int res = iop_mon_reader_new(fmt, &r);
     if (res < 0)
         return res;
-    iop_mon_reader_set_detach(r, bus_detach, b);
+    iop_mon_hooks_set_detach(iop_mon_reader_hooks(r), list_detach, &b->text);
     b->text.v[b->text.n++] = r;
     *ret = r;
     return 0;
@@ -257,7 +253,7 @@ int iop_mon_open_bin(struct iop_mon *m, unsigned busnum, struct iop_mon_bin_read
     int res = iop_mon_bin_reader_new(&m->bin_budget, &r);
     if (res < 0)
         return res;
-    iop_mon_bin_reader_set_detach(r, bus_detach_bin, b);
+    iop_mon_hooks_set_detach(iop_mon_bin_reader_hooks(r), list_detach, &b->bin);
     b->bin.v[b->bin.n++] = r;
     *ret = r;
     return 0;

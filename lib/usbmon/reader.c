@@ -14,10 +14,7 @@ struct iop_mon_reader {
     unsigned count; /* queued events */
     uint32_t lost;
 
-    iop_mon_reader_notify_fn notify;
-    void *notify_ctx;   /* borrowed */
-    iop_mon_reader_detach_fn detach;
-    void *detach_ctx;   /* borrowed */
+    struct iop_mon_reader_hooks hooks;
 
     /* The text being read: text[off, off + togo) is still unread (the kernel's
      * printf_togo, for up to a batch of lines). */
@@ -43,22 +40,14 @@ struct iop_mon_reader *iop_mon_reader_free(struct iop_mon_reader *r) {
     if (!r)
         return NULL;
     /* Unlink first so nothing is pushed into a reader being freed (mon_text_release). */
-    if (r->detach)
-        r->detach(r->detach_ctx, r);
+    iop_mon_hooks_detach(&r->hooks, r);
     free(r);
     return NULL;
 }
 
-void iop_mon_reader_set_notify(struct iop_mon_reader *r, iop_mon_reader_notify_fn fn, void *ctx) {
+struct iop_mon_reader_hooks *iop_mon_reader_hooks(struct iop_mon_reader *r) {
     assert(r);
-    r->notify = fn;
-    r->notify_ctx = ctx;
-}
-
-void iop_mon_reader_set_detach(struct iop_mon_reader *r, iop_mon_reader_detach_fn fn, void *ctx) {
-    assert(r);
-    r->detach = fn;
-    r->detach_ctx = ctx;
+    return &r->hooks;
 }
 
 int iop_mon_reader_push(struct iop_mon_reader *r, const struct iop_mon_event *ev) {
@@ -73,8 +62,8 @@ int iop_mon_reader_push(struct iop_mon_reader *r, const struct iop_mon_event *ev
     memcpy(&r->ring[slot], ev, sizeof(*ev));
     /* Only the empty -> non-empty edge needs a wakeup: whoever waits re-checks after
      * each line it takes, so later events are found without one. */
-    if (r->count++ == 0 && r->notify)
-        r->notify(r->notify_ctx);
+    if (r->count++ == 0)
+        iop_mon_hooks_notify(&r->hooks);
     return 0;
 }
 
@@ -150,10 +139,7 @@ void iop_mon_reader_hangup(struct iop_mon_reader *r) {
     if (r->hung_up)
         return;
     r->hung_up = true;
-    r->detach = NULL;
-    r->detach_ctx = NULL;
-    if (r->notify)
-        r->notify(r->notify_ctx);
+    iop_mon_hooks_hangup(&r->hooks);
 }
 
 enum iop_mon_fmt iop_mon_reader_fmt(const struct iop_mon_reader *r) {

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/usbmon/reader-hooks.h"
 #include "lib/usbmon/text.h"
 
 struct iop_mon_event;
@@ -47,20 +48,13 @@ struct iop_mon_reader;
 /* Most text one read returns: a full queue of typical lines (about 100 bytes). */
 #define IOP_MON_BATCH_MAX 16384u
 
-/* Called when the reader becomes readable (an event arrives in an empty queue) and on
- * hangup.  It runs inside the URB path or iop_mon_remove_bus(): it may read from this
- * reader, but must not free readers, open new ones, or add or remove buses. */
-typedef void (*iop_mon_reader_notify_fn)(void *ctx);
-/* Called first thing by iop_mon_reader_free() while the reader is attached (bus.c uses
- * it to unlink the reader); cleared by iop_mon_reader_hangup(). */
-typedef void (*iop_mon_reader_detach_fn)(void *ctx, struct iop_mon_reader *r);
-
 int iop_mon_reader_new(enum iop_mon_fmt fmt, struct iop_mon_reader **ret);
-/* Detaches (see above), drops what is queued.  NULL is fine; returns NULL. */
+/* Detaches (reader-hooks.h), drops what is queued.  NULL is fine; returns NULL. */
 struct iop_mon_reader *iop_mon_reader_free(struct iop_mon_reader *r);
 
-void iop_mon_reader_set_notify(struct iop_mon_reader *r, iop_mon_reader_notify_fn fn, void *ctx);
-void iop_mon_reader_set_detach(struct iop_mon_reader *r, iop_mon_reader_detach_fn fn, void *ctx);
+/* The reader's hooks (reader-hooks.h): notify when an event arrives in an empty queue
+ * or the reader hangs up; detach when it is freed while attached (bus.c unlinks it). */
+struct iop_mon_reader_hooks *iop_mon_reader_hooks(struct iop_mon_reader *r);
 
 /* Queue a copy of ev.  0, or -ENOBUFS when the queue is full (the event is dropped and
  * counted in iop_mon_reader_lost), or -EPIPE after hangup (dropped, not counted). */

@@ -475,7 +475,7 @@ static void test_notify(void) {
     struct iop_mon_reader *r;
     CHECK_EQ(iop_mon_open(m, 1, IOP_MON_FMT_U, &r), 0);
     struct notify_count nc = { 0 };
-    iop_mon_reader_set_notify(r, count_notify, &nc);
+    iop_mon_hooks_set_notify(iop_mon_reader_hooks(r), count_notify, &nc);
     struct test_urb t;
     urb_init(&t, 1, 1, 1, false, 0);
     iop_mon_submit(m, &t.urb);
