@@ -2,32 +2,28 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include <linux/i2o-dev.h>
 
-#include "cuse/cuse-dev.h"
 #include "cuse/fuse-compat.h"
 #include "cuse/ioctl-reply.h"
-#include "cuse/parked-reads.h"
-#include "cuse/poll-wait.h"
+#include "cuse/node.h"
 #include "lib/ctl/ctl.h"
 #include "lib/umem/umem-rounds.h"
-#include "lib/util/log.h"
 
 struct pending_call;
 
 struct iop_ctl_node {
-    struct iop_ctl *ctl;      /* borrowed */
-    struct iop_cuse_dev *dev; /* owned */
+    struct iop_cuse_node base; /* first */
+    struct iop_ctl *ctl;       /* borrowed */
     unsigned long n_requests, n_retries;
     struct pending_call *pending; /* ioctls answered later (USB transfers) */
 };
+_Static_assert(offsetof(struct iop_ctl_node, base) == 0, "iop_ctl_node.base first");
 
 /* An ioctl that lib/ctl finishes later: its request, and the user-memory round whose
  * out buffer the answer is written into, live until iop_ctl_async.done. */
@@ -41,21 +37,14 @@ struct pending_call {
 
 /* What the adapter keeps per open file, behind fi->fh. */
 struct node_file {
-    struct iop_ctl_node *node;
+    struct iop_cuse_file base;       /* first; its reads wait for events */
     struct iop_ctl_file *f;          /* owned */
-    struct iop_parked_reads reads;   /* blocking reads waiting for events */
-    struct iop_poll_wait poll;       /* the latest poll waiting for POLLIN */
 };
-
-static void ctl_init_done(void *userdata) {
-    struct iop_ctl_node *n = userdata;
-    iop_cuse_dev_set_ready(n->dev);
-    iop_info("/dev/%s ready", iop_cuse_dev_name(n->dev));
-}
+_Static_assert(offsetof(struct node_file, base) == 0, "node_file.base first");
 
 /* Answer one read with the queued events as whole records, if there are any. */
-static bool serve_read(void *ctx, fuse_req_t req, size_t size) {
-    struct node_file *nf = ctx;
+static bool ctl_serve_read(struct iop_cuse_file *cf, fuse_req_t req, size_t size) {
+    struct node_file *nf = (struct node_file *)cf;
     if (!iop_ctl_file_readable(nf->f))
         return false;
     uint8_t buf[I2O_EVT_Q_LEN * sizeof(struct i2o_evt_info)];
@@ -67,78 +56,37 @@ static bool serve_read(void *ctx, fuse_req_t req, size_t size) {
     return true;
 }
 
-/* Events were queued for this file: finish parked reads, wake a waiting poll. */
-static void on_events(void *ctx) {
-    struct node_file *nf = ctx;
-    iop_parked_reads_serve(&nf->reads, serve_read, nf);
-    iop_poll_wait_wake(&nf->poll, iop_ctl_file_readable(nf->f));
+static int ctl_open_file(struct iop_cuse_file *cf, const struct fuse_file_info *fi) {
+    struct node_file *nf = (struct node_file *)cf;
+    (void)fi;
+    int r = iop_ctl_open(((struct iop_ctl_node *)cf->node)->ctl, &nf->f);
+    if (r < 0)
+        return r;
+    /* Events were queued for this file: finish parked reads, wake a waiting poll. */
+    iop_ctl_file_set_notify(nf->f, iop_cuse_file_ready, cf);
+    return 0;
 }
 
-static void ctl_open(fuse_req_t req, struct fuse_file_info *fi) {
-    struct iop_ctl_node *n = fuse_req_userdata(req);
-    struct node_file *nf = calloc(1, sizeof(*nf));
-    int r = nf ? iop_ctl_open(n->ctl, &nf->f) : -ENOMEM;
-    if (r < 0) {
-        free(nf);
-        fuse_reply_err(req, -r);
-        return;
-    }
-    nf->node = n;
-    iop_ctl_file_set_notify(nf->f, on_events, nf);
-    fi->fh = (uintptr_t)nf;
-    fi->nonseekable = 1;
-    fi->direct_io = 1;
-    if (fuse_reply_open(req, fi) != 0) { /* the opener is gone already (interrupted) */
-        iop_ctl_release(nf->f);
-        free(nf);
-    }
-}
-
-static void node_file_free(struct node_file *nf) {
-    iop_parked_reads_fail_all(&nf->reads, EBADF);
-    iop_poll_wait_drop(&nf->poll);
-    iop_ctl_release(nf->f);
-    free(nf);
-}
-
-static void ctl_release(fuse_req_t req, struct fuse_file_info *fi) {
-    node_file_free((struct node_file *)(uintptr_t)fi->fh);
-    fuse_reply_err(req, 0);
+static void ctl_close_file(struct iop_cuse_file *cf, int err) {
+    (void)err;
+    iop_ctl_release(((struct node_file *)cf)->f);
 }
 
 /* read(): the pending events as whole struct i2o_evt_info records, as the old
  * document's section XII planned (the kernel's 2.6 driver had no read and gave
  * EINVAL).  No events: EAGAIN with O_NONBLOCK, otherwise wait. */
 static void ctl_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi) {
-    struct node_file *nf = (struct node_file *)(uintptr_t)fi->fh;
-    (void)off;
     if (size < sizeof(struct i2o_evt_info)) {
         fuse_reply_err(req, EINVAL);
         return;
     }
-    if (iop_parked_reads_empty(&nf->reads) && serve_read(nf, req, size))
-        return;
-    if (fi->flags & O_NONBLOCK) {
-        fuse_reply_err(req, EAGAIN);
-        return;
-    }
-    iop_parked_reads_add(&nf->reads, req, size);
-}
-
-/* The kernel's driver had no write method: the VFS answered EINVAL. */
-static void ctl_write(fuse_req_t req, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
-    (void)buf, (void)size, (void)off, (void)fi;
-    fuse_reply_err(req, EINVAL);
+    iop_cuse_node_read(req, size, off, fi);
 }
 
 /* poll/select: readable while events are queued.  Always writable, as the default
  * mask the kernel gave this device (write itself fails at once with EINVAL). */
-static void ctl_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph) {
-    struct node_file *nf = (struct node_file *)(uintptr_t)fi->fh;
-    unsigned revents = POLLOUT | POLLWRNORM;
-    if (iop_ctl_file_readable(nf->f))
-        revents |= POLLIN | POLLRDNORM;
-    iop_poll_wait_reply(&nf->poll, req, ph, revents);
+static unsigned ctl_revents(const struct iop_cuse_file *cf) {
+    return POLLOUT | POLLWRNORM | (iop_ctl_file_readable(((const struct node_file *)cf)->f) ? POLLIN | POLLRDNORM : 0);
 }
 
 static void pending_unlink(struct pending_call *pc) {
@@ -175,8 +123,7 @@ static void pending_interrupted(fuse_req_t req, void *data) {
 static void ctl_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi, unsigned flags,
                       const void *in_buf, size_t in_bufsz, size_t out_bufsz) {
     struct iop_ctl_node *n = fuse_req_userdata(req);
-    struct node_file *nf = (struct node_file *)(uintptr_t)fi->fh;
-    struct iop_ctl_file *f = nf->f;
+    struct iop_ctl_file *f = ((struct node_file *)iop_cuse_file_of(fi))->f;
     unsigned ctl_flags = (flags & FUSE_IOCTL_COMPAT) ? IOP_CTL_COMPAT : 0;
 
     n->n_requests++;
@@ -217,35 +164,37 @@ static void ctl_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info 
     free(pc);
 }
 
+/* The kernel's driver had no write method: the VFS answered EINVAL
+ * (iop_cuse_node_write). */
 static const struct cuse_lowlevel_ops ctl_ops = {
-    .init_done = ctl_init_done,
-    .open = ctl_open,
+    .init_done = iop_cuse_node_init_done,
+    .open = iop_cuse_node_open,
     .read = ctl_read,
-    .write = ctl_write,
-    .release = ctl_release,
+    .write = iop_cuse_node_write,
+    .release = iop_cuse_node_release,
     .ioctl = ctl_ioctl,
-    .poll = ctl_poll,
+    .poll = iop_cuse_node_poll,
+};
+
+static const struct iop_cuse_node_kind ctl_kind = {
+    .ops = &ctl_ops,
+    .unrestricted_ioctl = true,
+    .node_size = sizeof(struct iop_ctl_node),
+    .file_size = sizeof(struct node_file),
+    .open_file = ctl_open_file,
+    .serve_read = ctl_serve_read,
+    .revents = ctl_revents,
+    .close_file = ctl_close_file,
 };
 
 int iop_ctl_node_new(struct iop_ctl *ctl, const char *devname, int fd, struct iop_ctl_node **ret) {
     assert(ctl && devname && ret);
-    struct iop_ctl_node *n = calloc(1, sizeof(*n));
-    if (!n) {
-        close(fd);
-        return -ENOMEM;
-    }
-    n->ctl = ctl;
-    struct iop_cuse_dev_params p = {
-        .devname = devname,
-        .unrestricted_ioctl = true,
-        .ops = &ctl_ops,
-        .userdata = n,
-    };
-    int r = iop_cuse_dev_new(&p, fd, &n->dev);
-    if (r < 0) {
-        free(n);
+    struct iop_cuse_node *base;
+    int r = iop_cuse_node_new(&ctl_kind, devname, fd, &base);
+    if (r < 0)
         return r;
-    }
+    struct iop_ctl_node *n = (struct iop_ctl_node *)base;
+    n->ctl = ctl;
     *ret = n;
     return 0;
 }
@@ -260,14 +209,13 @@ struct iop_ctl_node *iop_ctl_node_free(struct iop_ctl_node *n) {
         pc->node = NULL;
         iop_ctl_cancel(&pc->async);
     }
-    iop_cuse_dev_free(n->dev);
-    free(n);
+    iop_cuse_node_free(&n->base);
     return NULL;
 }
 
 struct iop_cuse_dev *iop_ctl_node_dev(struct iop_ctl_node *n) {
     assert(n);
-    return n->dev;
+    return n->base.dev;
 }
 
 void iop_ctl_node_stats(const struct iop_ctl_node *n, unsigned long *requests, unsigned long *retries) {

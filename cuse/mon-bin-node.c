@@ -4,22 +4,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "cuse/cuse-dev.h"
 #include "cuse/fuse-compat.h"
 #include "cuse/ioctl-reply.h"
-#include "cuse/parked-reads.h"
-#include "cuse/poll-wait.h"
+#include "cuse/node.h"
 #include "lib/umem/umem-rounds.h"
 #include "lib/usbmon/bin-ioctl.h"
 #include "lib/usbmon/bin-reader.h"
 #include "lib/usbmon/bus.h"
-#include "lib/util/log.h"
 
 struct bin_file;
 
@@ -39,36 +37,27 @@ struct parked_call {
 
 /* What the adapter keeps per open file, behind fi->fh. */
 struct bin_file {
-    struct iop_mon_bin_node *node;   /* borrowed */
-    struct bin_file *next;           /* in node->files */
+    struct iop_cuse_file base;       /* first; its reads wait for a record */
     struct iop_mon_bin_reader *reader; /* owned */
-    struct iop_parked_reads reads;   /* blocking reads waiting for a record */
     struct parked_call *calls;       /* owned, oldest first */
-    struct iop_poll_wait poll;
     struct iop_mon_bin_hint hint;    /* the last GET, to name its ranges early next time */
     bool nonblock;                   /* O_NONBLOCK as the open or the latest read saw it */
 };
+_Static_assert(offsetof(struct bin_file, base) == 0, "bin_file.base first");
 
 struct iop_mon_bin_node {
+    struct iop_cuse_node base;       /* first */
     struct iop_mon *mon;             /* borrowed */
     unsigned busnum;
-    struct iop_cuse_dev *dev;        /* owned */
-    struct bin_file *files;          /* owned list */
-    unsigned n_files;
 };
-
-static void bin_init_done(void *userdata) {
-    struct iop_mon_bin_node *n = userdata;
-    iop_cuse_dev_set_ready(n->dev);
-    iop_info("/dev/%s ready", iop_cuse_dev_name(n->dev));
-}
+_Static_assert(offsetof(struct iop_mon_bin_node, base) == 0, "iop_mon_bin_node.base first");
 
 /* ---- read ---- */
 
 /* Answer one read if it can be answered now; the bytes count as read only once the
  * reply went out (a request interrupted meanwhile loses nothing). */
-static bool serve_read(void *ctx, fuse_req_t req, size_t size) {
-    struct bin_file *bf = ctx;
+static bool bin_serve_read(struct iop_cuse_file *f, fuse_req_t req, size_t size) {
+    struct bin_file *bf = (struct bin_file *)f;
     struct iovec iov[IOP_MON_BIN_READ_IOV];
     int k;
     int n = iop_mon_bin_reader_read_peek(bf->reader, size, iov, &k);
@@ -83,17 +72,10 @@ static bool serve_read(void *ctx, fuse_req_t req, size_t size) {
     return true;
 }
 
+/* The flags each read brings are what the ioctls use from then on (mon-bin-node.h). */
 static void bin_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi) {
-    struct bin_file *bf = (struct bin_file *)(uintptr_t)fi->fh;
-    (void)off; /* no seek: the kernel's node has none either */
-    bf->nonblock = fi->flags & O_NONBLOCK;
-    if (iop_parked_reads_empty(&bf->reads) && serve_read(bf, req, size))
-        return;
-    if (bf->nonblock) {
-        fuse_reply_err(req, EAGAIN);
-        return;
-    }
-    iop_parked_reads_add(&bf->reads, req, size);
+    ((struct bin_file *)iop_cuse_file_of(fi))->nonblock = fi->flags & O_NONBLOCK;
+    iop_cuse_node_read(req, size, off, fi);
 }
 
 /* ---- ioctl ---- */
@@ -181,7 +163,7 @@ static void park_call(struct bin_file *bf, fuse_req_t req, unsigned cmd, uint64_
  * bytes and finishes, names the ranges it needs next, or waits for a record. */
 static void bin_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi, unsigned flags,
                       const void *in_buf, size_t in_bufsz, size_t out_bufsz) {
-    struct bin_file *bf = (struct bin_file *)(uintptr_t)fi->fh;
+    struct bin_file *bf = (struct bin_file *)iop_cuse_file_of(fi);
     unsigned f = ((flags & FUSE_IOCTL_COMPAT) ? IOP_MON_BIN_COMPAT : 0) | (bf->nonblock ? IOP_MON_BIN_NONBLOCK : 0);
     struct iop_mon_bin_call call = { 0 };
     uint64_t uarg = (uint64_t)(uintptr_t)arg;
@@ -196,7 +178,7 @@ static void bin_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info 
  * first, then waiting ioctls in their order; each that still finds nothing stays. */
 static void on_reader_ready(void *ctx) {
     struct bin_file *bf = ctx;
-    iop_parked_reads_serve(&bf->reads, serve_read, bf);
+    iop_cuse_file_serve_reads(&bf->base);
     while (bf->calls) {
         struct parked_call *pc = bf->calls;
         if (!run_round(bf, pc->req, pc->cmd, pc->arg, pc->flags, &pc->call, pc->in, pc->in_size, pc->out_size))
@@ -204,84 +186,58 @@ static void on_reader_ready(void *ctx) {
         bf->calls = pc->next;
         parked_free(pc);
     }
-    iop_poll_wait_wake(&bf->poll, iop_mon_bin_reader_readable(bf->reader) || iop_mon_bin_reader_hung_up(bf->reader));
+    iop_cuse_file_wake_poll(&bf->base);
 }
 
-static void bin_file_free(struct bin_file *bf, int parked_err) {
-    struct iop_mon_bin_node *n = bf->node;
-    iop_parked_reads_fail_all(&bf->reads, parked_err);
+static int bin_open_file(struct iop_cuse_file *f, const struct fuse_file_info *fi) {
+    struct iop_mon_bin_node *n = (struct iop_mon_bin_node *)f->node;
+    struct bin_file *bf = (struct bin_file *)f;
+    int r = iop_mon_open_bin(n->mon, n->busnum, &bf->reader);
+    if (r < 0)
+        return r;
+    bf->nonblock = fi->flags & O_NONBLOCK;
+    iop_mon_hooks_set_notify(iop_mon_bin_reader_hooks(bf->reader), on_reader_ready, bf);
+    return 0;
+}
+
+static void bin_close_file(struct iop_cuse_file *f, int err) {
+    struct bin_file *bf = (struct bin_file *)f;
     while (bf->calls) {
         struct parked_call *pc = bf->calls;
         bf->calls = pc->next;
-        fuse_reply_err(pc->req, parked_err);
+        fuse_reply_err(pc->req, err);
         parked_free(pc);
     }
-    iop_poll_wait_drop(&bf->poll);
     iop_mon_bin_reader_free(bf->reader);
-    for (struct bin_file **pp = &n->files; *pp; pp = &(*pp)->next) {
-        if (*pp == bf) {
-            *pp = bf->next;
-            n->n_files--;
-            break;
-        }
-    }
-    free(bf);
-}
-
-static void bin_open(fuse_req_t req, struct fuse_file_info *fi) {
-    struct iop_mon_bin_node *n = fuse_req_userdata(req);
-    struct bin_file *bf = calloc(1, sizeof(*bf));
-    int r = bf ? iop_mon_open_bin(n->mon, n->busnum, &bf->reader) : -ENOMEM;
-    if (r < 0) {
-        free(bf);
-        fuse_reply_err(req, -r);
-        return;
-    }
-    bf->node = n;
-    bf->nonblock = fi->flags & O_NONBLOCK;
-    bf->next = n->files;
-    n->files = bf;
-    n->n_files++;
-    iop_mon_hooks_set_notify(iop_mon_bin_reader_hooks(bf->reader), on_reader_ready, bf);
-    fi->fh = (uintptr_t)bf;
-    fi->nonseekable = 1;
-    fi->direct_io = 1;
-    if (fuse_reply_open(req, fi) != 0) /* the opener is gone already (interrupted) */
-        bin_file_free(bf, EBADF);
-}
-
-/* The kernel sends RELEASE only when nothing is in flight on the file, so anything
- * still parked would be a kernel bug; it is answered EBADF rather than leaked. */
-static void bin_release(fuse_req_t req, struct fuse_file_info *fi) {
-    bin_file_free((struct bin_file *)(uintptr_t)fi->fh, EBADF);
-    fuse_reply_err(req, 0);
-}
-
-/* mon_bin.c has no write method (it is commented out there): EINVAL from the VFS. */
-static void bin_write(fuse_req_t req, const char *buf, size_t size, off_t off, struct fuse_file_info *fi) {
-    (void)buf, (void)size, (void)off, (void)fi;
-    fuse_reply_err(req, EINVAL);
 }
 
 /* POLLIN while a record is queued (mon_bin_poll); POLLHUP once the bus is gone. */
-static void bin_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph) {
-    struct bin_file *bf = (struct bin_file *)(uintptr_t)fi->fh;
-    unsigned revents = 0;
-    if (iop_mon_bin_reader_readable(bf->reader))
-        revents |= POLLIN | POLLRDNORM;
-    if (iop_mon_bin_reader_hung_up(bf->reader))
-        revents |= POLLHUP;
-    iop_poll_wait_reply(&bf->poll, req, ph, revents);
+static unsigned bin_revents(const struct iop_cuse_file *f) {
+    const struct iop_mon_bin_reader *r = ((const struct bin_file *)f)->reader;
+    return (iop_mon_bin_reader_readable(r) ? POLLIN | POLLRDNORM : 0) | (iop_mon_bin_reader_hung_up(r) ? POLLHUP : 0);
 }
 
+/* mon_bin.c has no write method (it is commented out there): EINVAL from the VFS,
+ * iop_cuse_node_write. */
 static const struct cuse_lowlevel_ops bin_ops = {
-    .init_done = bin_init_done,
-    .open = bin_open,
+    .init_done = iop_cuse_node_init_done,
+    .open = iop_cuse_node_open,
     .read = bin_read,
-    .write = bin_write,
-    .release = bin_release,
+    .write = iop_cuse_node_write,
+    .release = iop_cuse_node_release,
     .ioctl = bin_ioctl,
-    .poll = bin_poll,
+    .poll = iop_cuse_node_poll,
+};
+
+static const struct iop_cuse_node_kind bin_kind = {
+    .ops = &bin_ops,
+    .unrestricted_ioctl = true,
+    .node_size = sizeof(struct iop_mon_bin_node),
+    .file_size = sizeof(struct bin_file),
+    .open_file = bin_open_file,
+    .serve_read = bin_serve_read,
+    .revents = bin_revents,
+    .close_file = bin_close_file,
 };
 
 int iop_mon_bin_node_new(struct iop_mon *mon, unsigned busnum, const char *devname, int fd,
@@ -291,56 +247,38 @@ int iop_mon_bin_node_new(struct iop_mon *mon, unsigned busnum, const char *devna
         close(fd);
         return -EINVAL;
     }
-    struct iop_mon_bin_node *n = calloc(1, sizeof(*n));
-    if (!n) {
-        close(fd);
-        return -ENOMEM;
-    }
+    struct iop_cuse_node *base;
+    int r = iop_cuse_node_new(&bin_kind, devname, fd, &base);
+    if (r < 0)
+        return r;
+    struct iop_mon_bin_node *n = (struct iop_mon_bin_node *)base;
     n->mon = mon;
     n->busnum = busnum;
-    struct iop_cuse_dev_params p = {
-        .devname = devname,
-        .unrestricted_ioctl = true,
-        .ops = &bin_ops,
-        .userdata = n,
-    };
-    int r = iop_cuse_dev_new(&p, fd, &n->dev);
-    if (r < 0) {
-        free(n);
-        return r;
-    }
     *ret = n;
     return 0;
 }
 
 struct iop_mon_bin_node *iop_mon_bin_node_free(struct iop_mon_bin_node *n) {
-    if (!n)
-        return NULL;
-    /* Answer what waits while the session can still send, then close it. */
-    while (n->files)
-        bin_file_free(n->files, ENODEV);
-    iop_cuse_dev_free(n->dev);
-    free(n);
+    if (n)
+        iop_cuse_node_free(&n->base);
     return NULL;
 }
 
 struct iop_cuse_dev *iop_mon_bin_node_dev(struct iop_mon_bin_node *n) {
     assert(n);
-    return n->dev;
+    return n->base.dev;
 }
 
 unsigned iop_mon_bin_node_open_count(const struct iop_mon_bin_node *n) {
     assert(n);
-    return n->n_files;
+    return n->base.n_files;
 }
 
 unsigned iop_mon_bin_node_parked(const struct iop_mon_bin_node *n) {
     assert(n);
-    unsigned c = 0;
-    for (const struct bin_file *bf = n->files; bf; bf = bf->next) {
-        c += iop_parked_reads_count(&bf->reads);
-        for (const struct parked_call *pc = bf->calls; pc; pc = pc->next)
+    unsigned c = iop_cuse_node_parked_reads(&n->base);
+    for (const struct iop_cuse_file *f = n->base.files; f; f = f->next)
+        for (const struct parked_call *pc = ((const struct bin_file *)f)->calls; pc; pc = pc->next)
             c++;
-    }
     return c;
 }
