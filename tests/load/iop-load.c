@@ -208,6 +208,7 @@ static void child(const struct opts *o, unsigned id, const struct load_op *slow_
     struct load_client c;
     enum load_dev dev = slow_op ? slow_op->dev : LOAD_DEV_CTL;
     int r = load_client_init(&c, &o->t, id, dev);
+    c.stop = &stop_flag;
     for (unsigned i = 0; r == 0 && i < o->n_mix && !slow_op; i++)
         if (o->mix[i].op->setup)
             r = o->mix[i].op->setup(&c);
@@ -243,8 +244,11 @@ static void child(const struct opts *o, unsigned id, const struct load_op *slow_
         uint64_t t = now_ns();
         int code = op->run(&c);
         t = now_ns() - t;
-        if (stop_flag && code == EINTR)
-            break; /* the stop itself, not a result */
+        /* The stop itself, not a result: an interrupted call, or whatever a slow call
+         * the stop cut short answered (an I2OPASSTHRU to USB whose URB the daemon
+         * cancelled replies with an error status, not EINTR). */
+        if (stop_flag && (code == EINTR || slow_op))
+            break;
         count(o, &res->op[op_index(op)], op, code);
         res->ops++;
         res->urb_ok = c.urb_ok, res->urb_error = c.urb_error, res->urb_refused = c.urb_refused;

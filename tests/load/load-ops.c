@@ -148,6 +148,8 @@ static int sw_xfer(struct load_client *c, unsigned long cmd, uint32_t sw_id, uin
 static int download(struct load_client *c, uint32_t sw_id, uint32_t size) {
     uint32_t frags = (size + FRAG - 1) / FRAG;
     for (uint32_t f = 1; f <= frags; f++) {
+        if (c->stop && *c->stop)
+            return EINTR; /* a stop between two fragments: the download is cut short */
         memset(c->data, (int)(f + c->id), FRAG);
         int r = sw_xfer(c, I2OSWDL, sw_id, size, f);
         if (r)

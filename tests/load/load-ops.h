@@ -13,6 +13,7 @@
  * takes every outcome (hostile calls: only an answer matters). */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,8 @@ struct load_client {
     /* USB transfers one by one: URB completed with status 0, with an error status, and
      * requests refused before any URB (ioctl errors, IOP refusals). */
     uint64_t urb_ok, urb_error, urb_refused;
+    const volatile sig_atomic_t *stop; /* set when the process is told to stop, or NULL:
+                                        * multi-call ops (a big download) end early, EINTR */
 };
 
 #define LOAD_DATA_MAX (128u * 1024u)
