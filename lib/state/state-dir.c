@@ -146,7 +146,7 @@ bool iop_state_dir_crashed(const struct iop_state_dir *d) {
     return d->crashed;
 }
 
-int iop_state_remove(struct iop_state_dir *d, const char *name) {
+int iop_state_remove_unsynced(struct iop_state_dir *d, const char *name) {
     assert(d);
     if (d->crashed)
         return -ECANCELED;
@@ -154,7 +154,11 @@ int iop_state_remove(struct iop_state_dir *d, const char *name) {
         return -EINVAL;
     if (unlinkat(d->fd, name, 0) < 0)
         return -errno;
-    int r = state_step(d, IOP_STATE_STEP_UNLINKED, name);
+    return state_step(d, IOP_STATE_STEP_UNLINKED, name);
+}
+
+int iop_state_remove(struct iop_state_dir *d, const char *name) {
+    int r = iop_state_remove_unsynced(d, name);
     if (r < 0)
         return r;
     state_sync_dir(d, name);

@@ -121,6 +121,11 @@ int iop_state_read(struct iop_state_dir *d, const char *name, void **ret_buf, si
 
 /* Remove name: unlink, then fsync the directory.  -ENOENT if it does not exist. */
 int iop_state_remove(struct iop_state_dir *d, const char *name);
+/* Unlink name without syncing the directory: after a crash the file may be back.  Only
+ * for a file nothing durable refers to any more, which the next start removes as a
+ * leftover (a software module's old data file once the index without it is durable):
+ * its coming back is not a state of its own, and no caller waits for the removal. */
+int iop_state_remove_unsynced(struct iop_state_dir *d, const char *name);
 
 /* The valid state file names starting with prefix ("" for all), sorted, as a
  * NULL-terminated malloc'ed array (free with iop_state_names_free()).  Returns the count;

@@ -198,7 +198,9 @@ static int staged_finish(struct iop_swstore *s, struct sw_staged *st, const stru
     if (pos >= 0) {
         iop_state_reader_free(old.data);
         sw_data_name(name, old.sw_type, old.sw_id, old.gen);
-        r = iop_state_remove(s->dir, name);
+        /* Unreferenced since the index was written: no directory fsync for it (should the
+         * unlink be lost in a crash, the next start removes it as a leftover). */
+        r = iop_state_remove_unsynced(s->dir, name);
         if (r == -ECANCELED)
             return r;
         if (r < 0)
@@ -340,7 +342,7 @@ int iop_swstore_remove(struct iop_swstore *s, const struct iop_sw_xfer *x, uint3
     iop_state_reader_free(old.data);
     char name[SW_DATA_NAME_SIZE];
     sw_data_name(name, old.sw_type, old.sw_id, old.gen);
-    r = iop_state_remove(s->dir, name);
+    r = iop_state_remove_unsynced(s->dir, name); /* unreferenced: as in staged_finish */
     if (r == -ECANCELED)
         return r;
     if (r < 0)
