@@ -78,5 +78,5 @@ for round in 1 2 3; do
     alt="$(run "$ALT_IOPD" --config /tmp/scale-alt.json) check_s=$(check_ms "$ALT_IOPD" --config /tmp/scale-alt.json)e-3"
     ms() { echo "$1" | sed -n 's/.*ready_s=\([0-9]*\)e-3.*/\1/p'; }
     echo "round $round $N x $M, baseline: $alt ready_ratio=$(awk -v a="$(ms "$alt")" -v b="$(ms "$own")" \
-        'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
+        'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
 done
