@@ -370,7 +370,7 @@ static int parse_custom_group(struct cfg_ctx *p, const char *path, json_object *
     unsigned keys_seen = 0;
     for (size_t i = 0; i < n; i++) {
         char fp[224];
-        snprintf(fp, sizeof(fp), "%s[%zu]", sub, i);
+        cfg_path_index(fp, sizeof(fp), sub, i);
         if ((r = parse_field(p, fp, json_object_array_get_idx(v, i), &g->field[i])) < 0)
             return r;
         g->n_fields++;
@@ -389,12 +389,12 @@ static int parse_custom_group(struct cfg_ctx *p, const char *path, json_object *
         for (size_t i = 0; i < json_object_array_length(v); i++) {
             char rp[224];
             json_object *row = json_object_array_get_idx(v, i);
-            snprintf(rp, sizeof(rp), "%s[%zu]", sub, i);
+            cfg_path_index(rp, sizeof(rp), sub, i);
             if (!json_object_is_type(row, json_type_object))
                 return cfg_fail(p, rp, "expected an object of field values, got %s", cfg_describe(row));
             json_object_object_foreach(row, fname, fval) {
                 char vp[288];
-                snprintf(vp, sizeof(vp), "%s.%s", rp, fname);
+                cfg_path_key(vp, sizeof(vp), rp, fname);
                 if ((r = parse_value(p, vp, fval, d, g->number, (int)i, fname)) < 0)
                     return r;
             }
@@ -413,7 +413,7 @@ static int parse_groups(struct cfg_ctx *p, const char *path, json_object *v, str
     for (size_t i = 0; i < n; i++) {
         char gp[192];
         int r;
-        snprintf(gp, sizeof(gp), "%s[%zu]", path, i);
+        cfg_path_index(gp, sizeof(gp), path, i);
         d->n_groups++;
         if ((r = parse_custom_group(p, gp, json_object_array_get_idx(v, i), d, &d->group[i])) < 0)
             return r;
@@ -432,14 +432,14 @@ static int parse_params(struct cfg_ctx *p, const char *path, json_object *v, str
         char gp[192];
         uint16_t group = 0;
         int r;
-        snprintf(gp, sizeof(gp), "%s.%s", path, gname);
+        cfg_path_key(gp, sizeof(gp), path, gname);
         if ((r = parse_group_number(p, gp, gname, &group)) < 0)
             return r;
         if (!json_object_is_type(fields, json_type_object))
             return cfg_fail(p, gp, "expected an object of field values, got %s", cfg_describe(fields));
         json_object_object_foreach(fields, fname, fval) {
             char vp[288];
-            snprintf(vp, sizeof(vp), "%s.%s", gp, fname);
+            cfg_path_key(vp, sizeof(vp), gp, fname);
             if ((r = parse_value(p, vp, fval, d, group, -1, fname)) < 0)
                 return r;
         }
@@ -561,7 +561,7 @@ static int parse_iop(struct cfg_ctx *p, const char *path, json_object *o, struct
             return cfg_fail(p, sub, "at most %u adapters, got %zu", IOP_CONFIG_MAX_ADAPTERS, n);
         for (size_t i = 0; i < n; i++) {
             char ap[192];
-            snprintf(ap, sizeof(ap), "%s[%zu]", sub, i);
+            cfg_path_index(ap, sizeof(ap), sub, i);
             if ((r = parse_adapter(p, ap, json_object_array_get_idx(v, i), &iop->adapter[i])) < 0)
                 return r;
             for (size_t j = 0; j < i; j++)
@@ -586,7 +586,7 @@ static int parse_iop(struct cfg_ctx *p, const char *path, json_object *o, struct
         for (size_t i = 0; i < n; i++) {
             char dp[192];
             struct iop_config_device *d = &iop->device[i];
-            snprintf(dp, sizeof(dp), "%s[%zu]", sub, i);
+            cfg_path_index(dp, sizeof(dp), sub, i);
             iop->n_devices++; /* counted first so a partial entry is freed */
             if ((r = parse_device(p, dp, json_object_array_get_idx(v, i), d)) < 0)
                 return r;
@@ -751,7 +751,7 @@ static int parse_usb(struct cfg_ctx *p, const char *path, json_object *o, struct
             return cfg_fail(p, sub, "expected an array of at most %u device ids", IOP_CONFIG_USB_RULES);
         for (size_t i = 0; i < json_object_array_length(v); i++) {
             char ip[192];
-            snprintf(ip, sizeof(ip), "%s[%zu]", sub, i);
+            cfg_path_index(ip, sizeof(ip), sub, i);
             if ((r = parse_usb_id(p, ip, json_object_array_get_idx(v, i), &u->allow[u->n_allow])) < 0)
                 return r;
             u->n_allow++;
@@ -765,7 +765,7 @@ static int parse_usb(struct cfg_ctx *p, const char *path, json_object *o, struct
             char ip[192], kp[224];
             json_object *rule = json_object_array_get_idx(v, i), *x;
             struct iop_config_usb_match *m = &u->claim[u->n_claim];
-            snprintf(ip, sizeof(ip), "%s[%zu]", sub, i);
+            cfg_path_index(ip, sizeof(ip), sub, i);
             if (!json_object_is_type(rule, json_type_object))
                 return cfg_fail(p, ip, "expected an object, got %s", cfg_describe(rule));
             if ((r = cfg_check_keys(p, ip, rule, ckeys)) < 0)

@@ -36,8 +36,8 @@ int cfg_check_keys(struct cfg_ctx *p, const char *path, json_object *obj, const 
     json_object_object_foreach(obj, key, val) {
         (void)val;
         bool ok = false;
-        for (const char *const *a = allowed; *a; a++)
-            ok |= strcmp(*a, key) == 0;
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = strcmp(*a, key) == 0;
         if (!ok) {
             char known[512] = "";
             for (const char *const *a = allowed; *a; a++)
@@ -93,10 +93,67 @@ int cfg_get_string(struct cfg_ctx *p, const char *path, json_object *v, char *ou
     return 0;
 }
 
+/* Append s (n bytes) at out[*len], keeping room for the NUL. */
+static void path_put(char *out, size_t size, size_t *len, const char *s, size_t n) {
+    if (*len + 1 >= size)
+        return;
+    if (n > size - 1 - *len)
+        n = size - 1 - *len;
+    memcpy(out + *len, s, n);
+    *len += n;
+}
+
+void cfg_path_key(char *out, size_t size, const char *path, const char *key) {
+    if (!size)
+        return;
+    size_t len = 0;
+    path_put(out, size, &len, path, strlen(path));
+    path_put(out, size, &len, ".", 1);
+    path_put(out, size, &len, key, strlen(key));
+    out[len] = 0;
+}
+
+void cfg_path_index(char *out, size_t size, const char *path, size_t i) {
+    if (!size)
+        return;
+    char digits[24];
+    size_t n = sizeof(digits);
+    do
+        digits[--n] = (char)('0' + i % 10);
+    while ((i /= 10) && n > 1);
+    size_t len = 0;
+    path_put(out, size, &len, path, strlen(path));
+    path_put(out, size, &len, "[", 1);
+    path_put(out, size, &len, digits + n, sizeof(digits) - n);
+    path_put(out, size, &len, "]", 1);
+    out[len] = 0;
+}
+
+/* A small object is scanned instead of hashed: most lookups ask for a key a device
+ * does not give (a device gives a handful of the 25 allowed), and comparing a few keys
+ * costs less than json-c hashing the one asked for (lookups were 19% of loading a
+ * 32 x 1000 configuration).  json-c's objects hold each key once. */
+#define CFG_SCAN_MEMBERS 8
+
+static bool find_member(json_object *obj, const char *key, json_object **v) {
+    *v = NULL;
+    if (!json_object_is_type(obj, json_type_object))
+        return false;
+    if (json_object_object_length(obj) > CFG_SCAN_MEMBERS)
+        return json_object_object_get_ex(obj, key, v);
+    json_object_object_foreach(obj, k, val) {
+        if (k[0] == key[0] && strcmp(k, key) == 0) {
+            *v = val;
+            return true;
+        }
+    }
+    return false;
+}
+
 int cfg_member(json_object *obj, const char *key, const char *path, char *subpath, size_t subsize,
                json_object **v) {
-    if (!json_object_object_get_ex(obj, key, v))
+    if (!find_member(obj, key, v))
         return 0;
-    snprintf(subpath, subsize, "%s.%s", path, key);
+    cfg_path_key(subpath, subsize, path, key);
     return 1;
 }

@@ -21,6 +21,10 @@ int cfg_get_uint(struct cfg_ctx *p, const char *path, json_object *v, uint64_t m
 int cfg_get_bool(struct cfg_ctx *p, const char *path, json_object *v, bool *out);
 /* String of at most size-1 bytes without NULs. */
 int cfg_get_string(struct cfg_ctx *p, const char *path, json_object *v, char *out, size_t size);
+/* Paths for messages, "PATH.KEY" and "PATH[I]", cut to size like snprintf's (which
+ * cost 22% of loading a 32 x 1000 configuration: one per member found). */
+void cfg_path_key(char *out, size_t size, const char *path, const char *key);
+void cfg_path_index(char *out, size_t size, const char *path, size_t i);
 /* Optional member: 1 found (stored in *v, path set), 0 absent. */
 int cfg_member(json_object *obj, const char *key, const char *path, char *subpath, size_t subsize,
                json_object **v);

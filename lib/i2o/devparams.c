@@ -331,7 +331,11 @@ void iop_device_identity(const struct iop_device *d, const char *field, char *bu
         v = description_of(d, &st, ident), size = IOP_PARAMS_DESCRIPTION_SZ;
     else if (!strcmp(field, "ProductRevLevel"))
         v = revision_of(&st), size = IOP_PARAMS_REV_LEVEL_SZ;
-    snprintf(buf, cap, "%.*s", size, v);
+    size_t n = strnlen(v, (size_t)size); /* snprintf "%.*s" cost 4% of loading 32 x 1000 */
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, v, n);
+    buf[n] = 0;
 }
 
 static void lru_unlink(struct iop_system *sys, struct iop_device *d) {
