@@ -577,6 +577,48 @@ static uint16_t read16(struct iop_dma8237 *d, unsigned chan, uint16_t port) {
     return (uint16_t)(lo | hi << 8);
 }
 
+/* The register effects of the driver calls, once check_owned has passed; each returns
+ * what the call returns from there on.  The single calls below and iop_dma_program
+ * (the whole sequence) share them, so the two cannot drift apart. */
+static int do_set_mode(struct iop_dma8237 *d, unsigned chan, uint8_t mode) {
+    if ((mode & 3) || (mode & IOP_DMA_MODE_XFER_MASK) == IOP_DMA_MODE_XFER_MASK)
+        return -EINVAL;
+    d->chan[chan].mode = mode; /* the mode port write, channel select (bits 1:0) dropped */
+    return 0;
+}
+
+static int do_set_addr(struct iop_dma8237 *d, unsigned chan, uint32_t addr) {
+    if (addr >= IOP_ISAMEM_SIZE)
+        return -EFAULT;
+    if (chan >= 4 && (addr & 1))
+        return -EINVAL;
+    uint8_t page = (uint8_t)(addr >> 16);
+    if (chan >= 4)
+        page &= 0xfe;
+    d->page[page_port[chan] & 0xf] = page;
+    load16(d, chan, false, (uint16_t)(addr >> chan_shift(chan)));
+    return 0;
+}
+
+static int do_set_count(struct iop_dma8237 *d, unsigned chan, uint32_t bytes) {
+    if (bytes == 0 || bytes > iop_isamem_boundary(chan >= 4) || (chan >= 4 && (bytes & 1)))
+        return -EINVAL;
+    load16(d, chan, true, (uint16_t)((bytes >> chan_shift(chan)) - 1));
+    return 0;
+}
+
+static int do_enable(struct iop_dma8237 *d, unsigned chan) {
+    const struct iop_dma_chan *ch = &d->chan[chan];
+    if ((ch->mode & IOP_DMA_MODE_OP_MASK) != IOP_DMA_MODE_CASCADE) {
+        bool crosses = (ch->mode & IOP_DMA_MODE_DECREMENT) ? ch->base_addr < ch->base_count
+                                                           : (uint32_t)ch->base_addr + ch->base_count > 0xffff;
+        if (crosses)
+            return -EINVAL;
+    }
+    set_mask(d, chan, false);
+    return 0;
+}
+
 int iop_dma_clear_ff(struct iop_dma8237 *d, unsigned chan) {
     int r;
 
@@ -593,10 +635,7 @@ int iop_dma_set_mode(struct iop_dma8237 *d, unsigned chan, uint8_t mode) {
     assert(d);
     if ((r = check_owned(d, chan)) < 0)
         return r;
-    if ((mode & 3) || (mode & IOP_DMA_MODE_XFER_MASK) == IOP_DMA_MODE_XFER_MASK)
-        return -EINVAL;
-    d->chan[chan].mode = mode; /* the mode port write, channel select (bits 1:0) dropped */
-    return 0;
+    return do_set_mode(d, chan, mode);
 }
 
 int iop_dma_set_addr(struct iop_dma8237 *d, unsigned chan, uint32_t addr) {
@@ -605,16 +644,7 @@ int iop_dma_set_addr(struct iop_dma8237 *d, unsigned chan, uint32_t addr) {
     assert(d);
     if ((r = check_owned(d, chan)) < 0)
         return r;
-    if (addr >= IOP_ISAMEM_SIZE)
-        return -EFAULT;
-    if (chan >= 4 && (addr & 1))
-        return -EINVAL;
-    uint8_t page = (uint8_t)(addr >> 16);
-    if (chan >= 4)
-        page &= 0xfe;
-    d->page[page_port[chan] & 0xf] = page;
-    load16(d, chan, false, (uint16_t)(addr >> chan_shift(chan)));
-    return 0;
+    return do_set_addr(d, chan, addr);
 }
 
 int iop_dma_set_count(struct iop_dma8237 *d, unsigned chan, uint32_t bytes) {
@@ -623,10 +653,7 @@ int iop_dma_set_count(struct iop_dma8237 *d, unsigned chan, uint32_t bytes) {
     assert(d);
     if ((r = check_owned(d, chan)) < 0)
         return r;
-    if (bytes == 0 || bytes > iop_isamem_boundary(chan >= 4) || (chan >= 4 && (bytes & 1)))
-        return -EINVAL;
-    load16(d, chan, true, (uint16_t)((bytes >> chan_shift(chan)) - 1));
-    return 0;
+    return do_set_count(d, chan, bytes);
 }
 
 int iop_dma_enable(struct iop_dma8237 *d, unsigned chan) {
@@ -635,15 +662,26 @@ int iop_dma_enable(struct iop_dma8237 *d, unsigned chan) {
     assert(d);
     if ((r = check_owned(d, chan)) < 0)
         return r;
-    const struct iop_dma_chan *ch = &d->chan[chan];
-    if ((ch->mode & IOP_DMA_MODE_OP_MASK) != IOP_DMA_MODE_CASCADE) {
-        bool crosses = (ch->mode & IOP_DMA_MODE_DECREMENT) ? ch->base_addr < ch->base_count
-                                                           : (uint32_t)ch->base_addr + ch->base_count > 0xffff;
-        if (crosses)
-            return -EINVAL;
-    }
-    set_mask(d, chan, false);
-    return 0;
+    return do_enable(d, chan);
+}
+
+/* The sequence claims the lock, so check_owned's -ENOLCK cannot happen inside it, and
+ * every later call of it would pass the same channel checks: checked once. */
+int iop_dma_program(struct iop_dma8237 *d, unsigned chan, uint8_t mode, uint32_t addr, uint32_t bytes) {
+    int r;
+
+    assert(d);
+    if (d->locked)
+        return -EDEADLK;
+    if (!chan_allocatable(chan))
+        return -EINVAL;
+    if (!d->chan[chan].owner[0])
+        return -EPERM;
+    d->ctl[chan_ctl(chan)].flip_flop = 0;
+    if ((r = do_set_mode(d, chan, mode)) < 0 || (r = do_set_addr(d, chan, addr)) < 0 ||
+        (r = do_set_count(d, chan, bytes)) < 0)
+        return r;
+    return do_enable(d, chan);
 }
 
 int iop_dma_disable(struct iop_dma8237 *d, unsigned chan) {

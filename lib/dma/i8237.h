@@ -243,6 +243,12 @@ struct iop_isa_dma_ops {
 };
 extern const struct iop_isa_dma_ops iop_dma8237_isa_ops;
 
+/* Internal to lib/dma (dma-xfer.c): the driver sequence claim_dma_lock, clear_dma_ff,
+ * set_dma_mode, set_dma_addr, set_dma_count, enable_dma, release_dma_lock in one call,
+ * with the same checks in the same order and the same effects, including those of the
+ * calls before one that fails (test-i8237 holds the two against each other).  The data
+ * path programs a channel for every block; one call costs a fraction of seven. */
+int iop_dma_program(struct iop_dma8237 *d, unsigned chan, uint8_t mode, uint32_t addr, uint32_t bytes);
 /* Internal to lib/dma (dma-xfer.c): run one channel regardless of its mask, request
  * and the other channels, at most budget bytes; bytes moved or a handler error
  * (-EINVAL for chan > 7). */

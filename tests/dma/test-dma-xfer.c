@@ -2,6 +2,7 @@
  * buffers split at the 64K/128K boundaries, totals, abort with residue, stalls, errors. */
 #include <errno.h>
 
+#include "lib/dma/dma-save.h"
 #include "lib/dma/dma-xfer.h"
 #include "lib/dma/i8237.h"
 #include "lib/dma/isamem.h"
@@ -442,6 +443,118 @@ static void test_stall_and_errors(void) {
     rig_done(&g);
 }
 
+/* A device for the comparison below: takes at most `limit` units' bytes per call,
+ * drops DREQ for good after `cap` bytes, fails on call `fail_at`. */
+struct pdev {
+    size_t limit, cap, total, calls, fail_at;
+    uint8_t seen[4096];
+    size_t seen_len;
+};
+
+static int pdev_fn(void *opaque, unsigned chan, enum iop_dma_dir dir, uint8_t *buf, size_t len) {
+    struct pdev *v = opaque;
+    (void)chan;
+    if (++v->calls == v->fail_at)
+        return -EIO;
+    size_t n = IOP_MIN(len, v->limit ? v->limit : len);
+    n = IOP_MIN(n, v->cap - v->total);
+    for (size_t i = 0; i < n && dir != IOP_DMA_VERIFY; i++) {
+        if (dir == IOP_DMA_TO_DEVICE && v->seen_len < sizeof(v->seen))
+            v->seen[v->seen_len++] = buf[i];
+        else if (dir == IOP_DMA_FROM_DEVICE)
+            buf[i] = (uint8_t)(v->total + i);
+    }
+    v->total += n;
+    return (int)n;
+}
+
+/* iop_dma_xfer takes a short way for ISA-resident data in one block: it must end in
+ * exactly the state, result and device traffic of begin + steps (the general way, as
+ * iop_dma_xfer ran it before), whatever the device does (all at once, in pieces,
+ * stopping, failing) and for blocks that do or do not fit one 64K/128K window. */
+static void test_one_block_equals_steps(void) {
+    struct rig a, b;
+    struct pdev va, vb;
+    rig_init(&a);
+    rig_init(&b);
+    static const unsigned chans[] = { 0, 1, 2, 3, 5, 6, 7 };
+    for (unsigned i = 0; i < 7; i++) {
+        CHECK_EQ(iop_dma_request(&a.d, chans[i], "cmp"), 0);
+        CHECK_EQ(iop_dma_request(&b.d, chans[i], "cmp"), 0);
+        iop_dma_register_channel(&a.d, chans[i], pdev_fn, &va);
+        iop_dma_register_channel(&b.d, chans[i], pdev_fn, &vb);
+    }
+    unsigned seed = 99;
+    size_t outcomes[4] = { 0 }; /* whole, short, none, error */
+    for (int it = 0; it < 3000; it++) {
+        unsigned chan = chans[(unsigned)rand_r(&seed) % 7];
+        bool wide = chan >= 4;
+        uint32_t b_ = iop_isamem_boundary(wide);
+        struct iop_dma_xfer_req req = {
+            .chan = chan,
+            .dir = (enum iop_dma_dir)(1 + rand_r(&seed) % 3),
+            .isa_addr = (uint32_t)rand_r(&seed) % (IOP_ISAMEM_SIZE / 64) * 64 + (uint32_t)(rand_r(&seed) % 3) * 2,
+            .len = 2 + (size_t)((unsigned)rand_r(&seed) % (b_ / 8)) * 2,
+        };
+        if (rand_r(&seed) % 4 == 0) /* near the end of a window: one block or two */
+            req.isa_addr = (req.isa_addr | (b_ - 1)) + 1 - (uint32_t)(rand_r(&seed) % 4096) * 2;
+        if (req.isa_addr + req.len > IOP_ISAMEM_SIZE)
+            req.isa_addr = 0;
+        memset(&va, 0, sizeof(va));
+        va.limit = rand_r(&seed) % 3 ? 0 : 2 * (1 + (size_t)rand_r(&seed) % 3000);
+        va.cap = rand_r(&seed) % 3 ? SIZE_MAX : (size_t)rand_r(&seed) % (req.len + 1) & ~(size_t)1;
+        if (rand_r(&seed) % 16 == 0)
+            va.cap = 0; /* never asks */
+        va.fail_at = rand_r(&seed) % 5 ? 0 : 1 + (size_t)rand_r(&seed) % 3;
+        vb = va;
+
+        int ra = iop_dma_xfer(&a.d, &req);
+        int rb = iop_dma_xfer_begin(&b.d, &req);
+        size_t total = 0;
+        while (rb == 0) { /* iop_dma_xfer's loop */
+            int r = iop_dma_xfer_step(&b.d, IOP_DMA_XFER_LEN_MAX);
+            if (r < 0) {
+                if (b.d.xfer.active)
+                    iop_dma_xfer_abort(&b.d);
+                rb = r;
+                break;
+            }
+            total += (size_t)r;
+            if (!b.d.xfer.active || r == 0) {
+                if (b.d.xfer.active)
+                    iop_dma_xfer_abort(&b.d);
+                rb = (int)total;
+                break;
+            }
+        }
+        CHECK_EQ(ra, rb);
+        outcomes[ra == (int)req.len ? 0 : ra > 0 ? 1 : ra == 0 ? 2 : 3]++;
+        CHECK_EQ(va.calls, vb.calls);
+        CHECK_EQ(va.total, vb.total);
+        CHECK_EQ(va.seen_len, vb.seen_len);
+        CHECK_MEMEQ(va.seen, vb.seen, va.seen_len);
+        CHECK_MEMEQ(a.d.ctl, b.d.ctl, sizeof(a.d.ctl));
+        CHECK_MEMEQ(&a.d.xfer, &b.d.xfer, sizeof(a.d.xfer));
+        uint8_t sa[1024], sb[1024];
+        int na = iop_dma_save(&a.d, sa, sizeof(sa)), nb = iop_dma_save(&b.d, sb, sizeof(sb));
+        CHECK(na > 0);
+        CHECK_EQ(na, nb);
+        CHECK_MEMEQ(sa, sb, (size_t)na);
+        CHECK_EQ(iop_isamem_resident(a.m), iop_isamem_resident(b.m));
+        if (req.dir == IOP_DMA_FROM_DEVICE && ra > 0) {
+            uint8_t ma[4096], mb[4096];
+            size_t n = IOP_MIN((size_t)ra, sizeof(ma));
+            CHECK_EQ(iop_isamem_read(a.m, req.isa_addr, ma, n), 0);
+            CHECK_EQ(iop_isamem_read(b.m, req.isa_addr, mb, n), 0);
+            CHECK_MEMEQ(ma, mb, n);
+        }
+    }
+    for (int k = 0; k < 4; k++)
+        CHECK(outcomes[k] > 0);
+    rig_done(&a);
+    rig_done(&b);
+}
+
 int main(void) {
     iop_log_set_sink(log_quiet, NULL);
     TEST(test_host_to_device_8bit);
@@ -453,5 +566,6 @@ int main(void) {
     TEST(test_abort_residue);
     TEST(test_small_steps);
     TEST(test_stall_and_errors);
+    TEST(test_one_block_equals_steps);
     return test_summary();
 }

@@ -441,6 +441,78 @@ static void test_api_equals_ports(void) {
     iop_dma_release_lock(&a);
 }
 
+/* iop_dma_program (the data path's one call) must be the driver sequence claim_lock,
+ * clear_ff, set_mode, set_addr, set_count, enable, release_lock: the same result and
+ * the same registers, also when a step fails half-way (bad mode, address, count,
+ * crossing block, lock held, channel not requested or not allocatable). */
+static void test_program_equals_sequence(void) {
+    struct iop_dma8237 a, b;
+    iop_dma_init(&a, NULL);
+    iop_dma_init(&b, NULL);
+    for (unsigned c = 0; c < 8; c++)
+        if (c != 4 && c != 6) { /* 6 stays unrequested: -EPERM */
+            CHECK_EQ(iop_dma_request(&a, c, "seq"), 0);
+            CHECK_EQ(iop_dma_request(&b, c, "seq"), 0);
+        }
+    unsigned seed = 777;
+    int seen[8] = { 0 };
+    for (int it = 0; it < 20000; it++) {
+        unsigned chan = (unsigned)rand_r(&seed) % 9; /* 4 and 8: -EINVAL */
+        bool wide = chan >= 4;
+        uint8_t mode = (uint8_t)((unsigned)rand_r(&seed) & 0xfc);
+        if (rand_r(&seed) % 8 == 0)
+            mode |= (uint8_t)(rand_r(&seed) % 4); /* channel-select bits set: refused */
+        uint32_t addr = (uint32_t)rand_r(&seed) % (IOP_ISAMEM_SIZE + (IOP_ISAMEM_SIZE >> 4));
+        uint32_t bytes = (uint32_t)rand_r(&seed) % (iop_isamem_boundary(wide) + 2);
+        if (rand_r(&seed) & 1) { /* mostly legal blocks, so the later steps run too */
+            mode = (uint8_t)(IOP_DMA_MODE_SINGLE | (uint8_t)(rand_r(&seed) % 3) << 2);
+            addr &= IOP_ISAMEM_SIZE - 1;
+            if (wide)
+                addr &= ~1u, bytes &= ~1u;
+            uint32_t room = iop_isamem_boundary(wide) - (addr & (iop_isamem_boundary(wide) - 1));
+            bytes = bytes % room + (wide ? 2 : 1);
+            if (bytes > room)
+                bytes = room;
+        }
+        bool locked = rand_r(&seed) % 16 == 0;
+        if (locked) {
+            iop_dma_claim_lock(&a);
+            iop_dma_claim_lock(&b);
+        }
+        if (rand_r(&seed) & 1) { /* a stray flip-flop state on either side alike */
+            a.ctl[chan % 8 >> 2].flip_flop = b.ctl[chan % 8 >> 2].flip_flop = 1;
+        }
+        int ra = iop_dma_program(&a, chan, mode, addr, bytes);
+        int rb = iop_dma_claim_lock(&b);
+        if (rb == 0) {
+            if ((rb = iop_dma_clear_ff(&b, chan)) >= 0 && (rb = iop_dma_set_mode(&b, chan, mode)) >= 0 &&
+                (rb = iop_dma_set_addr(&b, chan, addr)) >= 0 && (rb = iop_dma_set_count(&b, chan, bytes)) >= 0)
+                rb = iop_dma_enable(&b, chan);
+            iop_dma_release_lock(&b);
+        }
+        CHECK_EQ(ra, rb);
+        seen[ra == 0 ? 0 : ra == -EDEADLK ? 1 : ra == -EPERM ? 2 : ra == -EFAULT ? 3 : ra == -EINVAL ? 4 : 5]++;
+        if (locked) {
+            iop_dma_release_lock(&a);
+            iop_dma_release_lock(&b);
+        }
+        CHECK_EQ(a.locked, b.locked);
+        CHECK_MEMEQ(a.ctl, b.ctl, sizeof(a.ctl));
+        CHECK_MEMEQ(a.page, b.page, sizeof(a.page));
+        for (unsigned c = 0; c < 8; c++) {
+            CHECK_EQ(a.chan[c].base_addr, b.chan[c].base_addr);
+            CHECK_EQ(a.chan[c].cur_addr, b.chan[c].cur_addr);
+            CHECK_EQ(a.chan[c].base_count, b.chan[c].base_count);
+            CHECK_EQ(a.chan[c].cur_count, b.chan[c].cur_count);
+            CHECK_EQ(a.chan[c].mode, b.chan[c].mode);
+        }
+    }
+    /* Every outcome occurred, so the comparison covered each exit. */
+    for (int k = 0; k < 5; k++)
+        CHECK(seen[k] > 0);
+    CHECK_EQ(seen[5], 0);
+}
+
 static void test_enable_refuses_boundary_crossing(void) {
     struct iop_dma8237 d;
     iop_dma_init(&d, NULL);
@@ -920,6 +992,7 @@ int main(void) {
     TEST(test_request_free_lock);
     TEST(test_addr_count_programming);
     TEST(test_api_equals_ports);
+    TEST(test_program_equals_sequence);
     TEST(test_enable_refuses_boundary_crossing);
     TEST(test_run_to_device);
     TEST(test_run_from_device_16bit);
