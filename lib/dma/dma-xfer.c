@@ -291,9 +291,7 @@ static int xfer_one_block(struct iop_dma8237 *d, const struct iop_dma_xfer_req *
         return r;
     }
     d->chan[chan].totals.chunks++;
-    c->status |= (uint8_t)(bit << 4); /* the device's DREQ, as in the step */
-    r = iop_dma_channel_run(d, chan, len);
-    c->status &= (uint8_t)~(bit << 4);
+    r = iop_dma_run_block(d, chan); /* the step's DREQ and run, for the whole block */
     if (r > 0 && (uint32_t)r < len) {
         struct iop_dma_xfer_state *x = &d->xfer;
         x->active = 1;

@@ -451,6 +451,69 @@ int iop_dma_channel_run(struct iop_dma8237 *d, unsigned chan, size_t budget) {
     return (int)moved;
 }
 
+/* The block as iop_dma_program leaves it (single mode, increment, no autoinit, not
+ * reaching the boundary) is one piece for the device, and what iop_dma_channel_run
+ * does with it comes down to this: map it, hand it over, count, terminal count. */
+static int run_one_piece(struct iop_dma8237 *d, unsigned chan, enum iop_dma_dir dir) {
+    struct iop_dma_chan *ch = &d->chan[chan];
+    unsigned shift = chan_shift(chan);
+    uint32_t left = (uint32_t)ch->cur_count + 1;
+    size_t len = (size_t)left << shift;
+    uint8_t *p = NULL;
+    int r = 0;
+
+    if (dir != IOP_DMA_VERIFY)
+        r = iop_isamem_map(d->mem, page_base(d, chan) + ((uint32_t)ch->cur_addr << shift), len, &p);
+    if (r == 0)
+        r = handler_result(ch->handler(ch->opaque, chan, dir, p, len), len, shift);
+    uint32_t got = r < 0 ? 0 : (uint32_t)r >> shift;
+    ch->cur_addr = (uint16_t)(ch->cur_addr + got);
+    ch->cur_count = (uint16_t)(ch->cur_count - got);
+    if (dir == IOP_DMA_VERIFY)
+        ch->totals.verified += (uint64_t)got << shift;
+    else
+        ch->totals.bytes += (uint64_t)got << shift;
+    if (r < 0) {
+        chan_fault(d, chan, r == -EIO ? "device returned an impossible count" : "device error");
+        return r;
+    }
+    if (got == left)
+        terminal_count(d, chan);
+    return (int)((size_t)got << shift);
+}
+
+int iop_dma_run_block(struct iop_dma8237 *d, unsigned chan) {
+    assert(d);
+    if (!chan_valid(chan))
+        return -EINVAL;
+    const struct iop_dma_chan *ch = &d->chan[chan];
+    struct iop_dma_ctl *c = &d->ctl[chan_ctl(chan)];
+    uint8_t dreq = (uint8_t)(chan_bit(chan) << 4);
+    uint32_t left = (uint32_t)ch->cur_count + 1;
+    enum iop_dma_dir dir = IOP_DMA_VERIFY;
+    int r;
+
+    switch (ch->mode) {
+    case IOP_DMA_MODE_SINGLE | IOP_DMA_MODE_READ:
+        dir = IOP_DMA_TO_DEVICE;
+        break;
+    case IOP_DMA_MODE_SINGLE | IOP_DMA_MODE_WRITE:
+        dir = IOP_DMA_FROM_DEVICE;
+        break;
+    case IOP_DMA_MODE_SINGLE | IOP_DMA_MODE_VERIFY:
+        break;
+    default:
+        left = 0; /* any other mode: the run loop */
+    }
+    c->status |= dreq; /* iop_dma_hold_dreq */
+    if (left && d->mem && (uint32_t)ch->cur_addr + left <= 0x10000u)
+        r = run_one_piece(d, chan, dir);
+    else
+        r = iop_dma_channel_run(d, chan, ((size_t)ch->cur_count + 1) << chan_shift(chan));
+    c->status &= (uint8_t)~dreq; /* iop_dma_release_dreq */
+    return r;
+}
+
 int iop_dma_run(struct iop_dma8237 *d, size_t budget) {
     assert(d);
     size_t moved = 0;

@@ -2,8 +2,10 @@
  * the same process.  Prints figures; asserts nothing about speed.
  *
  *   bench-dma [MiB]     (default 64)
- *   bench-dma --moves N (N path moves of each kind, no timing: for instruction counts,
- *                        valgrind --tool=callgrind --toggle-collect=iop_isa_path_move)
+ *   bench-dma --moves N [KiB]   N path moves each way on channels 5 and 1, of KiB (8:
+ *                        the software store's fragments) or, without it, of 8 KiB and of
+ *                        one block each; untimed, for instruction counts:
+ *                        valgrind --tool=callgrind --toggle-collect=iop_isa_path_move
  *
  * Two kinds of transfer, on a 16-bit (5) and an 8-bit (1) channel, both directions:
  *  - "bounced": one transfer of MiB from ordinary host memory through the 8237 helper,
@@ -190,20 +192,25 @@ static void bench_path(unsigned chan, size_t len, size_t piece, uint8_t *devmem,
     iop_isa_path_free(p);
 }
 
-/* N moves of 8 KiB and N of one block each way on channels 5 and 1, untimed: the
- * instructions a move costs, by callgrind (the copies are the device end's memcpy). */
-static int count_moves(size_t n) {
+/* N moves each way on channels 5 and 1 of `kib` KiB (0: of 8 KiB and of one block),
+ * untimed: the instructions a move costs, by callgrind (the copies are the device
+ * end's memcpy, the rest is the path's). */
+static int count_moves(size_t n, size_t kib) {
     static const unsigned chans[] = { 5, 1 };
+    if (kib > IOP_ISAMEM_BOUNDARY_8BIT >> 10) {
+        fprintf(stderr, "usage: bench-dma --moves N [KiB 1..64]\n");
+        return 2;
+    }
     uint8_t *devmem = calloc(1, IOP_ISAMEM_BOUNDARY_16BIT);
     if (!devmem)
         return 1;
     for (size_t c = 0; c < 2; c++) {
         size_t block = iop_isamem_boundary(chans[c] >= 4);
-        const size_t pieces[] = { 8u << 10, block };
+        const size_t pieces[] = { kib ? kib << 10 : 8u << 10, block };
         struct iop_isa_path *p = NULL;
         if (iop_isa_path_new(chans[c], &p) < 0)
             return 1;
-        for (size_t k = 0; k < 2; k++) {
+        for (size_t k = 0; k < (kib ? 1u : 2u); k++) {
             uint8_t *buf = iop_isa_path_buf_alloc(p, pieces[k]);
             if (!buf)
                 return 1;
@@ -216,13 +223,16 @@ static int count_moves(size_t n) {
         iop_isa_path_free(p);
     }
     free(devmem);
-    printf("dma: %zu moves of 8 KiB and of one block each way on channels 5 and 1\n", n);
+    if (kib)
+        printf("dma: %zu moves of %zu KiB each way on channels 5 and 1\n", n, kib);
+    else
+        printf("dma: %zu moves of 8 KiB and of one block each way on channels 5 and 1\n", n);
     return 0;
 }
 
 int main(int argc, char **argv) {
     if (argc > 2 && strcmp(argv[1], "--moves") == 0)
-        return count_moves(strtoul(argv[2], NULL, 10));
+        return count_moves(strtoul(argv[2], NULL, 10), argc > 3 ? strtoul(argv[3], NULL, 10) : 0);
     size_t mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 64;
     if (mib == 0 || mib > 512) {
         fprintf(stderr, "usage: bench-dma [MiB 1..512]\n");

@@ -357,6 +357,19 @@ static void test_addr_count_programming(void) {
     iop_dma_release_lock(&d);
 }
 
+/* Both controllers' registers (ports, page registers, every channel's) alike. */
+static void check_same_regs(const struct iop_dma8237 *a, const struct iop_dma8237 *b) {
+    CHECK_MEMEQ(a->ctl, b->ctl, sizeof(a->ctl));
+    CHECK_MEMEQ(a->page, b->page, sizeof(a->page));
+    for (unsigned c = 0; c < 8; c++) {
+        CHECK_EQ(a->chan[c].base_addr, b->chan[c].base_addr);
+        CHECK_EQ(a->chan[c].cur_addr, b->chan[c].cur_addr);
+        CHECK_EQ(a->chan[c].base_count, b->chan[c].base_count);
+        CHECK_EQ(a->chan[c].cur_count, b->chan[c].cur_count);
+        CHECK_EQ(a->chan[c].mode, b->chan[c].mode);
+    }
+}
+
 /* The driver API loads the registers directly; every call must leave the controllers
  * exactly as the port writes of the kernel's inline functions (asm/dma.h: outb to the
  * flip-flop, mode, page, address and count ports, the single mask register) would,
@@ -428,15 +441,7 @@ static void test_api_equals_ports(void) {
             break;
         }
 #undef CREG
-        CHECK_MEMEQ(a.ctl, b.ctl, sizeof(a.ctl));
-        CHECK_MEMEQ(a.page, b.page, sizeof(a.page));
-        for (unsigned c = 0; c < 8; c++) {
-            CHECK_EQ(a.chan[c].base_addr, b.chan[c].base_addr);
-            CHECK_EQ(a.chan[c].cur_addr, b.chan[c].cur_addr);
-            CHECK_EQ(a.chan[c].base_count, b.chan[c].base_count);
-            CHECK_EQ(a.chan[c].cur_count, b.chan[c].cur_count);
-            CHECK_EQ(a.chan[c].mode, b.chan[c].mode);
-        }
+        check_same_regs(&a, &b);
     }
     iop_dma_release_lock(&a);
 }
@@ -483,13 +488,7 @@ static void test_program_equals_sequence(void) {
             a.ctl[chan % 8 >> 2].flip_flop = b.ctl[chan % 8 >> 2].flip_flop = 1;
         }
         int ra = iop_dma_program(&a, chan, mode, addr, bytes);
-        int rb = iop_dma_claim_lock(&b);
-        if (rb == 0) {
-            if ((rb = iop_dma_clear_ff(&b, chan)) >= 0 && (rb = iop_dma_set_mode(&b, chan, mode)) >= 0 &&
-                (rb = iop_dma_set_addr(&b, chan, addr)) >= 0 && (rb = iop_dma_set_count(&b, chan, bytes)) >= 0)
-                rb = iop_dma_enable(&b, chan);
-            iop_dma_release_lock(&b);
-        }
+        int rb = program(&b, chan, mode, addr, bytes);
         CHECK_EQ(ra, rb);
         seen[ra == 0 ? 0 : ra == -EDEADLK ? 1 : ra == -EPERM ? 2 : ra == -EFAULT ? 3 : ra == -EINVAL ? 4 : 5]++;
         if (locked) {
@@ -497,20 +496,85 @@ static void test_program_equals_sequence(void) {
             iop_dma_release_lock(&b);
         }
         CHECK_EQ(a.locked, b.locked);
-        CHECK_MEMEQ(a.ctl, b.ctl, sizeof(a.ctl));
-        CHECK_MEMEQ(a.page, b.page, sizeof(a.page));
-        for (unsigned c = 0; c < 8; c++) {
-            CHECK_EQ(a.chan[c].base_addr, b.chan[c].base_addr);
-            CHECK_EQ(a.chan[c].cur_addr, b.chan[c].cur_addr);
-            CHECK_EQ(a.chan[c].base_count, b.chan[c].base_count);
-            CHECK_EQ(a.chan[c].cur_count, b.chan[c].cur_count);
-            CHECK_EQ(a.chan[c].mode, b.chan[c].mode);
-        }
+        check_same_regs(&a, &b);
     }
     /* Every outcome occurred, so the comparison covered each exit. */
     for (int k = 0; k < 5; k++)
         CHECK(seen[k] > 0);
     CHECK_EQ(seen[5], 0);
+}
+
+/* iop_dma_run_block (the data path's run of a programmed block) must do what
+ * hold_dreq, iop_dma_channel_run(the block's bytes) and release_dreq do: the same
+ * result, registers, totals, device traffic and memory, in the modes it takes in one
+ * piece (single increment) and in those it leaves to the run loop (decrement,
+ * autoinit, demand/block, blocks reaching the boundary, a channel left mid-block or at
+ * terminal count), with devices that take all, part, nothing or fail. */
+static void test_run_block_equals_run(void) {
+    _cleanup_(iop_isamem_freep) struct iop_isamem *ma = NULL, *mb = NULL;
+    CHECK_EQ(iop_isamem_new(&ma), 0);
+    CHECK_EQ(iop_isamem_new(&mb), 0);
+    struct iop_dma8237 a, b;
+    iop_dma_init(&a, ma);
+    iop_dma_init(&b, mb);
+    struct dev *va = dev_new(), *vb = dev_new();
+    static const unsigned chans[] = { 0, 1, 2, 3, 5, 6, 7 };
+    for (unsigned i = 0; i < 7; i++) {
+        CHECK_EQ(iop_dma_request(&a, chans[i], "blk"), 0);
+        CHECK_EQ(iop_dma_request(&b, chans[i], "blk"), 0);
+        iop_dma_register_channel(&a, chans[i], dev_fn, va);
+        iop_dma_register_channel(&b, chans[i], dev_fn, vb);
+    }
+    unsigned seed = 31337;
+    int fast = 0, loop = 0, short_ = 0, failed = 0;
+    for (int it = 0; it < 4000; it++) {
+        unsigned chan = chans[(unsigned)rand_r(&seed) % 7];
+        bool wide = chan >= 4;
+        uint8_t mode = (uint8_t)(IOP_DMA_MODE_SINGLE | (uint8_t)(rand_r(&seed) % 3) << 2);
+        if (rand_r(&seed) % 4 == 0)
+            mode = (uint8_t)((unsigned)rand_r(&seed) & 0xf0) | (uint8_t)(rand_r(&seed) % 3) << 2;
+        uint32_t addr = (uint32_t)rand_r(&seed) % (IOP_ISAMEM_SIZE - (128u << 10)) & ~1u;
+        uint32_t bytes = 2 + ((uint32_t)rand_r(&seed) % (wide ? 4096u : 2048u)) * 2;
+        if (rand_r(&seed) % 4 == 0) /* close to the window's end: may reach the boundary */
+            addr = (addr | (iop_isamem_boundary(wide) - 1)) + 1 - 2 * (1 + (uint32_t)rand_r(&seed) % 1024);
+        if (rand_r(&seed) % 8) { /* else: run again what the last iteration left */
+            program(&a, chan, mode, addr, bytes);
+            program(&b, chan, mode, addr, bytes);
+        }
+        fast += (a.chan[chan].mode & ~0x0c) == IOP_DMA_MODE_SINGLE && (a.chan[chan].mode & 0x0c) != 0x0c &&
+                (uint32_t)a.chan[chan].cur_addr + a.chan[chan].cur_count + 1 <= 0x10000u;
+        loop++;
+        va->limit = vb->limit = rand_r(&seed) % 3 ? 0 : 2 * (1 + (size_t)rand_r(&seed) % 1000);
+        va->fail = vb->fail = rand_r(&seed) % 10 ? 0 : -EIO;
+        va->rx_len = vb->rx_len = 0; /* only the last run's bytes are compared */
+
+        int ra = iop_dma_run_block(&a, chan);
+        iop_dma_hold_dreq(&b, chan);
+        int rb = iop_dma_channel_run(&b, chan, ((size_t)b.chan[chan].cur_count + 1) << wide);
+        iop_dma_release_dreq(&b, chan);
+        CHECK_EQ(ra, rb);
+        failed += ra < 0;
+        short_ += ra >= 0 && va->limit;
+        CHECK_EQ(va->calls, vb->calls);
+        CHECK_EQ(va->rx_len, vb->rx_len);
+        CHECK_MEMEQ(va->rx, vb->rx, va->rx_len);
+        CHECK_EQ(va->tx_len, vb->tx_len);
+        CHECK_EQ(va->verify_bytes, vb->verify_bytes);
+        CHECK_EQ(va->saw_null, vb->saw_null);
+        check_same_regs(&a, &b);
+        for (unsigned c = 0; c < 8; c++)
+            CHECK_MEMEQ(&a.chan[c].totals, &b.chan[c].totals, sizeof(a.chan[c].totals));
+        CHECK_EQ(iop_isamem_resident(ma), iop_isamem_resident(mb));
+        uint8_t xa[512], xb[512];
+        CHECK_EQ(iop_isamem_read(ma, addr, xa, sizeof(xa)), 0);
+        CHECK_EQ(iop_isamem_read(mb, addr, xb, sizeof(xb)), 0);
+        CHECK_MEMEQ(xa, xb, sizeof(xa));
+    }
+    /* Both ways of running and every kind of outcome were compared. */
+    CHECK(fast > 1000 && loop - fast > 500);
+    CHECK(short_ > 100 && failed > 100);
+    free(va);
+    free(vb);
 }
 
 static void test_enable_refuses_boundary_crossing(void) {
@@ -993,6 +1057,7 @@ int main(void) {
     TEST(test_addr_count_programming);
     TEST(test_api_equals_ports);
     TEST(test_program_equals_sequence);
+    TEST(test_run_block_equals_run);
     TEST(test_enable_refuses_boundary_crossing);
     TEST(test_run_to_device);
     TEST(test_run_from_device_16bit);
