@@ -35,7 +35,10 @@ run8 /tmp/load2.json
 check "the same load again: no unexpected error" test $? -eq 0
 # Stored modules keep a descriptor each (one per client, whose module ids are the same
 # in both runs), and a download cut short keeps its staging file until the same module
-# starts again: after the second run the count must be what it was after the first.
+# starts again: after the second run the count must be what it was after the first,
+# but for the one slow big download: a stop cuts it short between fragments (iop-load
+# since 7aaefb2), and when the first run's stop came before it had begun, only the
+# second run leaves its staging file (seen once on a loaded machine: 41 -> 42).
 check "every operation ran, the slow processes stopped when told, descriptors do not grow" python3 -c '
 import json, sys
 r, r2 = json.load(open("/tmp/load.json")), json.load(open("/tmp/load2.json"))
@@ -44,7 +47,7 @@ missing = [o for o in ops if r["per_op"].get(o, {}).get("n", 0) == 0]
 assert not missing, missing
 assert r["per_op"]["efault"]["codes"].get("EFAULT") == r["per_op"]["efault"]["n"], r["per_op"]["efault"]
 assert r["slow_killed"] == 0 and r2["slow_killed"] == 0, (r, r2)
-assert r2["daemon"]["fds_after"] == r["daemon"]["fds_after"], (r["daemon"], r2["daemon"])
+assert r2["daemon"]["fds_after"] <= r["daemon"]["fds_after"] + 1, (r["daemon"], r2["daemon"])
 '
 "$LOAD" --clients 64 --ops 20 --pid "$IOPD_PID" >/tmp/load64.out
 st=$?
