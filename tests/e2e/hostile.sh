@@ -86,12 +86,24 @@ echo "    $NFDS open files: daemon VmRSS $rss1 -> $rss2 kB ($(( (rss2 - rss1) * 
 probe_latency "with $NFDS files open"
 unhog_fds
 check "the daemon's descriptors did not change ($fds0)" test "$(proc_fds $P)" -eq "$fds0"
-rss3=$(proc_kb $P VmRSS)
-hog_fds
-unhog_fds
-rss4=$(proc_kb $P VmRSS)
-echo "    closed: daemon VmRSS $rss3 kB; after a second round of $NFDS: $rss4 kB"
-check "the second round needed no more memory (within 1 MiB)" test "$rss4" -le $((rss3 + 1024))
+# Two more rounds, compared with the first round's files-open level rather than with
+# the level after it closed: what the allocator gives back after a close depends on
+# when it runs its release (ASan's allocator: on an allocation, at most every 5 s), and
+# a new thread's cache takes fresh chunks, so single "closed" or "open" levels differ
+# by up to 1.5 MiB with nothing kept (seen: 19876 then 21004 kB closed in CI).  Memory
+# kept per file (the first round's cost, 260-350 bytes a file here) would put the
+# third round 5 MiB and more above the first.
+levels=
+for round in 2 3; do
+    hog_fds
+    rss_open=$(proc_kb $P VmRSS)
+    unhog_fds
+    rss_closed=$(proc_kb $P VmRSS)
+    levels="$levels round $round: $rss_open kB open, $rss_closed kB closed;"
+done
+echo "    first round: $rss2 kB open;$levels"
+check "two more rounds of $NFDS needed no more memory than the first (within 2 MiB)" \
+    test "$rss_open" -le $((rss2 + 2048)) -a "$rss_closed" -le $((rss2 + 2048))
 
 # Clients registered for every event of every device, never reading.
 "$H" /dev/i2o/ctl hog-events 16 0 </tmp/hold >/tmp/hogev.out 2>&1 &
