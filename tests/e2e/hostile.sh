@@ -86,24 +86,21 @@ echo "    $NFDS open files: daemon VmRSS $rss1 -> $rss2 kB ($(( (rss2 - rss1) * 
 probe_latency "with $NFDS files open"
 unhog_fds
 check "the daemon's descriptors did not change ($fds0)" test "$(proc_fds $P)" -eq "$fds0"
-# Two more rounds, compared with the first round's files-open level rather than with
-# the level after it closed: what the allocator gives back after a close depends on
-# when it runs its release (ASan's allocator: on an allocation, at most every 5 s), and
-# a new thread's cache takes fresh chunks, so single "closed" or "open" levels differ
-# by up to 1.5 MiB with nothing kept (seen: 19876 then 21004 kB closed in CI).  Memory
-# kept per file (the first round's cost, 260-350 bytes a file here) would put the
-# third round 5 MiB and more above the first.
-levels=
-for round in 2 3; do
-    hog_fds
-    rss_open=$(proc_kb $P VmRSS)
-    unhog_fds
-    rss_closed=$(proc_kb $P VmRSS)
-    levels="$levels round $round: $rss_open kB open, $rss_closed kB closed;"
-done
-echo "    first round: $rss2 kB open;$levels"
-check "two more rounds of $NFDS needed no more memory than the first (within 2 MiB)" \
-    test "$rss_open" -le $((rss2 + 2048)) -a "$rss_closed" -le $((rss2 + 2048))
+closed1=$(proc_kb $P VmRSS)
+# Two more rounds: the first one warms the allocator up (in four runs the second round's
+# files-open level was 0.1 to 0.9 MiB above the first's, the third within 0.1 MiB of
+# the second), so the third is compared with the second.  Levels after a close are
+# printed, not judged: what the allocator has given back at an instant varies (ASan's
+# allocator releases on an allocation, at most every 5 s), by 1.1 MiB in one CI run
+# with nothing kept.  Memory kept per file (the first round costs 260-350 bytes a file)
+# would put each round 2.6 MiB and more above the one before.
+hog_fds; open2=$(proc_kb $P VmRSS)
+unhog_fds; closed2=$(proc_kb $P VmRSS)
+hog_fds; open3=$(proc_kb $P VmRSS)
+unhog_fds; closed3=$(proc_kb $P VmRSS)
+echo "    files open: $rss2, $open2, $open3 kB in rounds 1, 2, 3; closed: $closed1, $closed2, $closed3 kB"
+check "a third round of $NFDS needed no more memory than the second (within 1 MiB)" \
+    test "$open3" -le $((open2 + 1024))
 
 # Clients registered for every event of every device, never reading.
 "$H" /dev/i2o/ctl hog-events 16 0 </tmp/hold >/tmp/hogev.out 2>&1 &
