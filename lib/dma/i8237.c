@@ -389,6 +389,23 @@ static int piece_dec(const struct run_ctx *rc, uint32_t n, uint32_t *done) {
     return 0;
 }
 
+/* After a piece: the registers and totals move by what the device took, and a device
+ * error faults the channel.  Shared by the run loop and the one-piece way. */
+static int count_piece(struct iop_dma8237 *d, unsigned chan, const struct run_ctx *rc, bool dec, uint32_t got,
+                       int r) {
+    struct iop_dma_chan *ch = &d->chan[chan];
+
+    ch->cur_addr = (uint16_t)(dec ? ch->cur_addr - got : ch->cur_addr + got);
+    ch->cur_count = (uint16_t)(ch->cur_count - got);
+    if (rc->dir == IOP_DMA_VERIFY)
+        ch->totals.verified += (uint64_t)got << rc->shift;
+    else
+        ch->totals.bytes += (uint64_t)got << rc->shift;
+    if (r < 0)
+        chan_fault(d, chan, r == -EIO ? "device returned an impossible count" : "device error");
+    return r;
+}
+
 int iop_dma_channel_run(struct iop_dma8237 *d, unsigned chan, size_t budget) {
     assert(d);
     if (!chan_valid(chan))
@@ -426,17 +443,9 @@ int iop_dma_channel_run(struct iop_dma8237 *d, unsigned chan, size_t budget) {
         uint32_t got = 0;
         int r = dec ? piece_dec(&rc, n, &got) : piece_inc(&rc, n, &got);
 
-        ch->cur_addr = (uint16_t)(dec ? ch->cur_addr - got : ch->cur_addr + got);
-        ch->cur_count = (uint16_t)(ch->cur_count - got);
         moved += (size_t)got << rc.shift;
-        if (rc.dir == IOP_DMA_VERIFY)
-            ch->totals.verified += (uint64_t)got << rc.shift;
-        else
-            ch->totals.bytes += (uint64_t)got << rc.shift;
-        if (r < 0) {
-            chan_fault(d, chan, r == -EIO ? "device returned an impossible count" : "device error");
+        if (count_piece(d, chan, &rc, dec, got, r) < 0)
             return r;
-        }
         if (got == left) {
             terminal_count(d, chan);
             break;
@@ -456,30 +465,16 @@ int iop_dma_channel_run(struct iop_dma8237 *d, unsigned chan, size_t budget) {
  * does with it comes down to this: map it, hand it over, count, terminal count. */
 static int run_one_piece(struct iop_dma8237 *d, unsigned chan, enum iop_dma_dir dir) {
     struct iop_dma_chan *ch = &d->chan[chan];
-    unsigned shift = chan_shift(chan);
+    struct run_ctx rc = { .d = d, .ch = ch, .chan = chan, .shift = chan_shift(chan), .base = page_base(d, chan), .dir = dir };
     uint32_t left = (uint32_t)ch->cur_count + 1;
-    size_t len = (size_t)left << shift;
-    uint8_t *p = NULL;
-    int r = 0;
+    uint32_t got = 0;
+    int r = piece_inc(&rc, left, &got);
 
-    if (dir != IOP_DMA_VERIFY)
-        r = iop_isamem_map(d->mem, page_base(d, chan) + ((uint32_t)ch->cur_addr << shift), len, &p);
-    if (r == 0)
-        r = handler_result(ch->handler(ch->opaque, chan, dir, p, len), len, shift);
-    uint32_t got = r < 0 ? 0 : (uint32_t)r >> shift;
-    ch->cur_addr = (uint16_t)(ch->cur_addr + got);
-    ch->cur_count = (uint16_t)(ch->cur_count - got);
-    if (dir == IOP_DMA_VERIFY)
-        ch->totals.verified += (uint64_t)got << shift;
-    else
-        ch->totals.bytes += (uint64_t)got << shift;
-    if (r < 0) {
-        chan_fault(d, chan, r == -EIO ? "device returned an impossible count" : "device error");
+    if (count_piece(d, chan, &rc, false, got, r) < 0)
         return r;
-    }
     if (got == left)
         terminal_count(d, chan);
-    return (int)((size_t)got << shift);
+    return (int)((size_t)got << rc.shift);
 }
 
 int iop_dma_run_block(struct iop_dma8237 *d, unsigned chan) {

@@ -253,12 +253,12 @@ int iop_dma_program(struct iop_dma8237 *d, unsigned chan, uint8_t mode, uint32_t
  * and the other channels, at most budget bytes; bytes moved or a handler error
  * (-EINVAL for chan > 7). */
 int iop_dma_channel_run(struct iop_dma8237 *d, unsigned chan, size_t budget);
-/* True if the channel's path to the bus is closed: its controller is disabled, or (0-3)
- * the cascade on channel 4 is not set up (cascade mode, unmasked, master enabled). */
 /* Internal to lib/dma (dma-xfer.c): the device runs the programmed block with its DREQ
  * held, as iop_dma_hold_dreq, iop_dma_channel_run(the block's bytes) and
  * iop_dma_release_dreq would, in one piece when the block is as iop_dma_program leaves
  * it in single increment mode (test-i8237 holds the two against each other; any
  * other mode or state goes to the run loop). */
 int iop_dma_run_block(struct iop_dma8237 *d, unsigned chan);
+/* True if the channel's path to the bus is closed: its controller is disabled, or (0-3)
+ * the cascade on channel 4 is not set up (cascade mode, unmasked, master enabled). */
 bool iop_dma_path_blocked(const struct iop_dma8237 *d, unsigned chan);
