@@ -10,8 +10,6 @@
 #include "lib/util/log.h"
 #include "testutil.h"
 
-IOP_DEFINE_CLEANUP(struct iop_isamem, iop_isamem_free)
-
 static void log_quiet(void *ctx, int level, const char *msg) {
     (void)ctx;
     (void)level;
