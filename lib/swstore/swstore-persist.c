@@ -13,13 +13,17 @@
 #include "lib/util/log.h"
 
 /* Index payload:
- *   0 4 magic "SWIX"  4 2 version (1)  6 2 entry size (16)  8 4 count  12 4 next generation
+ *   0 4 magic "SWIX"  4 2 version (2)  6 2 entry size (16)  8 4 count  12 4 next generation
  *   then count entries of 16 bytes:
  *   0 1 sw_type  1 1 DownloadFlags  2 1 valid (0/1)  3 1 reserved (0)
- *   4 4 sw_id    8 4 size          12 4 generation                          */
+ *   4 4 sw_id    8 4 size          12 4 generation
+ * Version 1 (iopd before the data files became the list of modules) has the same layout
+ * but listed every module: a data file it did not name was a leftover.  Version 2 says
+ * which generations were validated; an iopd that knows only version 1 refuses to touch a
+ * version-2 store rather than delete the modules its index does not name. */
 #define IDX_HEADER_SIZE 16u
 #define IDX_ENTRY_SIZE 16u
-#define IDX_VERSION 1u
+#define IDX_VERSION 2u
 #define IDX_MAX_BYTES (IDX_HEADER_SIZE + IOP_SWSTORE_MODULES_MAX * IDX_ENTRY_SIZE)
 
 static const char idx_magic[4] = { 'S', 'W', 'I', 'X' };
@@ -178,9 +182,17 @@ static int module_open(struct iop_swstore *s, uint8_t sw_type, uint32_t sw_id, u
     return 0;
 }
 
-/* Parse the index into the table.  -EBADMSG: not a usable index (logged). */
-static int index_load(struct iop_swstore *s, const uint8_t *buf, size_t len,
-                      struct sw_file *files, size_t n_files) {
+/* The index, parsed: which generations were validated. */
+struct sw_index {
+    unsigned version; /* 0: none usable */
+    uint32_t next_gen;
+    uint32_t count;
+    const uint8_t *entries; /* count * IDX_ENTRY_SIZE bytes, checked */
+};
+
+/* Check an index payload.  -EBADMSG: not a usable index (logged); -EPROTONOSUPPORT:
+ * written by a newer iopd. */
+static int index_parse(const uint8_t *buf, size_t len, struct sw_index *ret) {
     if (len < IDX_HEADER_SIZE || memcmp(buf, idx_magic, 4) != 0)
         return iop_log_errno(LOG_WARNING, -EBADMSG, "swstore: " SW_INDEX_NAME " is not an index");
     unsigned version = iop_get_le16(buf + 4);
@@ -192,7 +204,6 @@ static int index_load(struct iop_swstore *s, const uint8_t *buf, size_t len,
     if (version == 0 || iop_get_le16(buf + 6) != IDX_ENTRY_SIZE ||
         count > IOP_SWSTORE_MODULES_MAX || len != IDX_HEADER_SIZE + (size_t)count * IDX_ENTRY_SIZE)
         return iop_log_errno(LOG_WARNING, -EBADMSG, "swstore: " SW_INDEX_NAME " is malformed");
-    /* Check every entry before loading any. */
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *e = buf + IDX_HEADER_SIZE + i * IDX_ENTRY_SIZE;
         uint32_t size = iop_get_le32(e + 8);
@@ -206,33 +217,20 @@ static int index_load(struct iop_swstore *s, const uint8_t *buf, size_t len,
             return iop_log_errno(LOG_WARNING, -EBADMSG,
                                  "swstore: " SW_INDEX_NAME " entry %u is invalid", i);
     }
-    s->next_gen = IOP_MAX(s->next_gen, iop_get_le32(buf + 12));
-    for (uint32_t i = 0; i < count; i++) {
-        const uint8_t *e = buf + IDX_HEADER_SIZE + i * IDX_ENTRY_SIZE;
-        uint8_t type = e[0];
-        uint32_t id = iop_get_le32(e + 4), size = iop_get_le32(e + 8), gen = iop_get_le32(e + 12);
-        char name[SW_DATA_NAME_SIZE];
-        sw_data_name(name, type, id, gen);
-        struct sw_module m;
-        int r = module_open(s, type, id, gen, size, &m);
-        for (size_t k = 0; k < n_files; k++)
-            if (strcmp(files[k].name, name) == 0) {
-                files[k].used = r == 0;
-                files[k].reported = r < 0;
-            }
-        if (r == -ENOMEM || r == -ECANCELED)
-            return r;
-        if (r < 0) {
-            iop_warn("swstore: module %02x/%08x (%u bytes) skipped: data file %s %s", type, id,
-                     size, name, r == -ENOENT ? "is missing" : "is damaged");
-            continue;
-        }
-        m.flags = e[1];
-        m.valid = e[2];
-        sw_insert(s, &m);
-        s->next_gen = IOP_MAX(s->next_gen, gen + 1);
-    }
+    *ret = (struct sw_index){ .version = version, .next_gen = iop_get_le32(buf + 12),
+                              .count = count, .entries = buf + IDX_HEADER_SIZE };
     return 0;
+}
+
+/* The index's entry for exactly this data file, or NULL. */
+static const uint8_t *index_entry(const struct sw_index *idx, const struct sw_file *f) {
+    for (uint32_t i = 0; i < idx->count; i++) {
+        const uint8_t *e = idx->entries + i * IDX_ENTRY_SIZE;
+        if (e[0] == f->sw_type && iop_get_le32(e + 4) == f->sw_id &&
+            iop_get_le32(e + 12) == f->gen)
+            return e;
+    }
+    return NULL;
 }
 
 static int file_cmp(const void *a, const void *b) {
@@ -243,14 +241,18 @@ static int file_cmp(const void *a, const void *b) {
     return x->gen > y->gen ? -1 : x->gen < y->gen; /* newest first */
 }
 
-/* No usable index: adopt the newest intact data file of every module, as suspect. */
-static int rebuild(struct iop_swstore *s, struct sw_file *files, size_t n_files) {
-    iop_notice("swstore: rebuilding " SW_INDEX_NAME " from %zu data files; every module "
-               "found is suspect until validated", n_files);
+/* Every module is its newest intact data file; it is valid if the index names that very
+ * generation as validated.  A version-1 index listed every module, so there a file it
+ * does not name is not a module (a leftover of a removal or an unanswered download). */
+static int adopt_modules(struct iop_swstore *s, struct sw_file *files, size_t n_files,
+                         const struct sw_index *idx) {
     qsort(files, n_files, sizeof(files[0]), file_cmp);
     for (size_t i = 0; i < n_files; i++) {
         struct sw_file *f = &files[i];
         if (sw_find(s, f->sw_type, f->sw_id, NULL) >= 0 || !iop_sw_type_known(f->sw_type))
+            continue;
+        const uint8_t *e = index_entry(idx, f);
+        if (idx->version == 1 && !e)
             continue;
         if (s->n_mod >= IOP_SWSTORE_MODULES_MAX) {
             iop_warn("swstore: more than %u modules on disk; %s ignored",
@@ -258,6 +260,8 @@ static int rebuild(struct iop_swstore *s, struct sw_file *files, size_t n_files)
             continue;
         }
         struct sw_module m;
+        /* The file's own header is the truth; an entry that disagrees with it (size,
+         * flags) is not its validation. */
         int r = module_open(s, f->sw_type, f->sw_id, f->gen, 0, &m);
         if (r == -ENOMEM || r == -ECANCELED)
             return r;
@@ -266,14 +270,15 @@ static int rebuild(struct iop_swstore *s, struct sw_file *files, size_t n_files)
             iop_warn("swstore: data file %s is damaged; skipped", f->name);
             continue;
         }
+        m.valid = e && e[2] && e[1] == m.flags && iop_get_le32(e + 8) == m.size;
         f->used = true;
         sw_insert(s, &m);
     }
     return 0;
 }
 
-/* Files no module uses: intact ones are leftovers of an interrupted download, removal or
- * replacement and go; damaged ones are never deleted by iopd, only reported. */
+/* Files no module uses: intact ones are leftovers of a replacement, a removal or an
+ * interrupted download and go; damaged ones are never deleted by iopd, only reported. */
 static int remove_leftovers(struct iop_swstore *s, struct sw_file *files, size_t n_files) {
     for (size_t i = 0; i < n_files; i++) {
         struct sw_file *f = &files[i];
@@ -301,12 +306,27 @@ static int remove_leftovers(struct iop_swstore *s, struct sw_file *files, size_t
     return 0;
 }
 
-int sw_load(struct iop_swstore *s) {
+/* The data files in the directory.  With more names than lib/state lists, only the
+ * generations the index names (what was validated) can be found. */
+static int list_files(struct iop_swstore *s, const struct sw_index *idx, char ***ret_names,
+                      struct sw_file **ret_files, size_t *ret_n) {
     char **names = NULL;
     int r = iop_state_list(s->dir, SW_DATA_PREFIX, &names);
     if (r == -E2BIG) {
-        iop_warn("swstore: too many files in the state directory; leftovers are not cleaned up");
-        names = NULL;
+        iop_warn("swstore: too many files in the state directory; only the modules "
+                 SW_INDEX_NAME " names are loaded, modules downloaded since the last "
+                 "validation and leftovers are not looked for");
+        names = calloc(idx->count + 1, sizeof(*names));
+        if (!names)
+            return -ENOMEM;
+        for (uint32_t i = 0; i < idx->count; i++) {
+            const uint8_t *e = idx->entries + i * IDX_ENTRY_SIZE;
+            if (!(names[i] = malloc(SW_DATA_NAME_SIZE))) {
+                iop_state_names_free(names);
+                return -ENOMEM;
+            }
+            sw_data_name(names[i], e[0], iop_get_le32(e + 4), iop_get_le32(e + 12));
+        }
     } else if (r < 0) {
         return iop_log_errno(LOG_ERR, r, "swstore: cannot list the state directory: %s",
                              strerror(-r));
@@ -319,45 +339,75 @@ int sw_load(struct iop_swstore *s) {
         iop_state_names_free(names);
         return -ENOMEM;
     }
-    size_t n_files = 0;
-    s->next_gen = 1;
-    for (size_t i = 0; i < n_names; i++) {
-        if (!parse_data_name(names[i], &files[n_files]))
-            continue;
-        s->next_gen = IOP_MAX(s->next_gen, files[n_files].gen + 1);
-        n_files++;
-    }
+    size_t n = 0;
+    for (size_t i = 0; i < n_names; i++)
+        if (parse_data_name(names[i], &files[n]))
+            n++;
+    *ret_names = names;
+    *ret_files = files;
+    *ret_n = n;
+    return 0;
+}
 
+int sw_load(struct iop_swstore *s) {
     _cleanup_free_ uint8_t *buf = NULL;
     size_t len = 0;
-    bool rebuilt = false;
-    r = iop_state_read(s->dir, SW_INDEX_NAME, (void **)&buf, &len, IDX_MAX_BYTES);
+    struct sw_index idx = { 0 };
+    bool rewrite = false;
+    int r = iop_state_read(s->dir, SW_INDEX_NAME, (void **)&buf, &len, IDX_MAX_BYTES);
     if (r == 0)
-        r = index_load(s, buf, len, files, n_files);
+        r = index_parse(buf, len, &idx);
     if (r == -EPROTONOSUPPORT || r == -ENOMEM || r == -ECANCELED)
-        goto out;
-    if (r == -ENOENT && n_files == 0) {
-        r = 0; /* a new store */
-    } else if (r == -ENOENT || r == -EBADMSG || r == -EFBIG) {
-        if (r != -ENOENT)
-            iop_warn("swstore: " SW_INDEX_NAME " is damaged");
-        if ((r = rebuild(s, files, n_files)) < 0)
-            goto out;
-        rebuilt = true;
-    } else if (r < 0) {
-        iop_err("swstore: cannot read " SW_INDEX_NAME ": %s", strerror(-r));
-        goto out;
+        return r;
+    if (r == -EBADMSG || r == -EFBIG) {
+        iop_warn("swstore: " SW_INDEX_NAME " is damaged; every module found is suspect until "
+                 "validated");
+        rewrite = true;
+    } else if (r < 0 && r != -ENOENT) {
+        return iop_log_errno(LOG_ERR, r, "swstore: cannot read " SW_INDEX_NAME ": %s",
+                             strerror(-r));
     }
-    if ((r = remove_leftovers(s, files, n_files)) < 0)
+    rewrite = rewrite || idx.version == 1;
+
+    char **names = NULL;
+    struct sw_file *files = NULL;
+    size_t n_files = 0;
+    if ((r = list_files(s, &idx, &names, &files, &n_files)) < 0)
+        return r;
+    /* Generations only grow: above every file and every entry the index has, so a new
+     * download never takes the name of a validated generation that was removed. */
+    s->next_gen = IOP_MAX(1u, idx.next_gen);
+    for (size_t i = 0; i < n_files; i++)
+        s->next_gen = IOP_MAX(s->next_gen, files[i].gen + 1);
+    for (uint32_t i = 0; i < idx.count; i++)
+        s->next_gen = IOP_MAX(s->next_gen, iop_get_le32(idx.entries + i * IDX_ENTRY_SIZE + 12) + 1);
+
+    if ((r = adopt_modules(s, files, n_files, &idx)) < 0 ||
+        (r = remove_leftovers(s, files, n_files)) < 0)
         goto out;
-    if (rebuilt && (r = sw_index_write(s)) < 0) {
+    if (rewrite && (r = sw_index_write(s)) < 0) {
         if (r == -ECANCELED)
             goto out;
-        iop_warn("swstore: cannot write the rebuilt index: %s", strerror(-r));
+        iop_warn("swstore: cannot rewrite " SW_INDEX_NAME ": %s", strerror(-r));
         r = 0;
     }
 out:
     free(files);
     iop_state_names_free(names);
     return r;
+}
+
+int sw_remove_older(struct iop_swstore *s, uint8_t sw_type, uint32_t sw_id, uint32_t gen) {
+    char **names = NULL;
+    int r = iop_state_list(s->dir, SW_DATA_PREFIX, &names);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; names[i] && r >= 0; i++) {
+        struct sw_file f;
+        if (parse_data_name(names[i], &f) && f.sw_type == sw_type && f.sw_id == sw_id &&
+            f.gen < gen)
+            r = iop_state_remove_unsynced(s->dir, names[i]);
+    }
+    iop_state_names_free(names);
+    return r < 0 ? r : 0;
 }

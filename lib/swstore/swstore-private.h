@@ -52,6 +52,7 @@ struct iop_swstore {
     unsigned n_mod;
     struct sw_staged staged[IOP_SWSTORE_STAGED_MAX];
     uint32_t next_gen;             /* generation of the next data file */
+    bool unlink_failed;            /* a replaced module's data file could not be removed */
     uint64_t tick;                 /* counts download calls, for least-recently-used */
     uint8_t bounce[IOP_SW_FRAG_SIZE]; /* one fragment between the mover and the files */
 };
@@ -68,5 +69,8 @@ void sw_erase(struct iop_swstore *s, unsigned pos);
 
 /* Write the index from the table, atomically.  0 or -errno. */
 int sw_index_write(struct iop_swstore *s);
-/* Load the index and the data files at open (swstore.h, "Persistence"). */
+/* Load the data files and the index at open (swstore.h, "Persistence"). */
 int sw_load(struct iop_swstore *s);
+/* Unlink every data file of (sw_type, sw_id) older than gen, without a directory fsync.
+ * 0 or -errno (the first failure). */
+int sw_remove_older(struct iop_swstore *s, uint8_t sw_type, uint32_t sw_id, uint32_t gen);

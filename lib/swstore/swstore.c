@@ -160,8 +160,8 @@ static int staged_start(struct iop_swstore *s, const struct iop_sw_xfer *x,
     return 0;
 }
 
-/* The last fragment is in: commit the data file, then the index that makes it visible,
- * then drop the version it replaces. */
+/* The last fragment is in: committing the data file makes the module durable and
+ * visible (the directory is the list of modules), then the version it replaces goes. */
 static int staged_finish(struct iop_swstore *s, struct sw_staged *st, const struct iop_sw_xfer *x) {
     struct iop_state_reader *rd = NULL;
     int r = iop_state_writer_commit(st->w, &rd);
@@ -179,33 +179,23 @@ static int staged_finish(struct iop_swstore *s, struct sw_staged *st, const stru
     } else {
         sw_insert(s, &m);
     }
-    r = sw_index_write(s);
-    char name[SW_DATA_NAME_SIZE];
-    if (r < 0) {
-        /* Not visible: put the table back and drop the new file. */
-        if (pos >= 0)
-            s->mod[pos] = old;
-        else
-            sw_erase(s, (unsigned)sw_find(s, m.sw_type, m.sw_id, NULL));
-        iop_state_reader_free(m.data);
-        sw_data_name(name, m.sw_type, m.sw_id, m.gen);
-        if (r != -ECANCELED)
-            iop_state_remove(s->dir, name);
-        return storage_failed("download", x, r);
-    }
     iop_info("swstore: module %02x/%08x stored (%u bytes, DownloadFlags 0x%02x), suspect until "
              "validated%s", m.sw_type, m.sw_id, m.size, m.flags, pos >= 0 ? "; replaced the old one" : "");
     if (pos >= 0) {
         iop_state_reader_free(old.data);
+        char name[SW_DATA_NAME_SIZE];
         sw_data_name(name, old.sw_type, old.sw_id, old.gen);
-        /* Unreferenced since the index was written: no directory fsync for it (should the
-         * unlink be lost in a crash, the next start removes it as a leftover). */
+        /* No directory fsync for it: should a crash bring the file back, the newer
+         * generation beside it makes it a leftover, which the next start removes. */
         r = iop_state_remove_unsynced(s->dir, name);
         if (r == -ECANCELED)
             return r;
-        if (r < 0)
+        if (r < 0) {
+            /* A removal of this module must take it too (iop_swstore_remove). */
+            s->unlink_failed = true;
             iop_warn("swstore: cannot remove the replaced %s (removed at the next start): %s",
                      name, strerror(-r));
+        }
     }
     return 0;
 }
@@ -332,21 +322,24 @@ int iop_swstore_remove(struct iop_swstore *s, const struct iop_sw_xfer *x, uint3
     if (x->swlen != 0 && x->swlen != old.size)
         return refuse(IOP_SW_STATUS_ERROR_NO_DATA_TRANSFER, "remove", x,
                       "swlen does not match the stored module");
-    sw_erase(s, (unsigned)pos);
-    int r = sw_index_write(s);
-    if (r < 0) {
-        sw_insert(s, &old);
-        return storage_failed("remove", x, r);
-    }
-    iop_info("swstore: module %02x/%08x (%u bytes) removed", old.sw_type, old.sw_id, old.size);
-    iop_state_reader_free(old.data);
+    /* Removing the data file removes the module; the directory fsync makes that durable
+     * and with it the unlinks of the module's older generations (replaced without a
+     * directory fsync), which would otherwise come back as the module after a crash. */
     char name[SW_DATA_NAME_SIZE];
-    sw_data_name(name, old.sw_type, old.sw_id, old.gen);
-    r = iop_state_remove_unsynced(s->dir, name); /* unreferenced: as in staged_finish */
-    if (r == -ECANCELED)
-        return r;
+    int r = 0;
+    if (s->unlink_failed)
+        r = sw_remove_older(s, old.sw_type, old.sw_id, old.gen);
+    if (r >= 0) {
+        sw_data_name(name, old.sw_type, old.sw_id, old.gen);
+        r = iop_state_remove(s->dir, name);
+        if (r == -ENOENT) /* removed by hand: the module is gone all the same */
+            r = 0;
+    }
     if (r < 0)
-        iop_warn("swstore: cannot remove %s (removed at the next start): %s", name, strerror(-r));
+        return storage_failed("remove", x, r);
+    sw_erase(s, (unsigned)pos);
+    iop_state_reader_free(old.data);
+    iop_info("swstore: module %02x/%08x (%u bytes) removed", old.sw_type, old.sw_id, old.size);
     return 0;
 }
 

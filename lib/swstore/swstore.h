@@ -49,9 +49,10 @@
  * correctly, up to the configured maximum (16 MiB by default).
  *
  * Downloads.  Fragments go straight to a lib/state streaming write of a new data file;
- * only when the last one arrives is the file committed and the index rewritten, so a
- * crash at any point leaves the old module (or none), never a torn one, and a download
- * in progress is lost with the process (its next fragment gets ERROR_NO_DATA_TRANSFER).
+ * only when the last one arrives is the file committed (fsync, rename, directory fsync),
+ * which makes the module durable and visible at once, so a crash at any point leaves the
+ * old module (or none), never a torn one, and a download in progress is lost with the
+ * process (its next fragment gets ERROR_NO_DATA_TRANSFER).
  * A fragment 1 always (re)starts the download of its module, discarding one in progress.
  * Up to IOP_SWSTORE_STAGED_MAX modules can be in progress at once (clients downloading
  * different modules do not disturb each other); a new download beyond that discards the
@@ -78,16 +79,23 @@
  * document promises (the kernel never did).
  *
  * Persistence (the state directory is the store's, or shared with files whose names do
- * not start with "sw"): "swstore.idx" lists the modules (type, id, size, DownloadFlags,
- * valid, generation); each module's bytes are in "sw-TT-IIIIIIII-GGGGGGGG.img" (type, id,
- * generation in hex), written once and never modified, with a 16-byte header of its own
- * (magic "SWMD", type, DownloadFlags, id, size) so the store can be rebuilt without the
- * index.  A download commits its data file first and the index second; a removal rewrites
- * the index first and deletes the data file second; validate rewrites only the small
- * index.  At open, files not referenced by the index are crash leftovers and are removed;
- * a damaged data file is reported and skipped (and left in place for inspection); a
- * missing or damaged index with data files present is rebuilt from them (newest intact
- * generation of each module, all "suspect": whether they had been validated is lost).
+ * not start with "sw").  The data files are the list of modules: each module's bytes are
+ * in "sw-TT-IIIIIIII-GGGGGGGG.img" (type, id, generation in hex; generations only grow),
+ * written once and never modified, with a 16-byte header of its own (magic "SWMD", type,
+ * DownloadFlags, id, size); a module is the newest intact generation of its key.
+ * "swstore.idx" says which generations were validated (type, id, size, DownloadFlags,
+ * valid, generation): a module is valid when the index names that very generation as
+ * valid, suspect otherwise.  So a download commits one file and writes no index; a
+ * replacement then unlinks the old generation without a directory fsync (should a crash
+ * bring it back, the newer one beside it makes it a leftover); a removal unlinks the data
+ * file and fsyncs the directory, which also makes the replaced generations' unlinks
+ * durable (if one of those unlinks failed, the removal first takes every older
+ * generation of the module); validate rewrites only the small index.  At open, intact
+ * older generations are leftovers and are removed; a damaged data file is reported and skipped (and left in place for
+ * inspection); a missing or damaged index makes every module suspect (whether they had
+ * been validated is lost) and is rewritten.  An index of version 1 (iopd before this
+ * layout) listed every module: the files it does not name are leftovers, and it is
+ * rewritten as version 2, which such an iopd refuses to touch.
  *
  * Data movement.  Every copy of fragment bytes into the store (download) or out of it
  * (upload) goes through an optional mover (iopd routes it through the simulated ISA DMA

@@ -194,7 +194,7 @@ static void test_hostile_ids(void) {
     }
     if (d)
         closedir(d);
-    CHECK_EQ(n, 6); /* five modules and the index */
+    CHECK_EQ(n, 5); /* five modules; no index until a validation */
     CHECK(access(sub("hostile/.."), F_OK) == 0);
     CHECK(access(sub("2e2f"), F_OK) != 0);
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
@@ -649,7 +649,7 @@ static void test_damage(void) {
     /* An index from a newer iopd: the store refuses to open rather than overwrite it. */
     CHECK_EQ(iop_state_dir_open(sub("damage"), &dir), 0);
     uint8_t idx[16] = { 'S', 'W', 'I', 'X' };
-    iop_put_le16(idx + 4, 2);
+    iop_put_le16(idx + 4, 3);
     iop_put_le16(idx + 6, 16);
     CHECK_EQ(iop_state_write_atomic(dir, "swstore.idx", idx, sizeof(idx)), 0);
     s = NULL;
@@ -657,7 +657,7 @@ static void test_damage(void) {
     CHECK(s == NULL);
     /* An index whose entries are inconsistent (a duplicate key) is rebuilt. */
     uint8_t idx2[16 + 32] = { 'S', 'W', 'I', 'X' };
-    iop_put_le16(idx2 + 4, 1);
+    iop_put_le16(idx2 + 4, 2);
     iop_put_le16(idx2 + 6, 16);
     iop_put_le32(idx2 + 8, 2);
     for (int i = 0; i < 2; i++) {
@@ -751,6 +751,8 @@ struct plan {
     int crash_at;
     int calls;
     bool index_renamed; /* the index rename happened before the crash */
+    bool data_renamed;  /* a data file's rename happened before the crash */
+    bool unlinked;      /* an unlink happened before the crash */
     enum iop_state_step step;
     char name[80];
 };
@@ -759,6 +761,10 @@ static bool crash_hook(void *opaque, enum iop_state_step step, const char *name)
     struct plan *p = opaque;
     if (!strcmp(name, "swstore.idx") && step == IOP_STATE_STEP_RENAMED)
         p->index_renamed = true;
+    if (!strncmp(name, "sw-", 3) && step == IOP_STATE_STEP_RENAMED)
+        p->data_renamed = true;
+    if (step == IOP_STATE_STEP_UNLINKED)
+        p->unlinked = true;
     if (p->calls++ != p->crash_at)
         return false;
     p->step = step;
@@ -796,7 +802,7 @@ static void test_crash_download(void) {
         struct iop_sw_module_info info;
         CHECK_EQ(iop_swstore_find(s, PRIV, 5, &info), 0);
         bool is_v2 = info.size == l2;
-        CHECK_EQ(is_v2, p.index_renamed); /* visible exactly when the index was replaced */
+        CHECK_EQ(is_v2, p.data_renamed); /* visible exactly when its data file was in place */
         CHECK(!saw_v2 || is_v2);          /* never back to v1 once v2 was seen */
         saw_v2 = is_v2;
         CHECK_EQ(info.valid, !is_v2);
@@ -807,9 +813,9 @@ static void test_crash_download(void) {
         close_store(s, dir);
     }
     /* Data file: created, module header, 5 fragments, written, synced, renamed, dir
-     * synced (11); index: 6; removal of v1's file: 1 (unlinked: no directory fsync, a
-     * file the index no longer names).  Each was a crash point. */
-    CHECK_EQ(completed_at, 18);
+     * synced (11); removal of v1's file: 1 (unlinked: no directory fsync, a generation
+     * older than one beside it).  No index write.  Each was a crash point. */
+    CHECK_EQ(completed_at, 12);
     CHECK(saw_v2);
     free(v1);
     free(v2);
@@ -840,8 +846,8 @@ static void test_crash_remove_validate(void) {
             struct iop_sw_module_info info;
             int found = iop_swstore_find(s, IRTOS, 1, &info);
             if (op == 0) {
-                /* Gone exactly when the index without it was in place. */
-                CHECK_EQ(found, p.index_renamed ? -ENOENT : 0);
+                /* Gone exactly when its data file was. */
+                CHECK_EQ(found, p.unlinked ? -ENOENT : 0);
                 if (found == 0)
                     CHECK(upload_equals(s, IRTOS, 1, v, FRAG + 1));
                 CHECK_EQ(test_count_prefix(sub("crash2"), "sw-"), found == 0);
@@ -852,14 +858,18 @@ static void test_crash_remove_validate(void) {
             CHECK_EQ(test_count_prefix(sub("crash2"), ".tmp."), 0);
             close_store(s, dir);
         }
-        CHECK_EQ(completed_at, op == 0 ? 7 : 6); /* index 6 steps, the unlink 1 */
+        /* Removal: unlinked, directory synced; validation: the index's 6 steps. */
+        CHECK_EQ(completed_at, op == 0 ? 2 : 6);
     }
     free(v);
 }
 
-/* The data file of a module removed or replaced goes without a directory fsync: a crash
- * may bring it back.  That is no state of its own: the index no longer names it, so a
- * restarted store has the new state and removes the file as a leftover. */
+/* The data file of a replaced module goes without a directory fsync: a crash may bring
+ * it back.  That is no state of its own: the newer generation beside it is the module,
+ * so a restarted store has the new state and removes the file as a leftover.
+ * When the unlink fails outright, the old file stays on disk beside the new one; a
+ * removal of the module must then take both, or the old version would be the module
+ * after a restart. */
 static void test_lost_unlink(void) {
     uint8_t *v1 = image(FRAG + 3, 25), *v2 = image(2 * FRAG, 26);
     for (int op = 0; op < 2; op++) {
@@ -867,43 +877,103 @@ static void test_lost_unlink(void) {
         struct iop_state_dir *dir;
         struct iop_swstore *s = open_store("lost", &dir, NULL);
         CHECK_EQ(download(s, IRTOS, 2, 0, v1, FRAG + 3), 0);
-        char name[256], path[1024];
+        char name[256], path[1024], aside[1100];
         CHECK(find_prefix(sub("lost"), "sw-", name, sizeof(name)));
         snprintf(path, sizeof(path), "%s/%s", sub("lost"), name);
-        int fd = open(path, O_RDONLY);
-        CHECK(fd >= 0);
-        struct stat st;
-        CHECK_EQ(fstat(fd, &st), 0);
-        uint8_t *copy = malloc((size_t)st.st_size);
-        CHECK_EQ(read(fd, copy, (size_t)st.st_size), st.st_size);
-        close(fd);
+        snprintf(aside, sizeof(aside), "%s.aside", sub("lost"));
         struct iop_sw_xfer x = { .sw_type = IRTOS, .sw_id = 2 };
-        if (op == 0)
-            CHECK_EQ(iop_swstore_remove(s, &x, NULL), 0);
-        else
-            CHECK_EQ(download(s, IRTOS, 2, 0, v2, 2 * FRAG), 0); /* replaces v1 */
-        close_store(s, dir);
-        /* The crash undid the unlink of v1's file. */
-        CHECK(access(path, F_OK) < 0);
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-        CHECK(fd >= 0);
-        CHECK_EQ(write(fd, copy, (size_t)st.st_size), st.st_size);
-        close(fd);
-        free(copy);
-        s = open_store("lost", &dir, NULL);
-        struct iop_sw_module_info info;
         if (op == 0) {
-            CHECK_EQ(iop_swstore_find(s, IRTOS, 2, &info), -ENOENT);
-        } else {
+            copy_file(path, aside);
+            CHECK_EQ(download(s, IRTOS, 2, 0, v2, 2 * FRAG), 0); /* replaces v1 */
+            close_store(s, dir);
+            /* The crash undid the unlink of v1's file. */
+            CHECK(access(path, F_OK) < 0);
+            copy_file(aside, path);
+            s = open_store("lost", &dir, NULL);
+            struct iop_sw_module_info info;
             CHECK_EQ(iop_swstore_find(s, IRTOS, 2, &info), 0);
             CHECK(upload_equals(s, IRTOS, 2, v2, 2 * FRAG));
+            CHECK(access(path, F_OK) < 0); /* gone as a leftover */
+            CHECK_EQ(test_count_prefix(sub("lost"), "sw-"), 1);
+        } else {
+            /* A directory in the file's place makes its unlink fail (EISDIR). */
+            CHECK_EQ(rename(path, aside), 0);
+            CHECK_EQ(mkdir(path, 0700), 0);
+            test_n_warnings = 0;
+            CHECK_EQ(download(s, IRTOS, 2, 0, v2, 2 * FRAG), 0); /* replaces v1 */
+            CHECK(test_n_warnings >= 1);
+            CHECK(strstr(test_last_warning, name) != NULL);
+            CHECK_EQ(rmdir(path), 0);
+            CHECK_EQ(rename(aside, path), 0); /* v1's file, still on disk */
+            CHECK_EQ(iop_swstore_remove(s, &x, NULL), 0);
+            CHECK_EQ(test_count_prefix(sub("lost"), "sw-"), 0);
+            close_store(s, dir);
+            s = open_store("lost", &dir, NULL);
+            CHECK_EQ(iop_swstore_find(s, IRTOS, 2, NULL), -ENOENT);
         }
-        CHECK(access(path, F_OK) < 0); /* gone as a leftover */
-        CHECK_EQ(test_count_prefix(sub("lost"), "sw-"), op);
         close_store(s, dir);
+        unlink(aside);
     }
     free(v1);
     free(v2);
+}
+
+/* A store written by an iopd whose index listed every module (version 1): a data file
+ * that index does not name was a leftover there (a removal or an unanswered download
+ * cut short by a crash) and is one here too; the modules it names keep their validity;
+ * the index is rewritten as version 2 at once. */
+static void test_index_v1(void) {
+    uint8_t *a = image(FRAG + 7, 27), *b = image(300, 28);
+    test_rm_tree(sub("v1"));
+    struct iop_state_dir *dir;
+    struct iop_swstore *s = open_store("v1", &dir, NULL);
+    CHECK_EQ(download(s, IRTOS, 1, 0x04, a, FRAG + 7), 0); /* generation 1 */
+    CHECK_EQ(download(s, IRTOS, 2, 0, b, 300), 0);         /* generation 2 */
+    close_store(s, dir);
+    CHECK_EQ(iop_state_dir_open(sub("v1"), &dir), 0);
+    uint8_t idx[16 + 16] = { 'S', 'W', 'I', 'X' };
+    iop_put_le16(idx + 4, 1);
+    iop_put_le16(idx + 6, 16);
+    iop_put_le32(idx + 8, 1);
+    iop_put_le32(idx + 12, 3);
+    idx[16] = IRTOS;
+    idx[17] = 0x04;
+    idx[18] = 1; /* valid */
+    iop_put_le32(idx + 20, 1);
+    iop_put_le32(idx + 24, FRAG + 7);
+    iop_put_le32(idx + 28, 1);
+    CHECK_EQ(iop_state_write_atomic(dir, "swstore.idx", idx, sizeof(idx)), 0);
+    iop_state_dir_free(dir);
+    s = open_store("v1", &dir, NULL);
+    struct iop_sw_module_info info;
+    CHECK_EQ(iop_swstore_list(s, NULL, 0), 1);
+    CHECK_EQ(iop_swstore_find(s, IRTOS, 1, &info), 0);
+    CHECK(info.valid);
+    CHECK_EQ(info.download_flags, 0x04);
+    CHECK(upload_equals(s, IRTOS, 1, a, FRAG + 7));
+    CHECK_EQ(iop_swstore_find(s, IRTOS, 2, NULL), -ENOENT);
+    CHECK_EQ(test_count_prefix(sub("v1"), "sw-"), 1);
+    close_store(s, dir);
+    /* Rewritten as version 2: a new download is a module without any index write. */
+    CHECK_EQ(iop_state_dir_open(sub("v1"), &dir), 0);
+    void *buf = NULL;
+    size_t len = 0;
+    CHECK_EQ(iop_state_read(dir, "swstore.idx", &buf, &len, 4096), 0);
+    CHECK(len >= 6 && ((uint8_t *)buf)[4] == 2);
+    free(buf);
+    iop_state_dir_free(dir);
+    s = open_store("v1", &dir, NULL);
+    CHECK_EQ(download(s, IRTOS, 2, 0, b, 300), 0);
+    close_store(s, dir);
+    s = open_store("v1", &dir, NULL);
+    CHECK_EQ(iop_swstore_find(s, IRTOS, 2, &info), 0);
+    CHECK(!info.valid);
+    CHECK(upload_equals(s, IRTOS, 2, b, 300));
+    CHECK_EQ(iop_swstore_find(s, IRTOS, 1, &info), 0);
+    CHECK(info.valid);
+    close_store(s, dir);
+    free(a);
+    free(b);
 }
 
 /* A crash in the middle of a large download (half of 2 MiB written) leaves the old
@@ -955,6 +1025,7 @@ int main(void) {
     TEST(test_crash_download);
     TEST(test_crash_remove_validate);
     TEST(test_lost_unlink);
+    TEST(test_index_v1);
     TEST(test_crash_mid_download);
     test_rm_tree(root);
     return test_summary();
