@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "lib/config/json-get.h"
+#include "lib/config/json-split.h"
 #include "lib/usb/uevent.h"
 #include "lib/util/cleanup.h"
 
@@ -821,7 +822,83 @@ static int parse_root(struct cfg_ctx *p, json_object *root, struct iop_config *c
     return 0;
 }
 
+/* json-c's nesting limit for the whole text (ours is 4 deep); an IOP parsed on its own
+ * sits two levels higher (below the root object and the "iops" array), so it gets two
+ * fewer: both ways refuse the same texts. */
+#define CONFIG_JSON_DEPTH 64
+#define CONFIG_IOP_JSON_DEPTH (CONFIG_JSON_DEPTH - 2)
+
+/* The text parsed in pieces: json-c builds the tree of everything but the IOPs' array
+ * (checked in full: the array is there, empty), then of one IOP at a time, freed before
+ * the next (json-split.h says why).  Returns 0 with *ret, -ENOMEM, or 1: not done this
+ * way -- the text is not split (json-split.h), or anything at all was refused; the
+ * caller then parses the whole text, which gives the same result or the same message
+ * as before this way existed (json-c's error and our first complaint come in text
+ * order there). */
+static int parse_split(const char *text, size_t len, const char *origin, struct iop_config **ret) {
+    struct iop_json_span span[MAX_I2O_CONTROLLERS];
+    size_t n = 0, open = 0, close = 0;
+    if (iop_json_split_member_array(text, len, "iops", span, MAX_I2O_CONTROLLERS, &n, &open,
+                                    &close) < 0)
+        return 1;
+    /* The text without the array's elements: "...[" then "]...". */
+    size_t head = open + 1, tail = len - close;
+    _cleanup_free_ char *skel = malloc(head + tail);
+    if (!skel)
+        return -ENOMEM;
+    memcpy(skel, text, head);
+    memcpy(skel + head, text + close, tail);
+    struct cfg_ctx p = { .origin = origin };
+    _cleanup_(iop_config_freep) struct iop_config *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg)
+        return -ENOMEM;
+    int r = 1;
+    json_tokener *tok = json_tokener_new_ex(CONFIG_JSON_DEPTH);
+    if (!tok)
+        return -ENOMEM;
+    json_object *root = json_tokener_parse_ex(tok, skel, (int)(head + tail));
+    bool whole = root && json_tokener_get_error(tok) == json_tokener_success;
+    for (size_t i = json_tokener_get_parse_end(tok); whole && i < head + tail; i++)
+        whole = skel[i] == ' ' || skel[i] == '\n' || skel[i] == '\t' || skel[i] == '\r';
+    json_tokener_free(tok);
+    if (whole && parse_root(&p, root, cfg) == 0)
+        r = 0;
+    json_object_put(root);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (!(tok = json_tokener_new_ex(CONFIG_IOP_JSON_DEPTH))) {
+            r = -ENOMEM;
+            break;
+        }
+        size_t plen = span[i].end - span[i].start;
+        json_object *obj = json_tokener_parse_ex(tok, text + span[i].start, (int)plen);
+        if (!obj || json_tokener_get_error(tok) != json_tokener_success ||
+            json_tokener_get_parse_end(tok) != plen)
+            r = 1;
+        json_tokener_free(tok);
+        char path[64];
+        cfg_path_index(path, sizeof(path), "$.iops", i);
+        if (r == 0) {
+            cfg->n_iops++; /* counted first so a partial entry is freed */
+            if (parse_iop(&p, path, obj, &cfg->iop[i]) < 0)
+                r = 1;
+        }
+        for (size_t j = 0; j < i && r == 0; j++)
+            if (cfg->iop[j].unit == cfg->iop[i].unit)
+                r = 1;
+        json_object_put(obj);
+    }
+    free(p.err);
+    if (r == 0)
+        *ret = TAKE_PTR(cfg);
+    return r;
+}
+
 int iop_config_parse(const char *text, size_t len, const char *origin, struct iop_config **ret, char **err) {
+    return iop_config_parse_ex(text, len, origin, 0, ret, err);
+}
+
+int iop_config_parse_ex(const char *text, size_t len, const char *origin, unsigned flags,
+                        struct iop_config **ret, char **err) {
     struct cfg_ctx p = { .origin = origin ? origin : "<config>" };
     assert(text && ret);
 
@@ -831,8 +908,15 @@ int iop_config_parse(const char *text, size_t len, const char *origin, struct io
         cfg_fail(&p, "$", "file too large (%zu bytes, at most %u)", len, IOP_CONFIG_MAX_BYTES);
         goto out;
     }
+    if (!(flags & IOP_CONFIG_PARSE_WHOLE)) {
+        int r = parse_split(text, len, p.origin, ret);
+        if (r <= 0)
+            return r;
+        if (flags & IOP_CONFIG_PARSE_SPLIT_ONLY)
+            return -EAGAIN;
+    }
     {
-        json_tokener *tok = json_tokener_new_ex(64); /* nesting depth: ours is 4 */
+        json_tokener *tok = json_tokener_new_ex(CONFIG_JSON_DEPTH);
         if (!tok)
             return -ENOMEM;
         _cleanup_(json_object_putp) json_object *root = json_tokener_parse_ex(tok, text, (int)len);
@@ -937,4 +1021,87 @@ struct iop_config *iop_config_free(struct iop_config *cfg) {
     }
     free(cfg);
     return NULL;
+}
+
+/* Field by field (padding is not compared: the parser fills structures member-wise). */
+#define SAME(f) (a->f == b->f)
+#define SAME_STR(f) (strcmp(a->f, b->f) == 0)
+
+static bool adapter_equal(const struct iop_config_adapter *a, const struct iop_config_adapter *b) {
+    return SAME(adapter_id) && SAME(bus_type) && SAME(bus_num) && SAME(state) && SAME(parent_tid) &&
+           SAME(io_port) && SAME(mem_base) && SAME(csn) && SAME(dma_channel) && SAME(pci_bus) &&
+           SAME(pci_device) && SAME(pci_function) && SAME(pci_vendor) && SAME(pci_product);
+}
+
+static bool group_equal(const struct iop_config_group *a, const struct iop_config_group *b) {
+    if (!(SAME(number) && SAME_STR(name) && SAME(table) && SAME(row_add) && SAME(row_delete) &&
+          SAME(clear) && SAME(n_fields) && SAME(n_rows)))
+        return false;
+    for (unsigned i = 0; i < a->n_fields; i++) {
+        const struct iop_config_field *x = &a->field[i], *y = &b->field[i];
+        if (strcmp(x->name, y->name) != 0 || x->type != y->type || x->size != y->size ||
+            x->writable != y->writable || x->key != y->key || x->has_range != y->has_range ||
+            x->min != y->min || x->max != y->max)
+            return false;
+    }
+    return true;
+}
+
+static bool value_equal(const struct iop_config_value *a, const struct iop_config_value *b) {
+    return SAME(group) && SAME(row) && SAME_STR(field) && SAME(is_string) && SAME(u) &&
+           SAME_STR(path) && (a->s && b->s ? strcmp(a->s, b->s) == 0 : a->s == b->s);
+}
+
+static bool device_equal(const struct iop_config_device *a, const struct iop_config_device *b) {
+    if (!(SAME(tid) && SAME(class_id) && SAME(class_version) && SAME(sub_class) && SAME(vendor_id) &&
+          SAME(parent_tid) && SAME(user_tid) && SAME_STR(identity) && SAME(event_capabilities) &&
+          SAME(device_flags) && SAME_STR(vendor_info) && SAME_STR(product_info) &&
+          SAME_STR(description) && SAME_STR(revision) && SAME_STR(serial) && SAME(adapter_id) &&
+          SAME(usb) && SAME(blocks) && SAME(block_size) && SAME(scsi_port) && SAME(scsi_bus) &&
+          SAME(scsi_target) && SAME(scsi_lun) && SAME(n_groups) && SAME(n_values)))
+        return false;
+    for (unsigned i = 0; i < a->n_groups; i++)
+        if (!group_equal(&a->group[i], &b->group[i]))
+            return false;
+    for (unsigned i = 0; i < a->n_values; i++)
+        if (!value_equal(&a->value[i], &b->value[i]))
+            return false;
+    return true;
+}
+
+static bool match_equal(const struct iop_config_usb_match *a, const struct iop_config_usb_match *b) {
+    return SAME(vid) && SAME(pid) && SAME(any_pid) && SAME(detach) && SAME(by_port) && SAME(bus) &&
+           SAME(depth) && memcmp(a->ports, b->ports, sizeof(a->ports)) == 0;
+}
+
+static bool nodes_equal(const struct iop_config_nodes *a, const struct iop_config_nodes *b) {
+    return SAME_STR(ctl) && SAME_STR(ctl_alias) && SAME(ctl_alias_enabled) && SAME_STR(usbmon) &&
+           SAME_STR(usbmon_bin) && SAME_STR(usbmon_bin_alt) && SAME(usbmon_enabled) &&
+           SAME_STR(user) && SAME_STR(group) && SAME(mode);
+}
+
+bool iop_config_equal(const struct iop_config *a, const struct iop_config *b) {
+    if (!(SAME(n_iops) && nodes_equal(&a->nodes, &b->nodes) && SAME(usb.enabled) &&
+          SAME(usb.n_allow) && SAME(usb.n_claim)))
+        return false;
+    for (unsigned i = 0; i < a->usb.n_allow; i++)
+        if (!match_equal(&a->usb.allow[i], &b->usb.allow[i]))
+            return false;
+    for (unsigned i = 0; i < a->usb.n_claim; i++)
+        if (!match_equal(&a->usb.claim[i], &b->usb.claim[i]))
+            return false;
+    for (unsigned i = 0; i < a->n_iops; i++) {
+        const struct iop_config_iop *x = &a->iop[i], *y = &b->iop[i];
+        if (x->unit != y->unit || strcmp(x->product_id, y->product_id) != 0 ||
+            x->answers != y->answers || x->n_adapters != y->n_adapters ||
+            x->n_devices != y->n_devices)
+            return false;
+        for (unsigned k = 0; k < x->n_adapters; k++)
+            if (!adapter_equal(&x->adapter[k], &y->adapter[k]))
+                return false;
+        for (unsigned k = 0; k < x->n_devices; k++)
+            if (!device_equal(&x->device[k], &y->device[k]))
+                return false;
+    }
+    return true;
 }

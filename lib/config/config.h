@@ -163,9 +163,20 @@ extern const char iop_config_default_json[];
  * not NULL, a malloc'ed message. */
 int iop_config_parse(const char *text, size_t len, const char *origin, struct iop_config **ret,
                      char **err);
+/* The same, with flags: IOP_CONFIG_PARSE_WHOLE parses the text as one json-c tree, as
+ * iop_config_parse() does only when it cannot split the text into IOPs (config.c,
+ * parse_split): the result must be the same both ways (tests and the config fuzz target
+ * check it). */
+#define IOP_CONFIG_PARSE_WHOLE 1u
+/* For tests: -EAGAIN (no message) where the text would have gone the whole way. */
+#define IOP_CONFIG_PARSE_SPLIT_ONLY 2u
+int iop_config_parse_ex(const char *text, size_t len, const char *origin, unsigned flags,
+                        struct iop_config **ret, char **err);
 /* Read and parse a file; -errno from open/read, -EFBIG over IOP_CONFIG_MAX_BYTES. */
 int iop_config_load_file(const char *path, struct iop_config **ret, char **err);
 struct iop_config *iop_config_free(struct iop_config *cfg);
+/* Whether two parsed configurations say the same, member by member (tests, fuzzing). */
+bool iop_config_equal(const struct iop_config *a, const struct iop_config *b);
 
 /* Why name cannot be a node name below /dev (the configuration's nodes.ctl and
  * nodes.usbmon, iopd --ctl-name), or NULL when it can: relative, at most

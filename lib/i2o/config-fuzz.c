@@ -117,6 +117,20 @@ int iop_config_fuzz_one(const uint8_t *data, size_t len) {
     free(err);
     if (r != 0 || !cfg)
         return IOP_FUZZ_FAIL("config: accepted with %d and %p", r, (void *)cfg);
+    /* Parsed in pieces or as one tree (config.c, parse_split), the same configuration. */
+    struct iop_config *whole = NULL;
+    r = iop_config_parse_ex((const char *)data, len, ORIGIN, IOP_CONFIG_PARSE_WHOLE, &whole, NULL);
+    /* (data is not NULL here: an empty text is refused above.) */
+    if (r == -ENOMEM) {
+        iop_config_free(cfg);
+        return 0;
+    }
+    if (r != 0 || !iop_config_equal(cfg, whole)) {
+        iop_config_free(whole);
+        iop_config_free(cfg);
+        return IOP_FUZZ_FAIL("config: accepted, but parsed as one tree %s", r ? "refused" : "it differs");
+    }
+    iop_config_free(whole);
     r = check_config(cfg);
     struct iop_system *sys = NULL;
     if (r == 0 && iop_system_new_from_config(cfg, &sys) == 0) {

@@ -249,6 +249,89 @@ static void test_files(void) {
     free(err);
 }
 
+/* text parses the same in pieces (iop_config_parse: one json-c tree per IOP) as in one
+ * tree: the same configuration, or the same message. */
+static void same_both_ways_split(const char *text, bool ok, bool split) {
+    struct iop_config *a = NULL, *b = NULL;
+    char *ea = NULL, *eb = NULL;
+    int ra = iop_config_parse(text, strlen(text), "t.json", &a, &ea);
+    int rb = iop_config_parse_ex(text, strlen(text), "t.json", IOP_CONFIG_PARSE_WHOLE, &b, &eb);
+    CHECK_EQ(ra, rb);
+    CHECK_EQ(ra == 0, ok);
+    if (ra == 0 && rb == 0) {
+        CHECK(iop_config_equal(a, b));
+        CHECK(iop_config_equal(b, a));
+    } else if (ea && eb) {
+        CHECK_STREQ(ea, eb);
+    } else {
+        CHECK(ea == NULL && eb == NULL);
+    }
+    if (ra != 0 && ea && !ok)
+        fprintf(stderr, "    (refused both ways: %s)\n", ea);
+    iop_config_free(a);
+    iop_config_free(b);
+    free(ea);
+    free(eb);
+    /* Whether the pieces did it (a success), or the whole way was needed. */
+    struct iop_config *c = NULL;
+    int rc = iop_config_parse_ex(text, strlen(text), "t.json", IOP_CONFIG_PARSE_SPLIT_ONLY, &c, NULL);
+    CHECK_EQ(rc, split ? 0 : -EAGAIN);
+    iop_config_free(c);
+}
+
+static void same_both_ways(const char *text, bool ok) { same_both_ways_split(text, ok, false); }
+
+static void test_split(void) {
+    same_both_ways_split(iop_config_default_json, true, true);
+    /* Several IOPs with adapters, devices, custom groups and values, nodes and usb. */
+    char big[65536];
+    size_t at = 0;
+    at += (size_t)snprintf(big + at, sizeof(big) - at,
+                           "{ \"nodes\": {\"ctl\": \"i2o/ctl2\"}, \"usb\": {\"enabled\": false},\n"
+                           "  \"iops\" : [\n");
+    for (int i = 0; i < 6; i++) {
+        at += (size_t)snprintf(big + at, sizeof(big) - at,
+            "%s  { \"unit\": %d, \"product_id\": \"p\\u00e9 %d\", \"adapters\": [{\"adapter_id\": 1, "
+            "\"bus\": \"isa\", \"io_port\": \"0x330\", \"dma_channel\": 5}],\n    \"devices\": [",
+            i ? ",\n" : "", 3 * i + 1, i);
+        for (int k = 0; k < 20; k++)
+            at += (size_t)snprintf(big + at, sizeof(big) - at,
+                "%s{\"tid\": %d, \"class\": \"%s\", \"identity\": \"D%d\", \"serial\": \"s\\\"%d]}\"%s}",
+                k ? ", " : "", 16 + k, k % 2 ? "lan" : "block-storage", k, k,
+                k % 2 ? "" : ", \"blocks\": 64");
+        at += (size_t)snprintf(big + at, sizeof(big) - at, "] }");
+    }
+    snprintf(big + at, sizeof(big) - at, "\n] }\n");
+    same_both_ways_split(big, true, true);
+    same_both_ways_split("  {\"iops\":[]}\n\n", true, true);
+    same_both_ways_split("{\"usb\":{\"enabled\":false},\"iops\":[{\"unit\":1}],\"nodes\":{}}", true, true);
+    /* What the splitter gives up on goes the whole way, with the same result. */
+    same_both_ways("{\"iops\":[{\"unit\":1}] /* c */}", true);
+    same_both_ways("{\"iops\":[{\"unit\":1}, /* c */ {\"unit\":2}]}", true);
+    same_both_ways("{\"iops\":[{'unit':1}]}", true);
+    same_both_ways("{\"iops\":[{\"unit\":1}],\"iops\":[{\"unit\":2}]}", true);
+    same_both_ways("{\"iop\\u0073\":[{\"unit\":3}]}", true);
+    same_both_ways("{\"iops\":[{\"unit\":1},]}", true); /* json-c takes trailing commas */
+    same_both_ways("{\"iops\":[{\"unit\":1}]}}", false);
+    same_both_ways("{\"iops\":[{\"unit\":1} {\"unit\":2}]}", false);
+    same_both_ways("{\"iops\":[{\"unit\":1}],}", true);
+    same_both_ways("{\"iops\":[1]}", false);
+    same_both_ways("{\"iops\":[{\"unit\":1},{\"unit\":1}]}", false);
+    same_both_ways("{\"iops\":[{\"unit\":1},{\"unit\":2,\"x\":1}, {\"unit\": ]}", false);
+    same_both_ways("{\"iops\":[{\"unit\":1,\"product_id\":\"a\\u0000b\"}]}", false);
+    /* Nesting around json-c's limit (64 for the whole text, 62 for one IOP). */
+    for (int depth = 58; depth <= 66; depth++) {
+        char deep[512];
+        int n = snprintf(deep, sizeof(deep), "{\"iops\":[{\"unit\":1,\"x\":");
+        for (int d = 0; d < depth; d++)
+            deep[n++] = '[';
+        for (int d = 0; d < depth; d++)
+            deep[n++] = ']';
+        snprintf(deep + n, sizeof(deep) - (size_t)n, "}]}");
+        same_both_ways(deep, false); /* "x" is no key of an IOP: refused either way */
+    }
+}
+
 int main(void) {
     TEST(test_default);
     TEST(test_valid);
@@ -257,5 +340,6 @@ int main(void) {
     TEST(test_nodes);
     TEST(test_usb);
     TEST(test_files);
+    TEST(test_split);
     return test_summary();
 }
