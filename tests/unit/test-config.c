@@ -281,6 +281,39 @@ static void same_both_ways_split(const char *text, bool ok, bool split) {
 
 static void same_both_ways(const char *text, bool ok) { same_both_ways_split(text, ok, false); }
 
+/* A text over config.c's threshold for parsing its IOPs on several threads (256 KiB):
+ * iops IOPs of devs devices each; bad_iop (if below iops) gets an unknown key in its
+ * last device. */
+static char *big_config(int iops, int devs, int bad_iop) {
+    size_t cap = (size_t)iops * (size_t)devs * 200 + 4096, at = 0;
+    char *t = malloc(cap);
+    CHECK(t != NULL);
+    at += (size_t)snprintf(t + at, cap - at, "{\"iops\": [\n");
+    for (int i = 0; i < iops; i++) {
+        at += (size_t)snprintf(t + at, cap - at, "%s{\"unit\": %d, \"devices\": [", i ? ",\n" : "", i);
+        for (int k = 0; k < devs; k++)
+            at += (size_t)snprintf(t + at, cap - at,
+                "%s{\"tid\": %d, \"class\": \"lan\", \"identity\": \"L%d\", \"description\": "
+                "\"lan %d of %d\", \"serial\": \"%032d\"%s}", k ? ",\n " : "", 16 + k, k, k, i,
+                k, i == bad_iop && k == devs - 1 ? ", \"bad\": 1" : "");
+        at += (size_t)snprintf(t + at, cap - at, "]}");
+    }
+    snprintf(t + at, cap - at, "\n]}\n");
+    return t;
+}
+
+static void test_split_threads(void) {
+    char *t = big_config(12, 250, -1);
+    CHECK(strlen(t) > (256u << 10));
+    same_both_ways_split(t, true, true);
+    free(t);
+    for (int bad = 0; bad < 12; bad += 5) {
+        t = big_config(12, 250, bad);
+        same_both_ways(t, false); /* the first complaint in text order, both ways */
+        free(t);
+    }
+}
+
 static void test_split(void) {
     same_both_ways_split(iop_config_default_json, true, true);
     /* Several IOPs with adapters, devices, custom groups and values, nodes and usb. */
@@ -341,5 +374,6 @@ int main(void) {
     TEST(test_usb);
     TEST(test_files);
     TEST(test_split);
+    TEST(test_split_threads);
     return test_summary();
 }
