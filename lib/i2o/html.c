@@ -62,6 +62,33 @@ static void emit_text(struct page *p, const char *s, size_t n) {
     emit_raw(p, s + run, i - run);
 }
 
+/* A string as it is (a literal: no format, so no vsnprintf, which was 75% of building
+ * a device page: 168k instructions a page, BENCHMARKS.md, ioctls). */
+static void emit_lit(struct page *p, const char *s) { emit_raw(p, s, strlen(s)); }
+
+/* x in decimal, as "%llu" would. */
+static void emit_uint(struct page *p, uint64_t x) {
+    char d[24];
+    size_t n = sizeof(d);
+    do
+        d[--n] = (char)('0' + x % 10);
+    while ((x /= 10) != 0);
+    emit_raw(p, d + n, sizeof(d) - n);
+}
+
+/* v in hex, at least digits digits, as "%0*x" (or "%0*X") would. */
+static void emit_hex(struct page *p, unsigned v, unsigned digits, bool upper) {
+    const char *hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    char d[8];
+    size_t n = sizeof(d);
+    do
+        d[--n] = hex[v & 15];
+    while ((v >>= 4) != 0 && n > 0);
+    while (sizeof(d) - n < digits && n > 0)
+        d[--n] = '0';
+    emit_raw(p, d + n, sizeof(d) - n);
+}
+
 /* A field name: from the configuration, so escaped like any text. */
 static void emit_name(struct page *p, const char *name) { emit_text(p, name, strlen(name)); }
 
@@ -73,12 +100,12 @@ static void emit_value(struct page *p, const struct iop_params_field_info *fi, c
         for (size_t i = 0; i < fi->size && i < 64; i++)
             emit_raw(p, (const char[2]){ hex[v[i] >> 4], hex[v[i] & 15] }, 2);
         if (fi->size > 64)
-            emit(p, "&hellip;");
+            emit_lit(p, "&hellip;");
     } else {
         uint64_t x = 0;
         for (size_t i = 0; i < fi->size; i++)
             x |= (uint64_t)v[i] << (8 * i);
-        emit(p, "%llu", (unsigned long long)x);
+        emit_uint(p, x);
     }
 }
 
@@ -92,7 +119,7 @@ static void head(struct page *p, const struct iop_device *d, const char *title) 
             "settings</a></p>\n", d->tid, d->tid);
 }
 
-static void tail(struct page *p) { emit(p, "</body></html>\n"); }
+static void tail(struct page *p) { emit_lit(p, "</body></html>\n"); }
 
 static void device_title(const struct iop_device *d, char *out, size_t n) {
     char desc[17] = "";
@@ -102,65 +129,73 @@ static void device_title(const struct iop_device *d, char *out, size_t n) {
 
 static void group_table(struct page *p, const struct iop_params_group *g, bool table) {
     unsigned nf = iop_params_group_field_count(g), rows = iop_params_group_row_count(g);
-    emit(p, "<table border=\"1\">\n");
+    emit_lit(p, "<table border=\"1\">\n");
     if (table) {
-        emit(p, "<tr>");
+        emit_lit(p, "<tr>");
         for (unsigned i = 0; i < nf; i++) {
             struct iop_params_field_info fi;
             iop_params_field_info(g, i, &fi);
-            emit(p, "<th>");
+            emit_lit(p, "<th>");
             emit_name(p, fi.name);
-            emit(p, "</th>");
+            emit_lit(p, "</th>");
         }
-        emit(p, "</tr>\n");
+        emit_lit(p, "</tr>\n");
     }
     for (unsigned r = 0; r < rows; r++) {
         const uint8_t *row = iop_params_row(g, r);
         if (!row)
             continue;
         if (table)
-            emit(p, "<tr>");
+            emit_lit(p, "<tr>");
         for (unsigned i = 0; i < nf; i++) {
             struct iop_params_field_info fi;
             iop_params_field_info(g, i, &fi);
             if (!table) {
-                emit(p, "<tr><th>");
+                emit_lit(p, "<tr><th>");
                 emit_name(p, fi.name);
-                emit(p, "</th><td>");
+                emit_lit(p, "</th><td>");
             } else
-                emit(p, "<td>");
+                emit_lit(p, "<td>");
             if (fi.flags & IOP_PARAMS_FIELD_NOREAD)
-                emit(p, "(write-only)");
+                emit_lit(p, "(write-only)");
             else
                 emit_value(p, &fi, row + fi.offset);
-            emit(p, table ? "</td>" : "</td></tr>\n");
+            emit_lit(p, table ? "</td>" : "</td></tr>\n");
         }
         if (table)
-            emit(p, "</tr>\n");
+            emit_lit(p, "</tr>\n");
     }
-    emit(p, "</table>\n");
+    emit_lit(p, "</table>\n");
 }
 
 static void page_device(struct page *p, struct iop_device *d) {
     char title[32];
     device_title(d, title, sizeof(title));
     head(p, d, title);
-    emit(p, "<h2>Identity</h2>\n");
+    emit_lit(p, "<h2>Identity</h2>\n");
     const struct iop_params_group *id = iop_params_find_group(d->params, 0xF100);
     if (id)
         group_table(p, id, false);
     const struct iop_params_group *dma = iop_params_find_group(d->params, 0x8000);
     if (dma) {
-        emit(p, "<h2>ISA DMA channel</h2>\n");
+        emit_lit(p, "<h2>ISA DMA channel</h2>\n");
         group_table(p, dma, false);
     }
-    emit(p, "<h2>Parameter groups</h2>\n<ul>\n");
+    emit_lit(p, "<h2>Parameter groups</h2>\n<ul>\n");
     for (unsigned i = 0; i < iop_params_group_count(d->params); i++) {
         const struct iop_params_group *g = iop_params_group_at(d->params, i);
         uint16_t num = iop_params_group_number(g);
-        emit(p, "<li><a href=\"?tid=0x%03x&amp;page=%u\">0x%04x ", d->tid, IOP_HTML_PAGE_GROUP + num, num);
+        /* The lists of groups and devices by hand, not by emit(): the device page's
+         * cost was in vsnprintf (BENCHMARKS.md, ioctls). */
+        emit_lit(p, "<li><a href=\"?tid=0x");
+        emit_hex(p, d->tid, 3, false);
+        emit_lit(p, "&amp;page=");
+        emit_uint(p, IOP_HTML_PAGE_GROUP + num);
+        emit_lit(p, "\">0x");
+        emit_hex(p, num, 4, false);
+        emit_lit(p, " ");
         emit_text(p, iop_params_group_name(g), IOP_PARAMS_NAME_MAX);
-        emit(p, "</a>%s</li>\n", iop_params_group_kind(g) == IOP_PARAMS_TABLE ? " (table)" : "");
+        emit_lit(p, iop_params_group_kind(g) == IOP_PARAMS_TABLE ? "</a> (table)</li>\n" : "</a></li>\n");
     }
     emit(p, "</ul>\n<h2>Devices of IOP %u</h2>\n<ul>\n", d->iop->unit);
     const struct iop_controller *c = d->iop;
@@ -168,11 +203,19 @@ static void page_device(struct page *p, struct iop_device *d) {
         const struct iop_device *o = c->dev[i];
         char t[32];
         device_title(o, t, sizeof(t));
-        emit(p, "<li><a href=\"?tid=0x%03x&amp;page=0\">TID 0x%03x</a> ", o->tid, o->tid);
+        emit_lit(p, "<li><a href=\"?tid=0x");
+        emit_hex(p, o->tid, 3, false);
+        emit_lit(p, "&amp;page=0\">TID 0x");
+        emit_hex(p, o->tid, 3, false);
+        emit_lit(p, "</a> ");
         emit_text(p, t, sizeof(t));
-        emit(p, " (class 0x%03x, parent 0x%03x)%s</li>\n", o->class_id, o->parent_tid, o == d ? " &larr; this" : "");
+        emit_lit(p, " (class 0x");
+        emit_hex(p, o->class_id, 3, false);
+        emit_lit(p, ", parent 0x");
+        emit_hex(p, o->parent_tid, 3, false);
+        emit_lit(p, o == d ? ") &larr; this</li>\n" : ")</li>\n");
     }
-    emit(p, "</ul>\n");
+    emit_lit(p, "</ul>\n");
     tail(p);
 }
 
@@ -195,7 +238,7 @@ static void apply_query(struct page *p, struct iop_device *d, const struct iop_q
     size_t len = 4;
     unsigned count = 0;
     const char *what[IOP_QUERY_MAX_PAIRS];
-    emit(p, "<h2>Changes</h2>\n<ul>\n");
+    emit_lit(p, "<h2>Changes</h2>\n<ul>\n");
     for (unsigned i = 0; i < q->n; i++) {
         char *end;
         unsigned long group = strtoul(q->pair[i].name, &end, 16);
@@ -203,9 +246,9 @@ static void apply_query(struct page *p, struct iop_device *d, const struct iop_q
         int idx = g ? iop_params_find_field(g, end + 1) : -ENOENT;
         struct iop_params_field_info fi;
         if (idx < 0 || iop_params_field_info(g, (unsigned)idx, &fi) < 0 || iop_params_group_kind(g) != IOP_PARAMS_SCALAR) {
-            emit(p, "<li>");
+            emit_lit(p, "<li>");
             emit_text(p, q->pair[i].name, strlen(q->pair[i].name));
-            emit(p, ": no such setting</li>\n");
+            emit_lit(p, ": no such setting</li>\n");
             continue;
         }
         uint8_t val[IOP_PARAMS_FIELD_SIZE_MAX];
@@ -213,7 +256,7 @@ static void apply_query(struct page *p, struct iop_device *d, const struct iop_q
         const char *v = q->pair[i].value;
         if (fi.type == IOP_PARAMS_STRING || fi.type == IOP_PARAMS_BYTES) {
             if (strlen(v) > fi.size) {
-                emit(p, "<li>");
+                emit_lit(p, "<li>");
                 emit_name(p, fi.name);
                 emit(p, ": too long (at most %zu characters)</li>\n", fi.size);
                 continue;
@@ -223,7 +266,7 @@ static void apply_query(struct page *p, struct iop_device *d, const struct iop_q
             errno = 0;
             unsigned long long x = strtoull(v, &end, 0);
             if (errno || *end || !*v || *v == '-' || (fi.size < 8 && x >> (8 * fi.size))) {
-                emit(p, "<li>");
+                emit_lit(p, "<li>");
                 emit_name(p, fi.name);
                 emit(p, ": not a number that fits %zu bytes</li>\n", fi.size);
                 continue;
@@ -250,19 +293,19 @@ static void apply_query(struct page *p, struct iop_device *d, const struct iop_q
         int rl = iop_device_params_exec(d, true, ops, len, res, sizeof(res));
         size_t at = 4;
         for (unsigned i = 0; i < count; i++) {
-            emit(p, "<li>");
+            emit_lit(p, "<li>");
             emit_text(p, what[i], strlen(what[i]));
             if (rl < 0 || at + 4 > (size_t)rl) {
-                emit(p, ": not applied</li>\n");
+                emit_lit(p, ": not applied</li>\n");
                 continue;
             }
             unsigned words = iop_get_le16(res + at), st = res[at + 2];
-            emit(p, st == 0 ? ": set</li>\n" : st == IOP_PARAMS_STATUS_FIELD_UNWRITEABLE ? ": read-only</li>\n"
+            emit_lit(p, st == 0 ? ": set</li>\n" : st == IOP_PARAMS_STATUS_FIELD_UNWRITEABLE ? ": read-only</li>\n"
                             : st == IOP_PARAMS_STATUS_SCALAR_ERROR ? ": out of range</li>\n" : ": refused</li>\n");
             at += (words ? words : 1) * 4u;
         }
     }
-    emit(p, "</ul>\n");
+    emit_lit(p, "</ul>\n");
 }
 
 static void page_form(struct page *p, struct iop_device *d, const struct iop_query *q) {
@@ -284,14 +327,18 @@ static void page_form(struct page *p, struct iop_device *d, const struct iop_que
             if (!(fi.flags & IOP_PARAMS_FIELD_RW))
                 continue;
             uint16_t num = iop_params_group_number(g);
-            emit(p, "<tr><th>0x%04x ", num);
+            emit_lit(p, "<tr><th>0x");
+            emit_hex(p, num, 4, false);
+            emit_lit(p, " ");
             emit_name(p, fi.name);
-            emit(p, "</th><td><input name=\"%04X.", num);
+            emit_lit(p, "</th><td><input name=\"");
+            emit_hex(p, num, 4, true);
+            emit_lit(p, ".");
             emit_name(p, fi.name);
-            emit(p, "\" value=\"");
+            emit_lit(p, "\" value=\"");
             if (!(fi.flags & IOP_PARAMS_FIELD_NOREAD))
                 emit_value(p, &fi, row + fi.offset);
-            emit(p, "\"></td></tr>\n");
+            emit_lit(p, "\"></td></tr>\n");
             shown++;
         }
     }
