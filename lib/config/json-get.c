@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util/fmt.h"
+
 int cfg_fail(struct cfg_ctx *p, const char *path, const char *fmt, ...) {
     if (!p->err) {
         char msg[256];
@@ -116,15 +118,12 @@ void cfg_path_key(char *out, size_t size, const char *path, const char *key) {
 void cfg_path_index(char *out, size_t size, const char *path, size_t i) {
     if (!size)
         return;
-    char digits[24];
-    size_t n = sizeof(digits);
-    do
-        digits[--n] = (char)('0' + i % 10);
-    while ((i /= 10) && n > 1);
+    char digits[IOP_FMT_UINT_MAX];
+    const char *d = iop_fmt_uint(digits, i, 10, 1, false);
     size_t len = 0;
     path_put(out, size, &len, path, strlen(path));
     path_put(out, size, &len, "[", 1);
-    path_put(out, size, &len, digits + n, sizeof(digits) - n);
+    path_put(out, size, &len, d, (size_t)(digits + sizeof(digits) - d));
     path_put(out, size, &len, "]", 1);
     out[len] = 0;
 }

@@ -13,6 +13,7 @@
 #include "lib/params/params-exec.h"
 #include "lib/params/params.h"
 #include "lib/util/bytes.h"
+#include "lib/util/fmt.h"
 
 struct page {
     char *b;
@@ -68,25 +69,16 @@ static void emit_lit(struct page *p, const char *s) { emit_raw(p, s, strlen(s));
 
 /* x in decimal, as "%llu" would. */
 static void emit_uint(struct page *p, uint64_t x) {
-    char d[24];
-    size_t n = sizeof(d);
-    do
-        d[--n] = (char)('0' + x % 10);
-    while ((x /= 10) != 0);
-    emit_raw(p, d + n, sizeof(d) - n);
+    char d[IOP_FMT_UINT_MAX];
+    const char *s = iop_fmt_uint(d, x, 10, 1, false);
+    emit_raw(p, s, (size_t)(d + sizeof(d) - s));
 }
 
 /* v in hex, at least digits digits, as "%0*x" (or "%0*X") would. */
 static void emit_hex(struct page *p, unsigned v, unsigned digits, bool upper) {
-    const char *hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-    char d[8];
-    size_t n = sizeof(d);
-    do
-        d[--n] = hex[v & 15];
-    while ((v >>= 4) != 0 && n > 0);
-    while (sizeof(d) - n < digits && n > 0)
-        d[--n] = '0';
-    emit_raw(p, d + n, sizeof(d) - n);
+    char d[IOP_FMT_UINT_MAX];
+    const char *s = iop_fmt_uint(d, v, 16, digits, upper);
+    emit_raw(p, s, (size_t)(d + sizeof(d) - s));
 }
 
 /* A field name: from the configuration, so escaped like any text. */

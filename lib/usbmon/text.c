@@ -6,6 +6,7 @@
 
 #include "lib/usb/urb.h"
 #include "lib/usbmon/capture.h"
+#include "lib/util/fmt.h"
 
 /* A line under construction with scnprintf() semantics: every append is cut at
  * IOP_MON_LINE_MAX, so the result is the first 249 bytes of the full line.  The
@@ -30,15 +31,9 @@ static void put_char(struct line *l, char c) {
 
 /* %u with at least width digits, zero padded (%03u, %02u; width 1 is plain %u). */
 static void put_u(struct line *l, uint32_t v, unsigned width) {
-    char tmp[10];
-    unsigned i = sizeof(tmp);
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (sizeof(tmp) - i < width)
-        tmp[--i] = '0';
-    put(l, tmp + i, (unsigned)sizeof(tmp) - i);
+    char tmp[IOP_FMT_UINT_MAX];
+    const char *s = iop_fmt_uint(tmp, v, 10, width, false);
+    put(l, s, (unsigned)(tmp + sizeof(tmp) - s));
 }
 
 /* %d, INT_MIN included. */
@@ -55,13 +50,9 @@ static const char hexdig[16] = "0123456789abcdef";
 
 /* %lx on a 64-bit kernel: lower case, no padding. */
 static void put_x64(struct line *l, uint64_t v) {
-    char tmp[16];
-    unsigned i = sizeof(tmp);
-    do {
-        tmp[--i] = hexdig[v & 0xf];
-        v >>= 4;
-    } while (v);
-    put(l, tmp + i, (unsigned)sizeof(tmp) - i);
+    char tmp[IOP_FMT_UINT_MAX];
+    const char *s = iop_fmt_uint(tmp, v, 16, 1, false);
+    put(l, s, (unsigned)(tmp + sizeof(tmp) - s));
 }
 
 /* %0Nx for N = 2 or 4. */
