@@ -2,7 +2,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "lib/params/params-std.h"
 #include "lib/params/params.h"
 #include "lib/scsi/scsi.h"
+#include "lib/util/fmt.h"
 
 /* The medium: the device's disk file (bsa.c), whole blocks inside the capacity. */
 static int medium_read(void *ctx, uint64_t off, void *buf, size_t len) {
@@ -37,11 +37,35 @@ static int medium_sync(void *ctx) {
     return fd < 0 ? fd : fsync(fd) < 0 ? -errno : 0;
 }
 
+/* Copy s, cut to cap - 1 bytes.  (attach runs for every disk at start: snprintf's
+ * "%s" was most of what attaching 16,000 configured disks cost.) */
+static void copy_cut(char *out, size_t cap, const char *s) {
+    size_t n = strnlen(s, cap - 1);
+    memcpy(out, s, n);
+    out[n] = 0;
+}
+
 /* An identity string of group 0xF100 (without building deferred groups), or fallback. */
 static void identity(const struct iop_device *d, const char *field, const char *fallback, char *out, size_t cap) {
     iop_device_identity(d, field, out, cap);
     if (!out[0])
-        snprintf(out, cap, "%s", fallback);
+        copy_cut(out, cap, fallback);
+}
+
+/* printf's "IOPD%02u%03X%u" of unit, TID and LUN, cut to cap - 1 bytes. */
+static void default_serial(const struct iop_device *d, char *out, size_t cap) {
+    char s[4 + 3 * IOP_FMT_UINT_MAX + 1] = "IOPD", digits[IOP_FMT_UINT_MAX];
+    size_t n = 4;
+    const uint64_t v[3] = { d->iop->unit, d->tid, d->scsi_lun };
+    const unsigned base[3] = { 10, 16, 10 }, width[3] = { 2, 3, 1 };
+    for (int i = 0; i < 3; i++) {
+        const char *p = iop_fmt_uint(digits, v[i], base[i], width[i], true);
+        size_t len = (size_t)(digits + sizeof(digits) - p);
+        memcpy(s + n, p, len);
+        n += len;
+    }
+    s[n] = 0;
+    copy_cut(out, cap, s);
 }
 
 int iop_dpt_attach(struct iop_device *d) {
@@ -61,7 +85,7 @@ int iop_dpt_attach(struct iop_device *d) {
     identity(d, "ProductInfo", "I2O disk", lu->product, sizeof(lu->product));
     identity(d, "ProductRevLevel", "1.0", lu->revision, sizeof(lu->revision));
     char serial[sizeof(lu->serial)];
-    snprintf(serial, sizeof(serial), "IOPD%02u%03X%u", d->iop->unit, d->tid, d->scsi_lun);
+    default_serial(d, serial, sizeof(serial));
     identity(d, "SerialNumber", serial, lu->serial, sizeof(lu->serial));
     /* NAA 3 (locally assigned): unit, TID and LUN make it unique per host. */
     lu->naa = 0x3000000000000000ull | (uint64_t)0x10D0 << 32 | (uint64_t)d->iop->unit << 20 |

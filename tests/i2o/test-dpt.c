@@ -3,6 +3,7 @@
  * BSA and SCSI, missing targets, HBA-level refusals, the DPT and SCSI parameter groups
  * by UtilParamsGet, ExecStatusGet through an SGL. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,33 @@ static void test_inquiry(void) {
     /* The SCSI peripheral (physical disk) answers too. */
     CHECK_EQ(scsi(0x00e, 0x00e, inq, 6, 1, 36), IOP_REPLY_SUCCESS);
     CHECK_EQ(reply[5], 36);
+}
+
+/* A disk's unit serial number (VPD page 80h) when none is configured: what printf's
+ * "IOPD%02u%03X%u" makes of unit, TID and LUN (attach formats it by hand: it runs for
+ * every disk at start). */
+static void test_default_serial(void) {
+    static const char json[] =
+        "{ \"iops\": [ { \"unit\": 17, \"devices\": ["
+        " { \"tid\": \"0xabc\", \"class\": \"block-storage\", \"blocks\": 64, \"scsi_lun\": 5 },"
+        " { \"tid\": 16, \"class\": \"scsi-peripheral\", \"blocks\": 64 } ] } ] }";
+    struct iop_config *cfg;
+    struct iop_system *s;
+    CHECK_EQ(iop_config_parse(json, strlen(json), "<test>", &cfg, NULL), 0);
+    CHECK_EQ(iop_system_new_from_config(cfg, &s), 0);
+    iop_config_free(cfg);
+    unsigned disks = 0;
+    for (unsigned i = 0; i < s->iop[17]->n_dev; i++) {
+        const struct iop_device *d = s->iop[17]->dev[i];
+        if (!d->scsi || d->tid == 0)
+            continue;
+        char want[64];
+        snprintf(want, sizeof(want), "IOPD%02u%03X%u", 17u, d->tid, d->scsi_lun);
+        CHECK_STREQ(d->scsi->serial, want);
+        disks++;
+    }
+    CHECK_EQ(disks, 2);
+    iop_system_free(s);
 }
 
 static void test_one_medium(void) {
@@ -253,6 +281,7 @@ int main(void) {
     if (!c)
         return test_summary();
     TEST(test_inquiry);
+    TEST(test_default_serial);
     TEST(test_one_medium);
     TEST(test_check_condition);
     TEST(test_missing_targets);
