@@ -96,29 +96,38 @@ static const struct {
     { "cardbus", I2O_BUS_CARDBUS }, { "unknown", I2O_BUS_UNKNOWN },
 };
 
-/* Optional unsigned members described by a table, stored into a struct. */
+/* Objects of many optional keys are read in one pass (cfg_members): an enum names
+ * each allowed key's slot, in the order the keys are listed in messages. */
+
+/* "PATH.KEY" of slot k, for a message. */
+static const char *member_path(char *sub, size_t size, const char *path, const char *const *keys, unsigned k) {
+    cfg_path_key(sub, size, path, keys[k]);
+    return sub;
+}
+
+/* Optional unsigned members described by a table (slot, field), stored into a struct. */
 struct uint_member {
-    const char *key;
-    size_t off;
+    uint8_t key;  /* slot */
     uint8_t size; /* 1, 2 or 4 bytes */
+    size_t off;
     uint64_t max;
 };
 
 /* TIDs are 12 bits (the parsers below refuse more). */
 #define IOP_CONFIG_TID_LIMIT 0x1000u
-#define UM(type, key, field, max) { key, offsetof(type, field), sizeof(((type *)0)->field), max }
+#define UM(type, key, field, max) { key, sizeof(((type *)0)->field), offsetof(type, field), max }
 
-static int get_uint_members(struct cfg_ctx *p, const char *path, json_object *obj, void *base,
-                            const struct uint_member *m, size_t n) {
+static int get_uint_members(struct cfg_ctx *p, const char *path, const char *const *keys, const struct cfg_slot *val,
+                            void *base, const struct uint_member *m, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        char sub[160];
-        json_object *v;
+        json_object *v = val[m[i].key].v;
         uint64_t x;
-        int r;
-        if (!cfg_member(obj, m[i].key, path, sub, sizeof(sub), &v))
+        if (!val[m[i].key].given)
             continue;
-        if ((r = cfg_get_uint(p, sub, v, m[i].max, &x)) < 0)
-            return r;
+        if (cfg_get_uint(NULL, NULL, v, m[i].max, &x) < 0) {
+            char sub[160];
+            return cfg_get_uint(p, member_path(sub, sizeof(sub), path, keys, m[i].key), v, m[i].max, &x);
+        }
         uint8_t *dst = (uint8_t *)base + m[i].off;
         if (m[i].size == 1)
             *dst = (uint8_t)x;
@@ -131,68 +140,86 @@ static int get_uint_members(struct cfg_ctx *p, const char *path, json_object *ob
 }
 
 struct string_member {
-    const char *key;
+    uint8_t key; /* slot */
     size_t off;
     size_t size;
 };
 
 #define SM(type, key, field) { key, offsetof(type, field), sizeof(((type *)0)->field) }
 
-static int get_string_members(struct cfg_ctx *p, const char *path, json_object *obj, void *base,
-                              const struct string_member *m, size_t n) {
+static int get_string_members(struct cfg_ctx *p, const char *path, const char *const *keys,
+                              const struct cfg_slot *val, void *base, const struct string_member *m, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        char sub[160];
-        json_object *v;
-        int r;
-        if (cfg_member(obj, m[i].key, path, sub, sizeof(sub), &v) &&
-            (r = cfg_get_string(p, sub, v, (char *)base + m[i].off, m[i].size)) < 0)
-            return r;
+        json_object *v = val[m[i].key].v;
+        char *dst = (char *)base + m[i].off;
+        if (val[m[i].key].given && cfg_get_string(NULL, NULL, v, dst, m[i].size) < 0) {
+            char sub[160];
+            return cfg_get_string(p, member_path(sub, sizeof(sub), path, keys, m[i].key), v, dst, m[i].size);
+        }
     }
     return 0;
 }
 
+/* An optional boolean in slot k. */
+static int get_bool_member(struct cfg_ctx *p, const char *path, const char *const *keys, const struct cfg_slot *val,
+                           unsigned k, bool *out) {
+    char sub[160];
+    if (!val[k].given || cfg_get_bool(NULL, NULL, val[k].v, out) == 0)
+        return 0;
+    return cfg_get_bool(p, member_path(sub, sizeof(sub), path, keys, k), val[k].v, out);
+}
+
 static int parse_adapter(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_adapter *a) {
-    static const char *const keys[] = { "adapter_id", "bus", "bus_num", "state", "parent_tid",
-                                        "io_port", "mem_base", "csn", "dma_channel", "pci_bus",
-                                        "pci_device", "pci_function", "pci_vendor", "pci_product", NULL };
+    enum {
+        A_ADAPTER_ID, A_BUS, A_BUS_NUM, A_STATE, A_PARENT_TID, A_IO_PORT, A_MEM_BASE, A_CSN,
+        A_DMA_CHANNEL, A_PCI_BUS, A_PCI_DEVICE, A_PCI_FUNCTION, A_PCI_VENDOR, A_PCI_PRODUCT, A_KEYS
+    };
+    static const char *const keys[A_KEYS + 1] = {
+        [A_ADAPTER_ID] = "adapter_id", [A_BUS] = "bus", [A_BUS_NUM] = "bus_num", [A_STATE] = "state",
+        [A_PARENT_TID] = "parent_tid", [A_IO_PORT] = "io_port", [A_MEM_BASE] = "mem_base", [A_CSN] = "csn",
+        [A_DMA_CHANNEL] = "dma_channel", [A_PCI_BUS] = "pci_bus", [A_PCI_DEVICE] = "pci_device",
+        [A_PCI_FUNCTION] = "pci_function", [A_PCI_VENDOR] = "pci_vendor", [A_PCI_PRODUCT] = "pci_product",
+    };
     static const struct uint_member ums[] = {
-        UM(struct iop_config_adapter, "adapter_id", adapter_id, UINT32_MAX),
-        UM(struct iop_config_adapter, "bus_num", bus_num, 0xFF),
-        UM(struct iop_config_adapter, "state", state, 0xF),
-        UM(struct iop_config_adapter, "parent_tid", parent_tid, 0xFFF),
-        UM(struct iop_config_adapter, "io_port", io_port, 0xFFFF),
-        UM(struct iop_config_adapter, "mem_base", mem_base, UINT32_MAX),
-        UM(struct iop_config_adapter, "csn", csn, 0xFF),
+        UM(struct iop_config_adapter, A_ADAPTER_ID, adapter_id, UINT32_MAX),
+        UM(struct iop_config_adapter, A_BUS_NUM, bus_num, 0xFF),
+        UM(struct iop_config_adapter, A_STATE, state, 0xF),
+        UM(struct iop_config_adapter, A_PARENT_TID, parent_tid, 0xFFF),
+        UM(struct iop_config_adapter, A_IO_PORT, io_port, 0xFFFF),
+        UM(struct iop_config_adapter, A_MEM_BASE, mem_base, UINT32_MAX),
+        UM(struct iop_config_adapter, A_CSN, csn, 0xFF),
         /* 8237 channels 0-3 and 5-7; 4 is the cascade and never usable */
-        UM(struct iop_config_adapter, "dma_channel", dma_channel, 7),
-        UM(struct iop_config_adapter, "pci_bus", pci_bus, 0xFF),
-        UM(struct iop_config_adapter, "pci_device", pci_device, 31),
-        UM(struct iop_config_adapter, "pci_function", pci_function, 7),
-        UM(struct iop_config_adapter, "pci_vendor", pci_vendor, 0xFFFF),
-        UM(struct iop_config_adapter, "pci_product", pci_product, 0xFFFF),
+        UM(struct iop_config_adapter, A_DMA_CHANNEL, dma_channel, 7),
+        UM(struct iop_config_adapter, A_PCI_BUS, pci_bus, 0xFF),
+        UM(struct iop_config_adapter, A_PCI_DEVICE, pci_device, 31),
+        UM(struct iop_config_adapter, A_PCI_FUNCTION, pci_function, 7),
+        UM(struct iop_config_adapter, A_PCI_VENDOR, pci_vendor, 0xFFFF),
+        UM(struct iop_config_adapter, A_PCI_PRODUCT, pci_product, 0xFFFF),
     };
     char sub[160];
-    json_object *v;
+    struct cfg_slot val[A_KEYS];
     int r;
 
     if (!json_object_is_type(o, json_type_object))
         return cfg_fail(p, path, "expected an object, got %s", cfg_describe(o));
-    if ((r = cfg_check_keys(p, path, o, keys)) < 0)
+    if ((r = cfg_members(p, path, o, keys, val)) < 0)
         return r;
     *a = (struct iop_config_adapter){ .bus_type = I2O_BUS_ISA, .dma_channel = 0xFF };
-    if (!json_object_object_get_ex(o, "adapter_id", &v))
+    if (!val[A_ADAPTER_ID].given)
         return cfg_fail(p, path, "missing key \"adapter_id\"");
-    if (cfg_member(o, "bus", path, sub, sizeof(sub), &v)) {
+    if (val[A_BUS].given) {
+        json_object *v = val[A_BUS].v;
         const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
         size_t i;
         for (i = 0; i < IOP_ARRAY_SIZE(buses); i++)
             if (strcmp(s, buses[i].name) == 0)
                 break;
         if (i == IOP_ARRAY_SIZE(buses))
-            return cfg_fail(p, sub, "expected one of local, isa, eisa, pci, pcmcia, nubus, cardbus, unknown");
+            return cfg_fail(p, member_path(sub, sizeof(sub), path, keys, A_BUS),
+                            "expected one of local, isa, eisa, pci, pcmcia, nubus, cardbus, unknown");
         a->bus_type = buses[i].type;
     }
-    if ((r = get_uint_members(p, path, o, a, ums, IOP_ARRAY_SIZE(ums))) < 0)
+    if ((r = get_uint_members(p, path, keys, val, a, ums, IOP_ARRAY_SIZE(ums))) < 0)
         return r;
     if (a->dma_channel == 4)
         return cfg_fail(p, path, "dma_channel 4 is the cascade between the two 8237s and cannot be used");
@@ -451,65 +478,75 @@ static int parse_params(struct cfg_ctx *p, const char *path, json_object *v, str
 }
 
 static int parse_device(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_device *d) {
-    static const char *const keys[] = { "tid", "class", "class_version", "sub_class", "vendor_id",
-                                        "parent", "user_tid", "identity", "event_capabilities",
-                                        "device_flags", "vendor_info", "product_info", "description",
-                                        "revision", "serial", "adapter", "usb", "blocks", "block_size",
-                                        "scsi_port", "scsi_bus", "scsi_target", "scsi_lun", "groups",
-                                        "params", NULL };
+    enum {
+        D_TID, D_CLASS, D_CLASS_VERSION, D_SUB_CLASS, D_VENDOR_ID, D_PARENT, D_USER_TID, D_IDENTITY,
+        D_EVENT_CAPABILITIES, D_DEVICE_FLAGS, D_VENDOR_INFO, D_PRODUCT_INFO, D_DESCRIPTION, D_REVISION,
+        D_SERIAL, D_ADAPTER, D_USB, D_BLOCKS, D_BLOCK_SIZE, D_SCSI_PORT, D_SCSI_BUS, D_SCSI_TARGET,
+        D_SCSI_LUN, D_GROUPS, D_PARAMS, D_KEYS
+    };
+    static const char *const keys[D_KEYS + 1] = {
+        [D_TID] = "tid", [D_CLASS] = "class", [D_CLASS_VERSION] = "class_version",
+        [D_SUB_CLASS] = "sub_class", [D_VENDOR_ID] = "vendor_id", [D_PARENT] = "parent",
+        [D_USER_TID] = "user_tid", [D_IDENTITY] = "identity", [D_EVENT_CAPABILITIES] = "event_capabilities",
+        [D_DEVICE_FLAGS] = "device_flags", [D_VENDOR_INFO] = "vendor_info", [D_PRODUCT_INFO] = "product_info",
+        [D_DESCRIPTION] = "description", [D_REVISION] = "revision", [D_SERIAL] = "serial",
+        [D_ADAPTER] = "adapter", [D_USB] = "usb", [D_BLOCKS] = "blocks", [D_BLOCK_SIZE] = "block_size",
+        [D_SCSI_PORT] = "scsi_port", [D_SCSI_BUS] = "scsi_bus", [D_SCSI_TARGET] = "scsi_target",
+        [D_SCSI_LUN] = "scsi_lun", [D_GROUPS] = "groups", [D_PARAMS] = "params",
+    };
     static const struct uint_member ums[] = {
-        UM(struct iop_config_device, "tid", tid, 0xFFF),
-        UM(struct iop_config_device, "class_version", class_version, 0xF),
-        UM(struct iop_config_device, "sub_class", sub_class, UINT32_MAX),
-        UM(struct iop_config_device, "vendor_id", vendor_id, 0xFFFF),
-        UM(struct iop_config_device, "parent", parent_tid, 0xFFF),
-        UM(struct iop_config_device, "user_tid", user_tid, 0xFFF),
-        UM(struct iop_config_device, "event_capabilities", event_capabilities, UINT32_MAX),
-        UM(struct iop_config_device, "device_flags", device_flags, UINT32_MAX),
-        UM(struct iop_config_device, "adapter", adapter_id, UINT32_MAX),
-        UM(struct iop_config_device, "blocks", blocks, UINT32_MAX),
-        UM(struct iop_config_device, "block_size", block_size, 65536),
-        UM(struct iop_config_device, "scsi_bus", scsi_bus, IOP_CONFIG_SCSI_BUSES - 1),
-        UM(struct iop_config_device, "scsi_target", scsi_target, IOP_CONFIG_SCSI_TARGETS - 1),
-        UM(struct iop_config_device, "scsi_lun", scsi_lun, 7),
+        UM(struct iop_config_device, D_TID, tid, 0xFFF),
+        UM(struct iop_config_device, D_CLASS_VERSION, class_version, 0xF),
+        UM(struct iop_config_device, D_SUB_CLASS, sub_class, UINT32_MAX),
+        UM(struct iop_config_device, D_VENDOR_ID, vendor_id, 0xFFFF),
+        UM(struct iop_config_device, D_PARENT, parent_tid, 0xFFF),
+        UM(struct iop_config_device, D_USER_TID, user_tid, 0xFFF),
+        UM(struct iop_config_device, D_EVENT_CAPABILITIES, event_capabilities, UINT32_MAX),
+        UM(struct iop_config_device, D_DEVICE_FLAGS, device_flags, UINT32_MAX),
+        UM(struct iop_config_device, D_ADAPTER, adapter_id, UINT32_MAX),
+        UM(struct iop_config_device, D_BLOCKS, blocks, UINT32_MAX),
+        UM(struct iop_config_device, D_BLOCK_SIZE, block_size, 65536),
+        UM(struct iop_config_device, D_SCSI_BUS, scsi_bus, IOP_CONFIG_SCSI_BUSES - 1),
+        UM(struct iop_config_device, D_SCSI_TARGET, scsi_target, IOP_CONFIG_SCSI_TARGETS - 1),
+        UM(struct iop_config_device, D_SCSI_LUN, scsi_lun, 7),
     };
     static const struct string_member sms[] = {
-        SM(struct iop_config_device, "identity", identity),
-        SM(struct iop_config_device, "vendor_info", vendor_info),
-        SM(struct iop_config_device, "product_info", product_info),
-        SM(struct iop_config_device, "description", description),
-        SM(struct iop_config_device, "revision", revision),
-        SM(struct iop_config_device, "serial", serial),
+        SM(struct iop_config_device, D_IDENTITY, identity),
+        SM(struct iop_config_device, D_VENDOR_INFO, vendor_info),
+        SM(struct iop_config_device, D_PRODUCT_INFO, product_info),
+        SM(struct iop_config_device, D_DESCRIPTION, description),
+        SM(struct iop_config_device, D_REVISION, revision),
+        SM(struct iop_config_device, D_SERIAL, serial),
     };
     char sub[160];
-    json_object *v;
+    struct cfg_slot val[D_KEYS];
     int r;
 
     if (!json_object_is_type(o, json_type_object))
         return cfg_fail(p, path, "expected an object, got %s", cfg_describe(o));
-    if ((r = cfg_check_keys(p, path, o, keys)) < 0)
+    if ((r = cfg_members(p, path, o, keys, val)) < 0)
         return r;
     *d = (struct iop_config_device){
         .class_version = 1, .vendor_id = 0x001b, .user_tid = 0xFFF,
         .event_capabilities = 0xFFC00000u, /* the generic indicators */
         .scsi_target = IOP_CONFIG_SCSI_AUTO,
     };
-    if (!json_object_object_get_ex(o, "tid", &v))
+    if (!val[D_TID].given)
         return cfg_fail(p, path, "missing key \"tid\"");
-    if (!cfg_member(o, "class", path, sub, sizeof(sub), &v))
+    if (!val[D_CLASS].given)
         return cfg_fail(p, path, "missing key \"class\"");
-    if ((r = parse_class(p, sub, v, &d->class_id)) < 0)
+    if (parse_class(NULL, NULL, val[D_CLASS].v, &d->class_id) < 0)
+        return parse_class(p, member_path(sub, sizeof(sub), path, keys, D_CLASS), val[D_CLASS].v, &d->class_id);
+    if ((r = get_uint_members(p, path, keys, val, d, ums, IOP_ARRAY_SIZE(ums))) < 0 ||
+        (r = get_string_members(p, path, keys, val, d, sms, IOP_ARRAY_SIZE(sms))) < 0 ||
+        (r = get_bool_member(p, path, keys, val, D_USB, &d->usb)) < 0 ||
+        (r = get_bool_member(p, path, keys, val, D_SCSI_PORT, &d->scsi_port)) < 0)
         return r;
-    if ((r = get_uint_members(p, path, o, d, ums, IOP_ARRAY_SIZE(ums))) < 0 ||
-        (r = get_string_members(p, path, o, d, sms, IOP_ARRAY_SIZE(sms))) < 0)
+    if (val[D_GROUPS].given &&
+        (r = parse_groups(p, member_path(sub, sizeof(sub), path, keys, D_GROUPS), val[D_GROUPS].v, d)) < 0)
         return r;
-    if (cfg_member(o, "usb", path, sub, sizeof(sub), &v) && (r = cfg_get_bool(p, sub, v, &d->usb)) < 0)
-        return r;
-    if (cfg_member(o, "scsi_port", path, sub, sizeof(sub), &v) && (r = cfg_get_bool(p, sub, v, &d->scsi_port)) < 0)
-        return r;
-    if (cfg_member(o, "groups", path, sub, sizeof(sub), &v) && (r = parse_groups(p, sub, v, d)) < 0)
-        return r;
-    if (cfg_member(o, "params", path, sub, sizeof(sub), &v) && (r = parse_params(p, sub, v, d)) < 0)
+    if (val[D_PARAMS].given &&
+        (r = parse_params(p, member_path(sub, sizeof(sub), path, keys, D_PARAMS), val[D_PARAMS].v, d)) < 0)
         return r;
     if (d->tid < 2)
         return cfg_fail(p, path, "tid %u is reserved (0: the executive, 1: the host)", d->tid);
@@ -525,8 +562,7 @@ static int parse_device(struct cfg_ctx *p, const char *path, json_object *o, str
             return cfg_fail(p, path, "a scsi-peripheral needs \"blocks\" (iopd models SCSI disks)");
     } else if (d->blocks || d->block_size) {
         return cfg_fail(p, path, "\"blocks\" and \"block_size\" belong to block-storage and scsi-peripheral devices");
-    } else if (json_object_object_get_ex(o, "scsi_bus", NULL) || json_object_object_get_ex(o, "scsi_target", NULL) ||
-               json_object_object_get_ex(o, "scsi_lun", NULL)) {
+    } else if (val[D_SCSI_BUS].given || val[D_SCSI_TARGET].given || val[D_SCSI_LUN].given) {
         return cfg_fail(p, path, "SCSI addresses belong to block-storage and scsi-peripheral devices");
     }
     return 0;
@@ -641,36 +677,38 @@ static int check_node_name(struct cfg_ctx *p, const char *path, const char *name
 }
 
 static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_nodes *n) {
-    static const char *const keys[] = { "ctl", "ctl_alias", "ctl_alias_enabled", "usbmon", "usbmon_bin",
-                                        "usbmon_bin_alt", "usbmon_enabled",
-                                        "user", "group", "mode", NULL };
+    enum {
+        N_CTL, N_CTL_ALIAS, N_CTL_ALIAS_ENABLED, N_USBMON, N_USBMON_BIN, N_USBMON_BIN_ALT, N_USBMON_ENABLED,
+        N_USER, N_GROUP, N_MODE, N_KEYS
+    };
+    static const char *const keys[N_KEYS + 1] = {
+        [N_CTL] = "ctl", [N_CTL_ALIAS] = "ctl_alias", [N_CTL_ALIAS_ENABLED] = "ctl_alias_enabled",
+        [N_USBMON] = "usbmon", [N_USBMON_BIN] = "usbmon_bin", [N_USBMON_BIN_ALT] = "usbmon_bin_alt",
+        [N_USBMON_ENABLED] = "usbmon_enabled", [N_USER] = "user", [N_GROUP] = "group", [N_MODE] = "mode",
+    };
     static const struct string_member sms[] = {
-        SM(struct iop_config_nodes, "ctl", ctl),
-        SM(struct iop_config_nodes, "ctl_alias", ctl_alias),
-        SM(struct iop_config_nodes, "usbmon", usbmon),
-        SM(struct iop_config_nodes, "usbmon_bin", usbmon_bin),
-        SM(struct iop_config_nodes, "usbmon_bin_alt", usbmon_bin_alt),
-        SM(struct iop_config_nodes, "user", user),
-        SM(struct iop_config_nodes, "group", group),
+        SM(struct iop_config_nodes, N_CTL, ctl),
+        SM(struct iop_config_nodes, N_CTL_ALIAS, ctl_alias),
+        SM(struct iop_config_nodes, N_USBMON, usbmon),
+        SM(struct iop_config_nodes, N_USBMON_BIN, usbmon_bin),
+        SM(struct iop_config_nodes, N_USBMON_BIN_ALT, usbmon_bin_alt),
+        SM(struct iop_config_nodes, N_USER, user),
+        SM(struct iop_config_nodes, N_GROUP, group),
     };
     static const struct uint_member ums[] = {
-        UM(struct iop_config_nodes, "mode", mode, 0777), /* "0660" is octal, as chmod reads it */
+        UM(struct iop_config_nodes, N_MODE, mode, 0777), /* "0660" is octal, as chmod reads it */
     };
     char sub[160];
-    json_object *v;
+    struct cfg_slot val[N_KEYS];
     int r;
 
     if (!json_object_is_type(o, json_type_object))
         return cfg_fail(p, path, "expected an object, got %s", cfg_describe(o));
-    if ((r = cfg_check_keys(p, path, o, keys)) < 0 ||
-        (r = get_string_members(p, path, o, n, sms, IOP_ARRAY_SIZE(sms))) < 0 ||
-        (r = get_uint_members(p, path, o, n, ums, IOP_ARRAY_SIZE(ums))) < 0)
-        return r;
-    if (cfg_member(o, "usbmon_enabled", path, sub, sizeof(sub), &v) &&
-        (r = cfg_get_bool(p, sub, v, &n->usbmon_enabled)) < 0)
-        return r;
-    if (cfg_member(o, "ctl_alias_enabled", path, sub, sizeof(sub), &v) &&
-        (r = cfg_get_bool(p, sub, v, &n->ctl_alias_enabled)) < 0)
+    if ((r = cfg_members(p, path, o, keys, val)) < 0 ||
+        (r = get_string_members(p, path, keys, val, n, sms, IOP_ARRAY_SIZE(sms))) < 0 ||
+        (r = get_uint_members(p, path, keys, val, n, ums, IOP_ARRAY_SIZE(ums))) < 0 ||
+        (r = get_bool_member(p, path, keys, val, N_USBMON_ENABLED, &n->usbmon_enabled)) < 0 ||
+        (r = get_bool_member(p, path, keys, val, N_CTL_ALIAS_ENABLED, &n->ctl_alias_enabled)) < 0)
         return r;
     snprintf(sub, sizeof(sub), "%s.ctl", path);
     if ((r = check_node_name(p, sub, n->ctl)) < 0)

@@ -9,7 +9,7 @@
 #include "lib/util/fmt.h"
 
 int cfg_fail(struct cfg_ctx *p, const char *path, const char *fmt, ...) {
-    if (!p->err) {
+    if (p && !p->err) {
         char msg[256];
         va_list ap;
         va_start(ap, fmt);
@@ -34,19 +34,43 @@ const char *cfg_describe(json_object *v) {
     return "something else";
 }
 
+static int unknown_key(struct cfg_ctx *p, const char *path, const char *key, const char *const *allowed) {
+    char known[512] = "";
+    for (const char *const *a = allowed; *a; a++)
+        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", a == allowed ? "" : ", ", *a);
+    return cfg_fail(p, path, "unknown key \"%s\" (known keys: %s)", key, known);
+}
+
+/* Where key is in allowed, or -1.  The first byte is compared before strcmp: most
+ * allowed keys differ from the one looked for there. */
+static int key_index(const char *const *allowed, const char *key) {
+    for (int i = 0; allowed[i]; i++)
+        if (allowed[i][0] == key[0] && strcmp(allowed[i], key) == 0)
+            return i;
+    return -1;
+}
+
 int cfg_check_keys(struct cfg_ctx *p, const char *path, json_object *obj, const char *const *allowed) {
     json_object_object_foreach(obj, key, val) {
         (void)val;
-        bool ok = false;
-        for (const char *const *a = allowed; *a && !ok; a++)
-            ok = strcmp(*a, key) == 0;
-        if (!ok) {
-            char known[512] = "";
-            for (const char *const *a = allowed; *a; a++)
-                snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-                         a == allowed ? "" : ", ", *a);
-            return cfg_fail(p, path, "unknown key \"%s\" (known keys: %s)", key, known);
-        }
+        if (key_index(allowed, key) < 0)
+            return unknown_key(p, path, key, allowed);
+    }
+    return 0;
+}
+
+int cfg_members(struct cfg_ctx *p, const char *path, json_object *obj, const char *const *allowed,
+                struct cfg_slot *val) {
+    size_t n = 0;
+    while (allowed[n])
+        n++;
+    memset(val, 0, n * sizeof(*val));
+    /* json-c's objects hold each key once (a repeated key replaces the value). */
+    json_object_object_foreach(obj, key, v) {
+        int i = key_index(allowed, key);
+        if (i < 0)
+            return unknown_key(p, path, key, allowed);
+        val[i] = (struct cfg_slot){ v, true };
     }
     return 0;
 }

@@ -134,6 +134,25 @@ static void test_devices(void) {
                  "$.iops[0].devices[0].identity: string too long");
     expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\",\"colour\":1}]}]}",
                  "$.iops[0].devices[0]: unknown key \"colour\"");
+    /* A key given as null is given (it is not an absent optional key), in every object
+     * read in one pass (devices, adapters, nodes); the first unknown key is named. */
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"block-storage\",\"blocks\":null}]}]}",
+                 "$.iops[0].devices[0].blocks: expected an integer 0..4294967295, got null");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\",\"scsi_lun\":null}]}]}",
+                 "$.iops[0].devices[0].scsi_lun: expected an integer 0..7, got null");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":null,\"class\":\"lan\"}]}]}",
+                 "$.iops[0].devices[0].tid: expected an integer 0..4095, got null");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":null}]}]}",
+                 "$.iops[0].devices[0].class: expected an integer 0..4095, got null");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\",\"serial\":null}]}]}",
+                 "$.iops[0].devices[0].serial: expected a string, got null");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"class\":\"lan\",\"usb\":null}]}]}",
+                 "$.iops[0].devices[0].usb: expected true or false, got null");
+    expect_error("{\"iops\":[{\"unit\":0,\"adapters\":[{\"adapter_id\":null}]}]}",
+                 "$.iops[0].adapters[0].adapter_id: expected an integer 0..4294967295, got null");
+    expect_error("{\"iops\":[],\"nodes\":{\"mode\":null}}", "$.nodes.mode: expected an integer 0..511, got null");
+    expect_error("{\"iops\":[{\"unit\":0,\"devices\":[{\"tid\":5,\"colour\":1,\"class\":\"lan\",\"flavour\":2}]}]}",
+                 "$.iops[0].devices[0]: unknown key \"colour\"");
     /* Deep nesting is refused by the tokenizer, not by the stack. */
     char deep[400];
     memset(deep, '[', sizeof(deep) - 1);
