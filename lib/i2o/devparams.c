@@ -270,6 +270,13 @@ static int build_groups(struct iop_device *d, const struct dev_strings *st) {
     return 0;
 }
 
+/* d's groups freed: whatever they mirrored must be built again with the next ones. */
+static void params_drop(struct iop_device *d) {
+    d->params = iop_params_free(d->params);
+    d->store_mirrored = NULL;
+    d->store_version_mirrored = 0;
+}
+
 int iop_device_build_params(struct iop_device *d, const struct iop_config_device *cd) {
     assert(d && d->iop);
     if (d->params || d->params_lazy)
@@ -279,7 +286,7 @@ int iop_device_build_params(struct iop_device *d, const struct iop_config_device
         return r;
     struct dev_strings st = strings_of_config(cd);
     if ((r = build_groups(d, &st)) < 0 || (cd && (r = apply_config(d, cd)) < 0)) {
-        d->params = iop_params_free(d->params);
+        params_drop(d);
         return r;
     }
     iop_device_refresh(d);
@@ -375,7 +382,7 @@ void iop_system_params_trim(struct iop_system *sys, unsigned keep) {
     while (sys->n_params_cached > keep) {
         struct iop_device *d = sys->params_lru_tail;
         lru_unlink(sys, d);
-        d->params = iop_params_free(d->params);
+        params_drop(d);
     }
 }
 
@@ -393,7 +400,7 @@ struct iop_params *iop_device_params(struct iop_device *d) {
         return NULL;
     struct dev_strings st = strings_of_device(d);
     if (build_groups(d, &st) < 0) {
-        d->params = iop_params_free(d->params);
+        params_drop(d);
         return NULL;
     }
     iop_device_params_load(d);
@@ -431,12 +438,18 @@ static void refresh_isa_dma(struct iop_device *d) {
     iop_params_set_uint(p, IOP_PARAMS_GROUP_ISA_DMA, "Faults", NULL, 0, st.totals.faults);
 }
 
-/* Driver Store (0x0004) and Driver Store Table (0x0005) from the software store. */
+/* Driver Store (0x0004) and Driver Store Table (0x0005) from the software store, when
+ * it changed since they were last built (a listing rebuilt before every UtilParams
+ * read of the executive, whatever the group asked, was three quarters of a PARMGET's
+ * work).  Their fields are read-only and their rows cannot be added, deleted or
+ * cleared by a host: only this writes them. */
 static void refresh_driver_store(struct iop_device *d) {
     struct iop_params *p = d->params;
     struct iop_swstore *sw = d->iop->sw;
+    if (!sw || (d->store_mirrored == sw && d->store_version_mirrored == iop_swstore_version(sw)))
+        return;
     struct iop_params_group *t = iop_params_find_group(p, IOP_PARAMS_GROUP_EXEC_STORE_TABLE);
-    if (!sw || !t)
+    if (!t)
         return;
     struct iop_sw_module_info mods[IOP_SWSTORE_MODULES_MAX];
     int n = iop_swstore_list(sw, mods, IOP_SWSTORE_MODULES_MAX);
@@ -445,12 +458,15 @@ static void refresh_driver_store(struct iop_device *d) {
     if (n > (int)IOP_SWSTORE_MODULES_MAX)
         n = (int)IOP_SWSTORE_MODULES_MAX;
     uint64_t used = 0;
+    bool complete = true;
     iop_params_table_clear(t);
     for (int i = 0; i < n; i++) {
         uint16_t key = (uint16_t)i;
         used += mods[i].size;
-        if (iop_params_row_add(t, &key, sizeof(key)) < 0)
+        if (iop_params_row_add(t, &key, sizeof(key)) < 0) {
+            complete = false; /* not a mirror of the store: built again next time */
             break;
+        }
         char name[24];
         snprintf(name, sizeof(name), "%s%02x-%08x", mods[i].valid ? "" : "*", mods[i].sw_type, mods[i].sw_id);
         iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE_TABLE, "ModuleType", &key, 2, mods[i].sw_type);
@@ -466,6 +482,8 @@ static void refresh_driver_store(struct iop_device *d) {
     iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE, "CurrentSpace", NULL, 0, used);
     uint64_t total = IOP_SWSTORE_TOTAL_SIZE_DEFAULT;
     iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE, "FreeSpace", NULL, 0, used < total ? total - used : 0);
+    d->store_mirrored = complete ? sw : NULL;
+    d->store_version_mirrored = complete ? iop_swstore_version(sw) : 0;
 }
 
 void iop_device_refresh(struct iop_device *d) {

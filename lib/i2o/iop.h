@@ -85,6 +85,10 @@ struct iop_device {
     bool params_dirty;     /* changes not saved yet (a flush is due, or saving failed): kept */
     bool params_save_failed; /* the last save failed (said once; the next good one says so) */
     struct iop_device *lru_prev, *lru_next;
+    /* Executive: the store and iop_swstore_version() its Driver Store groups mirror
+     * (NULL, 0: none yet); the mirror is rebuilt only when they differ. */
+    const struct iop_swstore *store_mirrored;
+    uint64_t store_version_mirrored;
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
     const struct iop_device_ops *ops; /* NULL: the IOP itself answers */
 };

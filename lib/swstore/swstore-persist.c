@@ -77,12 +77,14 @@ void sw_insert(struct iop_swstore *s, const struct sw_module *m) {
     memmove(&s->mod[at + 1], &s->mod[at], (s->n_mod - at) * sizeof(s->mod[0]));
     s->mod[at] = *m;
     s->n_mod++;
+    s->version++;
 }
 
 void sw_erase(struct iop_swstore *s, unsigned pos) {
     assert(pos < s->n_mod);
     memmove(&s->mod[pos], &s->mod[pos + 1], (s->n_mod - pos - 1) * sizeof(s->mod[0]));
     s->n_mod--;
+    s->version++;
 }
 
 int sw_index_write(struct iop_swstore *s) {

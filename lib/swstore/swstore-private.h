@@ -54,6 +54,7 @@ struct iop_swstore {
     uint32_t next_gen;             /* generation of the next data file */
     bool unlink_failed;            /* a replaced module's data file could not be removed */
     uint64_t tick;                 /* counts download calls, for least-recently-used */
+    uint64_t version;              /* iop_swstore_version: bumped by every change of the list */
     uint8_t bounce[IOP_SW_FRAG_SIZE]; /* one fragment between the mover and the files */
 };
 

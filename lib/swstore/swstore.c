@@ -176,6 +176,7 @@ static int staged_finish(struct iop_swstore *s, struct sw_staged *st, const stru
     if (pos >= 0) {
         old = s->mod[pos];
         s->mod[pos] = m;
+        s->version++;
     } else {
         sw_insert(s, &m);
     }
@@ -354,6 +355,7 @@ int iop_swstore_validate(struct iop_swstore *s) {
     }
     if (n == 0)
         return 0;
+    s->version++; /* whether or not the index takes it, the flags were touched */
     int r = sw_index_write(s);
     if (r < 0) {
         for (unsigned i = 0; i < s->n_mod; i++)
@@ -368,6 +370,11 @@ int iop_swstore_validate(struct iop_swstore *s) {
 static void module_info(const struct sw_module *m, struct iop_sw_module_info *ret) {
     *ret = (struct iop_sw_module_info){ .sw_type = m->sw_type, .download_flags = m->flags,
                                         .valid = m->valid, .sw_id = m->sw_id, .size = m->size };
+}
+
+uint64_t iop_swstore_version(const struct iop_swstore *s) {
+    assert(s);
+    return s->version;
 }
 
 int iop_swstore_list(const struct iop_swstore *s, struct iop_sw_module_info *out, size_t n) {
@@ -414,6 +421,7 @@ int iop_swstore_new(struct iop_state_dir *dir, const struct iop_swstore_config *
         return -ENOMEM;
     s->dir = dir;
     s->mover = cfg->mover;
+    s->version = 1;
     if (limit(cfg->max_module_size, IOP_SWSTORE_MODULE_SIZE_DEFAULT, IOP_SWSTORE_MODULE_SIZE_MAX,
               &s->max_module_size) < 0 ||
         limit(cfg->max_total_size, IOP_SWSTORE_TOTAL_SIZE_DEFAULT, IOP_SWSTORE_TOTAL_SIZE_MAX,

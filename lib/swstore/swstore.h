@@ -220,6 +220,10 @@ int iop_swstore_validate(struct iop_swstore *s);
 /* The stored modules, sorted by (sw_type, sw_id): fills out[0 .. min(n, count) - 1] and
  * returns the count (out may be NULL when n is 0). */
 int iop_swstore_list(const struct iop_swstore *s, struct iop_sw_module_info *out, size_t n);
+/* Changes whenever the list above does (a module stored, replaced, removed or
+ * validated): a mirror of it, such as the executive's Driver Store groups, is
+ * current while this is what it was built from.  Never 0. */
+uint64_t iop_swstore_version(const struct iop_swstore *s);
 /* One module: 0, or -ENOENT. */
 int iop_swstore_find(const struct iop_swstore *s, uint8_t sw_type, uint32_t sw_id,
                      struct iop_sw_module_info *ret);

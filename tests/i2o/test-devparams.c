@@ -12,6 +12,7 @@
 #include "lib/params/params-store.h"
 #include "lib/params/params.h"
 #include "lib/state/state.h"
+#include "lib/swstore/swstore.h"
 #include "lib/util/log.h"
 #include "testfs.h"
 #include "testutil.h"
@@ -200,6 +201,90 @@ static void get_name(struct iop_device *d, char *out, size_t cap) {
 
 /* At most IOP_PARAMS_CACHED clean built devices stay; dropped ones come back with
  * their saved values; changes that could not be saved pin their device. */
+/* A UtilParams read of any group (what refreshes the mirrored groups first). */
+static void read_any(struct iop_device *d) {
+    static const uint16_t ops[] = { 1, 0, I2O_PARAMS_FIELD_GET, 0xF100, 0xFFFF };
+    uint8_t res[1024];
+    CHECK(iop_device_params_exec(d, false, ops, sizeof(ops), res, sizeof(res)) > 0);
+}
+
+static uint64_t store_count(struct iop_device *e) {
+    uint64_t n = 99;
+    read_any(e);
+    CHECK_EQ(iop_params_get_uint(e->params, IOP_PARAMS_GROUP_EXEC_STORE, "ModuleCount", NULL, 0, &n), 0);
+    return n;
+}
+
+/* Row k of the Driver Store Table: its name and size. */
+static void store_row(struct iop_device *e, uint16_t k, const char *name, uint64_t size) {
+    char got[64] = "";
+    uint64_t sz = 0;
+    read_any(e);
+    CHECK(iop_params_get_string(e->params, IOP_PARAMS_GROUP_EXEC_STORE_TABLE, "ModuleName", &k, 2, got,
+                                sizeof(got)) >= 0);
+    CHECK_STREQ(got, name);
+    CHECK_EQ(iop_params_get_uint(e->params, IOP_PARAMS_GROUP_EXEC_STORE_TABLE, "ModuleSize", &k, 2, &sz), 0);
+    CHECK_EQ(sz, size);
+}
+
+static int store_download(struct iop_swstore *s, uint32_t id, uint32_t len) {
+    static uint8_t data[IOP_SW_FRAG_SIZE];
+    struct iop_sw_xfer x = { .sw_type = I2O_SOFTWARE_MODULE_IRTOS, .sw_id = id, .swlen = len, .maxfrag = 1,
+                             .curfrag = 1 };
+    memset(data, (int)id, len);
+    return iop_swstore_download(s, &x, data, len);
+}
+
+/* The executive's Driver Store groups (0x0004, 0x0005) mirror the software store:
+ * built again only when it changed, they must follow every change -- a module
+ * stored, validated, replaced, removed -- with reads in between, and survive the
+ * groups being dropped and built again. */
+static void test_driver_store_mirror(void) {
+    int err;
+    struct iop_system *sys = build("{\"iops\":[{\"unit\":0}]}", &err);
+    CHECK_EQ(err, 0);
+    if (!sys)
+        return;
+    char dir[] = "/tmp/test-devparams.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct iop_state_dir *sd = NULL;
+    struct iop_swstore *s = NULL;
+    CHECK_EQ(iop_state_dir_open(dir, &sd), 0);
+    CHECK_EQ(iop_swstore_new(sd, NULL, &s), 0);
+    struct iop_controller *c = sys->iop[0];
+    c->sw = s;
+    struct iop_device *e = iop_controller_find_device(c, 0);
+
+    CHECK_EQ(store_count(e), 0);
+    CHECK_EQ(store_count(e), 0);
+    CHECK_EQ(store_download(s, 1, 100), 0);
+    CHECK_EQ(store_count(e), 1);
+    store_row(e, 0, "*11-00000001", 100);
+    CHECK_EQ(iop_swstore_validate(s), 1);
+    store_row(e, 0, "11-00000001", 100);
+    CHECK_EQ(store_download(s, 1, 200), 0); /* replaced: suspect again */
+    store_row(e, 0, "*11-00000001", 200);
+    CHECK_EQ(store_download(s, 2, 300), 0);
+    CHECK_EQ(store_count(e), 2);
+    store_row(e, 1, "*11-00000002", 300);
+    struct iop_sw_xfer x = { .sw_type = I2O_SOFTWARE_MODULE_IRTOS, .sw_id = 1 };
+    CHECK_EQ(iop_swstore_remove(s, &x, NULL), 0);
+    CHECK_EQ(store_count(e), 1);
+    store_row(e, 0, "*11-00000002", 300);
+    /* The executive's groups are built on demand: dropped, then built again. */
+    CHECK(e->params_lazy);
+    iop_system_params_trim(sys, 0);
+    CHECK(e->params == NULL);
+    CHECK_EQ(store_count(e), 1);
+    store_row(e, 0, "*11-00000002", 300);
+
+    c->sw = NULL;
+    iop_system_free(sys);
+    iop_swstore_free(s);
+    iop_state_dir_free(sd);
+    test_rm_tree(dir);
+}
+
 static void test_cache_and_persistence(void) {
     char json[64 * 1024], *w = json;
     w += sprintf(w, "{\"iops\":[{\"unit\":0,\"devices\":[");
@@ -396,6 +481,7 @@ int main(void) {
     TEST(test_errors);
     TEST(test_deferred_equals_built);
     TEST(test_cache_and_persistence);
+    TEST(test_driver_store_mirror);
     TEST(test_deferred_saves);
     return test_summary();
 }
