@@ -1,0 +1,184 @@
+/* What the daemon itself does for one ioctl, without CUSE (a profiling aid, not a
+ * test): the built-in configuration, lib/ctl's dispatcher on an in-process address
+ * space, the same calls ctl-bench makes (tests/load/load-ops.c: TID 0, page 0 of the
+ * HTML, group 0xF100, an 8 KiB module, 4 KiB BSA blocks on TID 0x00a).
+ *
+ *   ioctl-work OP [CALLS]     OP: lct parmget parmset html swul bsa-write bsa-read
+ *
+ * prints the mean time per call.  For instruction counts, run it under
+ *   valgrind --tool=callgrind --toggle-collect=iop_ctl_ioctl ioctl-work OP 1000
+ * and divide by CALLS: ctl-bench's ratio against the no-work CUSE device is the
+ * round trips plus this. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <linux/i2o-dev.h>
+
+#include "lib/config/config.h"
+#include "lib/ctl/ctl.h"
+#include "lib/i2o/iop.h"
+#include "lib/state/state.h"
+#include "lib/swstore/swstore.h"
+#include "lib/umem/umem-space.h"
+
+static struct iop_ctl *ctl;
+static struct iop_ctl_file *file;
+static struct iop_umem_space user;
+
+static long ioc(unsigned cmd, void *arg) { return iop_ctl_ioctl(ctl, file, cmd, (uintptr_t)arg, 0, &user.um, NULL); }
+
+static uint8_t res[65536], frag[8192];
+static unsigned int reslen;
+
+static struct i2o_cmd_hrtlct lct = { .iop = 0, .resbuf = res, .reslen = &reslen };
+
+static long op_lct(void) {
+    reslen = sizeof(res);
+    return ioc(I2OLCTGET, &lct);
+}
+
+static uint16_t get_ops[] = { 1, 0, I2O_PARAMS_FIELD_GET, 0xF100, 0xFFFF };
+static struct i2o_cmd_psetget get = { .iop = 0, .tid = 0, .opbuf = get_ops, .oplen = sizeof(get_ops),
+                                      .resbuf = res, .reslen = &reslen };
+
+static long op_parmget(void) {
+    reslen = sizeof(res);
+    return ioc(I2OPARMGET, &get);
+}
+
+static struct __attribute__((packed)) {
+    uint16_t w[6];
+    char name[64];
+} set_ops = { { 1, 0, I2O_PARAMS_FIELD_SET, 0xF102, 1, 0 }, "work" };
+
+static struct i2o_cmd_psetget set = { .iop = 0, .tid = 0, .opbuf = &set_ops, .oplen = sizeof(set_ops),
+                                      .resbuf = res, .reslen = &reslen };
+
+static long op_parmset(void) {
+    static unsigned n;
+    snprintf(set_ops.name, sizeof(set_ops.name), "work-%u", n++ % 1000);
+    reslen = sizeof(res);
+    return ioc(I2OPARMSET, &set);
+}
+
+static struct i2o_html html = { .iop = 0, .tid = 0, .page = 0, .resbuf = res, .reslen = &reslen };
+
+static long op_html(void) {
+    reslen = sizeof(res);
+    return ioc(I2OHTML, &html);
+}
+
+static unsigned int swlen = sizeof(frag), maxfrag = 1, curfrag = 1;
+static struct i2o_sw_xfer sw = { .iop = 0, .flags = 0, .sw_type = I2O_SOFTWARE_MODULE_IOP_PRIVATE, .sw_id = 0x77,
+                                 .buf = frag, .swlen = &swlen, .maxfrag = &maxfrag, .curfrag = &curfrag };
+
+static long op_swul(void) { return ioc(I2OSWUL, &sw); }
+
+/* BsaBlockWrite / BsaBlockRead of 4 KiB at block 8 of TID 0x00a, one simple SGL
+ * element (the frame load-ops.c's bsa() builds). */
+static uint32_t msg[10 + 17];
+static uint8_t block[4096];
+#define BLOCK_ADDR 0x30000u /* SGL addresses are 32 bits: the block is mapped there */
+static struct i2o_cmd_passthru pt = { .iop = 0, .msg = msg };
+
+static long bsa(bool write) {
+    memset(msg, 0, sizeof(msg));
+    msg[0] = 10u << 16 | 8u << 4 | 1;                                /* 10 words, SGL at word 8 */
+    msg[1] = (write ? 0x31u : 0x30u) << 24 | 1u << 12 | 0x00a;       /* BSA_BLOCK_WRITE / READ */
+    msg[4] = 0;                                                      /* control */
+    msg[5] = 4096;                                                   /* byte count */
+    msg[6] = 8 * 512;                                                /* offset, low */
+    msg[7] = 0;
+    msg[8] = 0xD0000000u | (write ? 0x04000000u : 0) | 4096;        /* simple, last, end */
+    msg[9] = BLOCK_ADDR;
+    msg[10] = 17u << 16;                                             /* reply area: 17 words */
+    return ioc(I2OPASSTHRU, &pt);
+}
+
+static long op_bsa_write(void) { return bsa(true); }
+static long op_bsa_read(void) { return bsa(false); }
+
+static const struct {
+    const char *name;
+    long (*fn)(void);
+} ops[] = {
+    { "lct", op_lct }, { "parmget", op_parmget }, { "parmset", op_parmset }, { "html", op_html },
+    { "swul", op_swul }, { "bsa-write", op_bsa_write }, { "bsa-read", op_bsa_read },
+};
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: ioctl-work OP [CALLS]  (lct parmget parmset html swul bsa-write bsa-read)\n");
+        return 2;
+    }
+    unsigned calls = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 10000;
+    long (*fn)(void) = NULL;
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (!strcmp(argv[1], ops[i].name))
+            fn = ops[i].fn;
+    if (!fn) {
+        fprintf(stderr, "ioctl-work: unknown op %s\n", argv[1]);
+        return 2;
+    }
+    char dir[] = "/tmp/ioctl-work-XXXXXX";
+    struct iop_config *cfg;
+    struct iop_system *sys;
+    struct iop_state_dir *sd;
+    struct iop_swstore *store;
+    if (!mkdtemp(dir) || iop_state_dir_open(dir, &sd) < 0 || iop_swstore_new(sd, NULL, &store) < 0 ||
+        iop_config_parse(iop_config_default_json, strlen(iop_config_default_json), "<built-in>", &cfg, NULL) < 0 ||
+        iop_system_new_from_config(cfg, &sys) < 0 || iop_ctl_new(sys, &ctl) < 0 || iop_ctl_open(ctl, &file) < 0) {
+        fprintf(stderr, "ioctl-work: setup failed\n");
+        return 1;
+    }
+    iop_config_free(cfg);
+    sys->iop[0]->sw = store;
+    sys->iop[0]->state = sd;
+    iop_umem_space_init(&user);
+    iop_umem_space_map_self(&user, res, sizeof(res), true);
+    iop_umem_space_map_self(&user, frag, sizeof(frag), true);
+    iop_umem_space_map_self(&user, &reslen, sizeof(reslen), true);
+    iop_umem_space_map_self(&user, &swlen, sizeof(swlen), true);
+    iop_umem_space_map_self(&user, &maxfrag, sizeof(maxfrag), false);
+    iop_umem_space_map_self(&user, &curfrag, sizeof(curfrag), false);
+    iop_umem_space_map_self(&user, &sw, sizeof(sw), false);
+    iop_umem_space_map_self(&user, msg, sizeof(msg), true);
+    iop_umem_space_map_self(&user, &pt, sizeof(pt), false);
+    iop_umem_space_map_self(&user, &set_ops, sizeof(set_ops), false);
+    iop_umem_space_map(&user, BLOCK_ADDR, block, sizeof(block), true);
+    iop_umem_space_map_self(&user, &lct, sizeof(lct), false);
+    iop_umem_space_map_self(&user, &get, sizeof(get), false);
+    iop_umem_space_map_self(&user, get_ops, sizeof(get_ops), false);
+    iop_umem_space_map_self(&user, &set, sizeof(set), false);
+    iop_umem_space_map_self(&user, &html, sizeof(html), false);
+    /* The module SWUL reads: downloaded once, one fragment. */
+    memset(frag, 0x5A, sizeof(frag));
+    long r = ioc(I2OSWDL, &sw);
+    if (r != 0) {
+        fprintf(stderr, "ioctl-work: I2OSWDL: %ld\n", r);
+        return 1;
+    }
+    if ((r = fn()) < 0) {
+        fprintf(stderr, "ioctl-work: %s: %ld (%s)\n", argv[1], r, strerror((int)-r));
+        return 1;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (unsigned i = 0; i < calls; i++)
+        if ((r = fn()) < 0) {
+            fprintf(stderr, "ioctl-work: %s call %u: %ld\n", argv[1], i, r);
+            return 1;
+        }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("%s: %u calls, %.2f us each (result %ld)\n", argv[1], calls,
+           ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / calls / 1e3, r);
+    iop_ctl_release(file);
+    iop_ctl_free(ctl);
+    iop_system_free(sys);
+    iop_swstore_free(store);
+    iop_state_dir_free(sd);
+    return 0;
+}
