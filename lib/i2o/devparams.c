@@ -273,8 +273,10 @@ static int build_groups(struct iop_device *d, const struct dev_strings *st) {
 /* d's groups freed: whatever they mirrored must be built again with the next ones. */
 static void params_drop(struct iop_device *d) {
     d->params = iop_params_free(d->params);
-    d->store_mirrored = NULL;
-    d->store_version_mirrored = 0;
+    if (d->tid == IOP_TID_EXECUTIVE) {
+        d->iop->store_mirrored = NULL;
+        d->iop->store_version_mirrored = 0;
+    }
 }
 
 int iop_device_build_params(struct iop_device *d, const struct iop_config_device *cd) {
@@ -446,7 +448,8 @@ static void refresh_isa_dma(struct iop_device *d) {
 static void refresh_driver_store(struct iop_device *d) {
     struct iop_params *p = d->params;
     struct iop_swstore *sw = d->iop->sw;
-    if (!sw || (d->store_mirrored == sw && d->store_version_mirrored == iop_swstore_version(sw)))
+    struct iop_controller *c = d->iop;
+    if (!sw || (c->store_mirrored == sw && c->store_version_mirrored == iop_swstore_version(sw)))
         return;
     struct iop_params_group *t = iop_params_find_group(p, IOP_PARAMS_GROUP_EXEC_STORE_TABLE);
     if (!t)
@@ -482,8 +485,8 @@ static void refresh_driver_store(struct iop_device *d) {
     iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE, "CurrentSpace", NULL, 0, used);
     uint64_t total = IOP_SWSTORE_TOTAL_SIZE_DEFAULT;
     iop_params_set_uint(p, IOP_PARAMS_GROUP_EXEC_STORE, "FreeSpace", NULL, 0, used < total ? total - used : 0);
-    d->store_mirrored = complete ? sw : NULL;
-    d->store_version_mirrored = complete ? iop_swstore_version(sw) : 0;
+    c->store_mirrored = complete ? sw : NULL;
+    c->store_version_mirrored = complete ? iop_swstore_version(sw) : 0;
 }
 
 void iop_device_refresh(struct iop_device *d) {

@@ -192,8 +192,6 @@ int iop_controller_add_device(struct iop_controller *c, const struct iop_device 
     d->ident = NULL;
     d->params_lazy = d->params_dirty = d->params_save_failed = false;
     d->lru_prev = d->lru_next = NULL;
-    d->store_mirrored = NULL;
-    d->store_version_mirrored = 0;
     memmove(&c->dev[at + 1], &c->dev[at], (c->n_dev - at) * sizeof(*c->dev));
     c->dev[at] = d;
     c->n_dev++;

@@ -85,10 +85,6 @@ struct iop_device {
     bool params_dirty;     /* changes not saved yet (a flush is due, or saving failed): kept */
     bool params_save_failed; /* the last save failed (said once; the next good one says so) */
     struct iop_device *lru_prev, *lru_next;
-    /* Executive: the store and iop_swstore_version() its Driver Store groups mirror
-     * (NULL, 0: none yet); the mirror is rebuilt only when they differ. */
-    const struct iop_swstore *store_mirrored;
-    uint64_t store_version_mirrored;
     void *owner;         /* for the layer that created it (e.g. a USB device), borrowed */
     const struct iop_device_ops *ops; /* NULL: the IOP itself answers */
 };
@@ -122,6 +118,10 @@ struct iop_controller {
     /* Persistent runtime state, owned by whoever keeps it across configuration
      * reloads (the daemon, per unit); NULL when there is none. */
     struct iop_swstore *sw;   /* borrowed */
+    /* The store and iop_swstore_version() the executive's Driver Store groups show
+     * (NULL, 0: none yet); they are rebuilt only when these differ (devparams.c). */
+    const struct iop_swstore *store_mirrored;
+    uint64_t store_version_mirrored;
     struct iop_isa_path *isa; /* borrowed: the ISA adapter's DMA data path */
     struct iop_state_dir *state; /* borrowed: where parameter changes persist */
 };
