@@ -10,6 +10,7 @@
  * and divide by CALLS: ctl-bench's ratio against the no-work CUSE device is the
  * round trips plus this. */
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,11 @@ static const struct {
     { "swul", op_swul }, { "bsa-write", op_bsa_write }, { "bsa-read", op_bsa_read },
 };
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: ioctl-work OP [CALLS]  (lct parmget parmset html swul bsa-write bsa-read)\n");
@@ -180,5 +186,6 @@ int main(int argc, char **argv) {
     iop_system_free(sys);
     iop_swstore_free(store);
     iop_state_dir_free(sd);
+    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS); /* the state directory made above */
     return 0;
 }
