@@ -495,7 +495,9 @@ void iop_device_refresh(struct iop_device *d) {
         return;
     if (d->tid == IOP_TID_EXECUTIVE)
         refresh_driver_store(d);
-    if (iop_params_find_group(d->params, IOP_PARAMS_GROUP_ISA_DMA))
+    /* Only where build_groups added it: on the executive, 0x8000 is DPT's IOP buffers
+     * group, whose fields the status below would look for in vain on every read. */
+    if (drives_isa_dma(d) && iop_params_find_group(d->params, IOP_PARAMS_GROUP_ISA_DMA))
         refresh_isa_dma(d);
 }
 
