@@ -3,7 +3,7 @@
  * space, the same calls ctl-bench makes (tests/load/load-ops.c: TID 0, page 0 of the
  * HTML, group 0xF100, an 8 KiB module, 4 KiB BSA blocks on TID 0x00a).
  *
- *   ioctl-work OP [CALLS]     OP: lct parmget parmset html swul bsa-write bsa-read
+ *   ioctl-work OP [CALLS]     OP: lct parmget parmset html swul swdl bsa-write bsa-read
  *
  * prints the mean time per call.  For instruction counts, run it under
  *   valgrind --tool=callgrind --toggle-collect=iop_ctl_ioctl ioctl-work OP 1000
@@ -77,6 +77,7 @@ static struct i2o_sw_xfer sw = { .iop = 0, .flags = 0, .sw_type = I2O_SOFTWARE_M
                                  .buf = frag, .swlen = &swlen, .maxfrag = &maxfrag, .curfrag = &curfrag };
 
 static long op_swul(void) { return ioc(I2OSWUL, &sw); }
+static long op_swdl(void) { return ioc(I2OSWDL, &sw); } /* the module again: replaced */
 
 /* BsaBlockWrite / BsaBlockRead of 4 KiB at block 8 of TID 0x00a, one simple SGL
  * element (the frame load-ops.c's bsa() builds). */
@@ -107,7 +108,7 @@ static const struct {
     long (*fn)(void);
 } ops[] = {
     { "lct", op_lct }, { "parmget", op_parmget }, { "parmset", op_parmset }, { "html", op_html },
-    { "swul", op_swul }, { "bsa-write", op_bsa_write }, { "bsa-read", op_bsa_read },
+    { "swul", op_swul }, { "swdl", op_swdl }, { "bsa-write", op_bsa_write }, { "bsa-read", op_bsa_read },
 };
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -117,7 +118,7 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: ioctl-work OP [CALLS]  (lct parmget parmset html swul bsa-write bsa-read)\n");
+        fprintf(stderr, "usage: ioctl-work OP [CALLS]  (lct parmget parmset html swul swdl bsa-write bsa-read)\n");
         return 2;
     }
     unsigned calls = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 10000;
