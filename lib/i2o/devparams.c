@@ -319,32 +319,69 @@ int iop_device_params_defer(struct iop_device *d, const struct iop_config_device
     return 0;
 }
 
+/* v cut to size bytes (a field's size) and to cap - 1. */
+static void copy_field(char *buf, size_t cap, const char *v, size_t size) {
+    size_t n = strnlen(v, size); /* snprintf "%.*s" cost 4% of loading 32 x 1000 */
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, v, n);
+    buf[n] = 0;
+}
+
+enum ident_field { ID_VENDOR, ID_PRODUCT, ID_DESCRIPTION, ID_REVISION, ID_SERIAL, ID_NONE };
+
+static enum ident_field ident_field_of(const char *name) {
+    static const char *const names[] = { "VendorInfo", "ProductInfo", "Description", "ProductRevLevel",
+                                         "SerialNumber" };
+    for (unsigned i = 0; i < IOP_ARRAY_SIZE(names); i++)
+        if (!strcmp(name, names[i]))
+            return (enum ident_field)i;
+    return ID_NONE;
+}
+
 void iop_device_identity(const struct iop_device *d, const char *field, char *buf, size_t cap) {
     assert(d && field && buf && cap);
     buf[0] = 0;
+    enum ident_field which = ident_field_of(field);
+    if (which == ID_NONE)
+        return;
     if (d->params) {
-        iop_params_get_string(d->params, IOP_PARAMS_GROUP_DEV_IDENTITY, field, NULL, 0, buf, cap);
+        /* The raw field, so that a value longer than buf is cut as the deferred branch
+         * cuts it (iop_params_get_string refuses a small buffer).  SerialNumber is
+         * [length][bytes] (see params-std.c). */
+        char raw[IOP_PARAMS_SERIAL_SZ];
+        int n = iop_params_get(d->params, IOP_PARAMS_GROUP_DEV_IDENTITY, field, NULL, 0, raw, sizeof(raw));
+        if (n <= 0)
+            return;
+        if (which == ID_SERIAL)
+            copy_field(buf, cap, raw + 1, IOP_MIN((size_t)(uint8_t)raw[0], (size_t)n - 1));
+        else
+            copy_field(buf, cap, raw, (size_t)n);
         return;
     }
     /* What build_groups would put there, cut to the field's size. */
     struct dev_strings st = strings_of_device(d);
     char ident[9];
     ident_tag(d, ident);
-    const char *v = "";
-    int size = 0;
-    if (!strcmp(field, "VendorInfo"))
-        v = vendor_of(&st), size = IOP_PARAMS_VENDOR_INFO_SZ;
-    else if (!strcmp(field, "ProductInfo"))
-        v = product_of(d, &st, ident), size = IOP_PARAMS_PRODUCT_INFO_SZ;
-    else if (!strcmp(field, "Description"))
-        v = description_of(d, &st, ident), size = IOP_PARAMS_DESCRIPTION_SZ;
-    else if (!strcmp(field, "ProductRevLevel"))
-        v = revision_of(&st), size = IOP_PARAMS_REV_LEVEL_SZ;
-    size_t n = strnlen(v, (size_t)size); /* snprintf "%.*s" cost 4% of loading 32 x 1000 */
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(buf, v, n);
-    buf[n] = 0;
+    switch (which) {
+    case ID_VENDOR:
+        copy_field(buf, cap, vendor_of(&st), IOP_PARAMS_VENDOR_INFO_SZ);
+        break;
+    case ID_PRODUCT:
+        copy_field(buf, cap, product_of(d, &st, ident), IOP_PARAMS_PRODUCT_INFO_SZ);
+        break;
+    case ID_DESCRIPTION:
+        copy_field(buf, cap, description_of(d, &st, ident), IOP_PARAMS_DESCRIPTION_SZ);
+        break;
+    case ID_REVISION:
+        copy_field(buf, cap, revision_of(&st), IOP_PARAMS_REV_LEVEL_SZ);
+        break;
+    case ID_SERIAL: /* build_groups stores at most SERIAL_SZ - 1 bytes behind the length */
+        copy_field(buf, cap, st.serial, IOP_PARAMS_SERIAL_SZ - 1);
+        break;
+    case ID_NONE:
+        break;
+    }
 }
 
 static void lru_unlink(struct iop_system *sys, struct iop_device *d) {

@@ -45,9 +45,10 @@ int iop_device_params_defer(struct iop_device *d, const struct iop_config_device
 /* d's groups, built if they were deferred; NULL when building fails (memory). */
 struct iop_params *iop_device_params(struct iop_device *d);
 /* A string field of d's Device Identity group (0xF100: VendorInfo, ProductInfo,
- * Description, ProductRevLevel), NUL-terminated in buf ("" for other fields, as
- * iop_params_get_string fails on them), without building deferred groups: a page that lists a thousand devices, or
- * the SCSI identity of a thousand disks, must not build a thousand sets of groups. */
+ * Description, ProductRevLevel, and SerialNumber without its length byte), cut to
+ * cap - 1 bytes and NUL-terminated in buf ("" for other fields), without building
+ * deferred groups: a page that lists a thousand devices, or the SCSI identity of a
+ * thousand disks, must not build a thousand sets of groups. */
 void iop_device_identity(const struct iop_device *d, const char *field, char *buf, size_t cap);
 /* Drop clean lazily built groups until at most keep remain. */
 void iop_system_params_trim(struct iop_system *sys, unsigned keep);

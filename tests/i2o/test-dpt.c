@@ -109,6 +109,49 @@ static void test_default_serial(void) {
     iop_system_free(s);
 }
 
+/* A configured identity reaches the SCSI target: INQUIRY's vendor, product and
+ * revision and the unit serial number (VPD 80h), cut to SCSI's sizes.  The second disk
+ * has configured parameter values, so its groups are built at load and attach reads
+ * them (the first reads the deferred strings); both must give the same. */
+static void test_configured_identity(void) {
+    static const char json[] =
+        "{ \"iops\": [ { \"unit\": 3, \"devices\": ["
+        " { \"tid\": 16, \"class\": \"block-storage\", \"blocks\": 64,"
+        "   \"vendor_info\": \"ExampleCorp\", \"product_info\": \"A product, long!\","
+        "   \"revision\": \"2.10b\", \"serial\": \"SN0123456789abcdefghijklmnopqrstuvwxyz\" },"
+        " { \"tid\": 17, \"class\": \"block-storage\", \"blocks\": 64,"
+        "   \"vendor_info\": \"ExampleCorp\", \"product_info\": \"A product, long!\","
+        "   \"revision\": \"2.10b\", \"serial\": \"SN0123456789abcdefghijklmnopqrstuvwxyz\","
+        "   \"params\": { \"0xF102\": { \"DeviceName\": \"disk17\" } } },"
+        " { \"tid\": 18, \"class\": \"block-storage\", \"blocks\": 64, \"serial\": \"S18\" } ] } ] }";
+    struct iop_config *cfg;
+    struct iop_system *s;
+    CHECK_EQ(iop_config_parse(json, strlen(json), "<test>", &cfg, NULL), 0);
+    CHECK_EQ(iop_system_new_from_config(cfg, &s), 0);
+    iop_config_free(cfg);
+    const struct iop_controller *ctl = s->iop[3];
+    CHECK(ctl != NULL);
+    for (unsigned i = 0; ctl && i < ctl->n_dev; i++) {
+        const struct iop_device *d = ctl->dev[i];
+        if (d->tid < 16)
+            continue;
+        CHECK(d->scsi != NULL);
+        if (!d->scsi)
+            continue;
+        CHECK_EQ(d->params != NULL, d->tid == 17);
+        if (d->tid == 18) {
+            CHECK_STREQ(d->scsi->serial, "S18");
+            CHECK_STREQ(d->scsi->vendor, "iopd");
+            continue;
+        }
+        CHECK_STREQ(d->scsi->vendor, "ExampleC");
+        CHECK_STREQ(d->scsi->product, "A product, long!");
+        CHECK_STREQ(d->scsi->revision, "2.10");
+        CHECK_STREQ(d->scsi->serial, "SN0123456789abcdefghijklmnopqrst");
+    }
+    iop_system_free(s);
+}
+
 static void test_one_medium(void) {
     /* SCSI WRITE(10) of 8 blocks at LBA 40, then BsaBlockRead of the same bytes. */
     for (unsigned i = 0; i < 4096; i++)
@@ -282,6 +325,7 @@ int main(void) {
         return test_summary();
     TEST(test_inquiry);
     TEST(test_default_serial);
+    TEST(test_configured_identity);
     TEST(test_one_medium);
     TEST(test_check_condition);
     TEST(test_missing_targets);
