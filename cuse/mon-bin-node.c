@@ -173,11 +173,10 @@ static void bin_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info 
 
 /* ---- the rest of the file operations ---- */
 
-/* The reader's hook: a record arrived in an empty ring, or the bus went away.  Runs
- * inside the URB path; it only answers requests, which never blocks.  Waiting reads
- * first, then waiting ioctls in their order; each that still finds nothing stays. */
-static void on_reader_ready(void *ctx) {
-    struct bin_file *bf = ctx;
+/* Answer what waits on the file: reads first, then waiting ioctls in their order;
+ * each that still finds nothing stays.  It only answers requests, which never blocks. */
+static void bin_ready(struct iop_cuse_file *f) {
+    struct bin_file *bf = (struct bin_file *)f;
     iop_cuse_file_serve_reads(&bf->base);
     while (bf->calls) {
         struct parked_call *pc = bf->calls;
@@ -187,6 +186,19 @@ static void on_reader_ready(void *ctx) {
         parked_free(pc);
     }
     iop_cuse_file_wake_poll(&bf->base);
+}
+
+static bool bin_waiting(const struct iop_cuse_file *f) {
+    return ((const struct bin_file *)f)->calls != NULL;
+}
+
+/* The reader's hook: a record arrived in an empty ring, the ring passed half full, or
+ * the bus went away.  Runs inside the URB path.  The last two wake at once; a first
+ * record may wait for others (iop_cuse_file_ready_soon). */
+static void on_reader_ready(void *ctx) {
+    struct bin_file *bf = ctx;
+    iop_cuse_file_ready_soon(&bf->base, iop_mon_bin_reader_hung_up(bf->reader) ||
+                                            iop_mon_bin_reader_half_full(bf->reader));
 }
 
 static int bin_open_file(struct iop_cuse_file *f, const struct fuse_file_info *fi) {
@@ -238,6 +250,8 @@ static const struct iop_cuse_node_kind bin_kind = {
     .serve_read = bin_serve_read,
     .revents = bin_revents,
     .close_file = bin_close_file,
+    .ready = bin_ready,
+    .waiting = bin_waiting,
 };
 
 int iop_mon_bin_node_new(struct iop_mon *mon, unsigned busnum, const char *devname, int fd,
@@ -256,6 +270,11 @@ int iop_mon_bin_node_new(struct iop_mon *mon, unsigned busnum, const char *devna
     n->busnum = busnum;
     *ret = n;
     return 0;
+}
+
+void iop_mon_bin_node_set_wake_delay(struct iop_mon_bin_node *n, struct iop_loop *loop, uint64_t usec) {
+    assert(n);
+    iop_cuse_node_set_wake_delay(&n->base, loop, usec);
 }
 
 struct iop_mon_bin_node *iop_mon_bin_node_free(struct iop_mon_bin_node *n) {

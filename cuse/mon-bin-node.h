@@ -23,7 +23,10 @@
  */
 #pragma once
 
+#include <stdint.h>
+
 struct iop_cuse_dev;
+struct iop_loop;
 struct iop_mon;
 struct iop_mon_bin_node;
 
@@ -33,6 +36,10 @@ struct iop_mon_bin_node;
  * bus is missing fails with ENODEV.  -EINVAL for a bus number out of range. */
 int iop_mon_bin_node_new(struct iop_mon *mon, unsigned busnum, const char *devname, int fd,
                          struct iop_mon_bin_node **ret);
+/* Hold back the wakeup of a waiting read, ioctl or poll by up to usec after the first
+ * record arrives (iop_cuse_node_set_wake_delay in node.h); a ring half full and
+ * hangup wake at once.  usec 0 or loop NULL (the default): wake at every first record. */
+void iop_mon_bin_node_set_wake_delay(struct iop_mon_bin_node *n, struct iop_loop *loop, uint64_t usec);
 /* Answers what waits with ENODEV, closes every reader, removes the node.  NULL is
  * fine; returns NULL.  Free nodes before the struct iop_mon they read from. */
 struct iop_mon_bin_node *iop_mon_bin_node_free(struct iop_mon_bin_node *n);

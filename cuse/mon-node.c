@@ -26,6 +26,15 @@ struct iop_mon_node {
 };
 _Static_assert(offsetof(struct iop_mon_node, base) == 0, "iop_mon_node.base first");
 
+/* The reader's hook: a line became available in an empty queue, the queue reached
+ * IOP_MON_WAKE_DEPTH, or the bus went away.  Runs inside the URB path.  The last two
+ * wake at once; a first line may wait for others (iop_cuse_file_ready_soon). */
+static void on_reader_ready(void *ctx) {
+    struct mon_file *mf = ctx;
+    iop_cuse_file_ready_soon(&mf->base, iop_mon_reader_hung_up(mf->reader) ||
+                                            iop_mon_reader_queued(mf->reader) >= IOP_MON_WAKE_DEPTH);
+}
+
 static int mon_open_file(struct iop_cuse_file *f, const struct fuse_file_info *fi) {
     struct iop_mon_node *n = (struct iop_mon_node *)f->node;
     struct mon_file *mf = (struct mon_file *)f;
@@ -33,8 +42,7 @@ static int mon_open_file(struct iop_cuse_file *f, const struct fuse_file_info *f
     int r = iop_mon_open(n->mon, n->busnum, n->fmt, &mf->reader);
     if (r < 0)
         return r;
-    /* A line became available or the bus went away. */
-    iop_mon_hooks_set_notify(iop_mon_reader_hooks(mf->reader), iop_cuse_file_ready, f);
+    iop_mon_hooks_set_notify(iop_mon_reader_hooks(mf->reader), on_reader_ready, f);
     return 0;
 }
 
@@ -114,6 +122,11 @@ int iop_mon_node_new(struct iop_mon *mon, unsigned busnum, enum iop_mon_fmt fmt,
     n->fmt = fmt;
     *ret = n;
     return 0;
+}
+
+void iop_mon_node_set_wake_delay(struct iop_mon_node *n, struct iop_loop *loop, uint64_t usec) {
+    assert(n);
+    iop_cuse_node_set_wake_delay(&n->base, loop, usec);
 }
 
 struct iop_mon_node *iop_mon_node_free(struct iop_mon_node *n) {

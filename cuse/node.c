@@ -9,6 +9,7 @@
 
 #include "cuse/cuse-dev.h"
 #include "lib/util/log.h"
+#include "lib/util/loop.h"
 
 int iop_cuse_node_new(const struct iop_cuse_node_kind *kind, const char *devname, int fd,
                       struct iop_cuse_node **ret) {
@@ -39,6 +40,7 @@ static void file_close(struct iop_cuse_file *f, int err) {
     struct iop_cuse_node *n = f->node;
     iop_parked_reads_fail_all(&f->reads, err);
     iop_poll_wait_drop(&f->poll);
+    iop_loop_source_free(f->wake);
     n->kind->close_file(f, err);
     for (struct iop_cuse_file **pp = &n->files; *pp; pp = &(*pp)->next) {
         if (*pp == f) {
@@ -85,6 +87,42 @@ void iop_cuse_file_wake_poll(struct iop_cuse_file *f) {
 void iop_cuse_file_ready(void *ctx) {
     iop_cuse_file_serve_reads(ctx);
     iop_cuse_file_wake_poll(ctx);
+}
+
+void iop_cuse_node_set_wake_delay(struct iop_cuse_node *n, struct iop_loop *loop, uint64_t usec) {
+    assert(n);
+    n->loop = loop;
+    n->wake_delay_usec = loop ? usec : 0;
+}
+
+static void file_ready_now(struct iop_cuse_file *f) {
+    iop_loop_source_free(f->wake);
+    f->wake = NULL;
+    if (f->node->kind->ready)
+        f->node->kind->ready(f);
+    else
+        iop_cuse_file_ready(f);
+}
+
+static void on_wake_timer(void *ctx) {
+    struct iop_cuse_file *f = ctx;
+    f->wake = NULL; /* one-shot: the loop frees it */
+    file_ready_now(f);
+}
+
+void iop_cuse_file_ready_soon(struct iop_cuse_file *f, bool urgent) {
+    assert(f);
+    const struct iop_cuse_node *n = f->node;
+    if (urgent || !n->loop || !n->wake_delay_usec) {
+        file_ready_now(f);
+        return;
+    }
+    /* Nothing waits on the file: no timer, the next request finds the data. */
+    if (f->wake || (iop_parked_reads_empty(&f->reads) && !iop_poll_wait_pending(&f->poll) &&
+                    !(n->kind->waiting && n->kind->waiting(f))))
+        return;
+    if (iop_loop_add_timer(n->loop, n->wake_delay_usec, on_wake_timer, f, &f->wake) < 0)
+        file_ready_now(f); /* no memory for a timer: wake now */
 }
 
 void iop_cuse_node_init_done(void *userdata) {

@@ -21,6 +21,8 @@
 
 struct iop_cuse_dev;
 struct iop_cuse_node;
+struct iop_loop;
+struct iop_loop_source;
 
 /* The first member of a kind's per-file struct, behind fi->fh. */
 struct iop_cuse_file {
@@ -28,6 +30,7 @@ struct iop_cuse_file {
     struct iop_cuse_file *next;    /* in node->files */
     struct iop_parked_reads reads; /* blocking reads waiting for data */
     struct iop_poll_wait poll;     /* the latest poll waiting to be woken */
+    struct iop_loop_source *wake;  /* owned: a held-back wakeup, while armed */
 };
 
 struct iop_cuse_node_kind {
@@ -45,6 +48,11 @@ struct iop_cuse_node_kind {
     /* f closes (release, a failed open reply, the node's end): answer with err what
      * the kind keeps waiting on f, release its lib/ object.  Not f itself. */
     void (*close_file)(struct iop_cuse_file *f, int err);
+    /* Optional, for kinds that park more than reads and polls (ioctls that wait):
+     * answer everything waiting on f that can be answered now (NULL:
+     * iop_cuse_file_ready), and whether anything of the kind's own waits. */
+    void (*ready)(struct iop_cuse_file *f);
+    bool (*waiting)(const struct iop_cuse_file *f);
 };
 
 /* The first member of a kind's node struct. */
@@ -53,6 +61,8 @@ struct iop_cuse_node {
     struct iop_cuse_dev *dev;    /* owned */
     struct iop_cuse_file *files; /* owned, newest first */
     unsigned n_files;
+    struct iop_loop *loop;       /* borrowed; NULL: no held-back wakeups */
+    uint64_t wake_delay_usec;
 };
 
 /* A node of kind (kind->node_size bytes, zeroed) serving /dev/<devname> on a CUSE
@@ -77,6 +87,21 @@ void iop_cuse_file_serve_reads(struct iop_cuse_file *f);
 void iop_cuse_file_wake_poll(struct iop_cuse_file *f);
 /* Both, for a lib/ object's notify hook: ctx is the struct iop_cuse_file. */
 void iop_cuse_file_ready(void *ctx);
+
+/* Held-back wakeups, for trace readers.  The kernel wakes a waiting reader at every
+ * event, and its readers take one event per system call.  Through CUSE every wakeup
+ * is a reply through /dev/cuse and every read a round trip through the daemon, so a
+ * reader that keeps up with the traffic costs two context switches and a request
+ * per event.  With a wake delay the first event waits up to that long for others to
+ * join it, as BPF's buffer timeout does for libpcap, and the reader then takes them
+ * back to back.  Set per node (usec 0 or loop NULL, the default: no delay; timers on
+ * loop). */
+void iop_cuse_node_set_wake_delay(struct iop_cuse_node *n, struct iop_loop *loop, uint64_t usec);
+/* Data arrived for f: answer what waits on it now if urgent (hangup, a queue filling
+ * up) or the node has no delay; else within the node's delay (a timer armed by the
+ * first such call, when something waits on f).  A request that arrives meanwhile and
+ * finds data is answered at once as always. */
+void iop_cuse_file_ready_soon(struct iop_cuse_file *f, bool urgent);
 
 /* The ops every kind shares (cuse_lowlevel_ops signatures).
  * init_done: the kernel answered CUSE_INIT, the device node exists.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "cuse/fuse-compat.h"
 
@@ -15,5 +16,7 @@ struct iop_poll_wait {
 void iop_poll_wait_reply(struct iop_poll_wait *w, fuse_req_t req, struct fuse_pollhandle *ph, unsigned revents);
 /* The file became ready: wake the waiter, if any, once. */
 void iop_poll_wait_wake(struct iop_poll_wait *w, bool ready);
+/* A poll asked to be woken and was not yet. */
+static inline bool iop_poll_wait_pending(const struct iop_poll_wait *w) { return w->ph != NULL; }
 /* The file is closed: forget the waiter. */
 void iop_poll_wait_drop(struct iop_poll_wait *w);

@@ -596,8 +596,10 @@ int iopd_new(const struct iopd_options *opt, struct iopd **ret) {
     struct iopd_nodes_hooks hooks = { .all_ready = on_all_ready, .died = on_node_died, .activity = on_activity,
                                       .ctx = d };
     if ((r = resolve_perms(&d->node_cfg, &perms)) < 0 || (r = iop_mon_new(&d->mon)) < 0 ||
-        (r = iopd_nodes_new(d->loop, opt->cuse_path, &perms, &hooks, &d->nodes)) < 0 ||
-        (r = iopd_nodes_add_ctl(d->nodes, d->ctl, d->node_cfg.ctl)) < 0)
+        (r = iopd_nodes_new(d->loop, opt->cuse_path, &perms, &hooks, &d->nodes)) < 0)
+        goto fail;
+    iopd_nodes_set_mon_wake_delay(d->nodes, (uint64_t)opt->usbmon_wake_ms * 1000);
+    if ((r = iopd_nodes_add_ctl(d->nodes, d->ctl, d->node_cfg.ctl)) < 0)
         goto fail;
     /* The older name (/dev/i2octl, what DPT's raidutils open): a second CUSE node for the
      * same device model -- same IOPs, same files and events. */

@@ -9,8 +9,13 @@ struct iopd_options {
     const char *cuse_path;     /* the CUSE control device, "/dev/cuse" */
     const char *ctl_name;      /* DEVNAME of the control node; NULL: the configuration's */
     bool no_usbmon;            /* no usbmon nodes */
+    unsigned usbmon_wake_ms;   /* usbmon readers' wake delay (cuse/node.h); 0: none */
     int ready_fd;              /* -1, or a pipe to report readiness on (detach mode) */
 };
+
+/* --usbmon-wake-delay's default and limit, in milliseconds. */
+#define IOPD_USBMON_WAKE_MS_DEFAULT 10u
+#define IOPD_USBMON_WAKE_MS_MAX 1000u
 
 struct iopd;
 

@@ -35,6 +35,10 @@ static void usage(FILE *out) {
             "                         i2o/ctl, plus its older name i2octl); with this option\n"
             "                         there is no second name\n"
             "      --no-usbmon        do not create the usbmon nodes (text and binary)\n"
+            "      --usbmon-wake-delay=MS  wake a usbmon reader waiting for events at most MS\n"
+            "                         milliseconds after the first one arrives, so that it takes\n"
+            "                         those arriving meanwhile without waiting again (default %u,\n"
+            "                         at most %u; 0 wakes it at every event, as the kernel does)\n"
             "      --reload=PID       make the iopd with that process id reload its configuration\n"
             "                         and wait until it did (exit 0) or refused it (exit 1)\n"
             "  -v, --verbose          more log output (repeat for debug)\n"
@@ -44,7 +48,7 @@ static void usage(FILE *out) {
             "\n"
             "Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop.\n"
             "Needs the kernel's CUSE module: modprobe cuse.  See iopd(8).\n",
-            IOPD_CONFIG_FILE, IOPD_STATE_DIR);
+            IOPD_CONFIG_FILE, IOPD_STATE_DIR, IOPD_USBMON_WAKE_MS_DEFAULT, IOPD_USBMON_WAKE_MS_MAX);
 }
 
 static void stderr_sink(void *ctx, int level, const char *msg) {
@@ -160,7 +164,7 @@ static void memory_policy(void) {
 }
 
 int main(int argc, char **argv) {
-    enum { OPT_CHECK = 0x100, OPT_DUMP, OPT_CUSE, OPT_CTL_NAME, OPT_NO_USBMON, OPT_RELOAD };
+    enum { OPT_CHECK = 0x100, OPT_DUMP, OPT_CUSE, OPT_CTL_NAME, OPT_NO_USBMON, OPT_RELOAD, OPT_WAKE };
     static const struct option longopts[] = {
         { "foreground", no_argument, NULL, 'f' },
         { "config", required_argument, NULL, 'c' },
@@ -170,6 +174,7 @@ int main(int argc, char **argv) {
         { "cuse", required_argument, NULL, OPT_CUSE },
         { "ctl-name", required_argument, NULL, OPT_CTL_NAME },
         { "no-usbmon", no_argument, NULL, OPT_NO_USBMON },
+        { "usbmon-wake-delay", required_argument, NULL, OPT_WAKE },
         { "reload", required_argument, NULL, OPT_RELOAD },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
@@ -181,6 +186,7 @@ int main(int argc, char **argv) {
         .state_dir = IOPD_STATE_DIR,
         .cuse_path = "/dev/cuse",
         .ready_fd = -1,
+        .usbmon_wake_ms = IOPD_USBMON_WAKE_MS_DEFAULT,
     };
     bool foreground = false, check = false;
     int level = LOG_NOTICE, c;
@@ -201,6 +207,18 @@ int main(int argc, char **argv) {
             opt.ctl_name = optarg;
             break;
         case OPT_NO_USBMON: opt.no_usbmon = true; break;
+        case OPT_WAKE: {
+            char *end;
+            errno = 0;
+            unsigned long ms = strtoul(optarg, &end, 10);
+            if (errno || end == optarg || *end || optarg[0] == '-' || ms > IOPD_USBMON_WAKE_MS_MAX) {
+                fprintf(stderr, "iopd: --usbmon-wake-delay '%s': not a number of milliseconds from 0 to %u\n",
+                        optarg, IOPD_USBMON_WAKE_MS_MAX);
+                return 2;
+            }
+            opt.usbmon_wake_ms = (unsigned)ms;
+            break;
+        }
         case OPT_RELOAD: return reload_other(optarg);
         case 'v': level = level < LOG_INFO ? LOG_INFO : LOG_DEBUG; break;
         case 'q': level = LOG_WARNING; break;

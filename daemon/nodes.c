@@ -30,6 +30,7 @@ struct node {
 
 struct iopd_nodes {
     struct iop_loop *loop;    /* borrowed */
+    uint64_t mon_wake_usec;   /* the usbmon nodes' wake delay (cuse/node.h) */
     char *cuse_path;
     struct iopd_node_perms perms;
     struct iopd_nodes_hooks hooks;
@@ -152,8 +153,19 @@ int iopd_nodes_add_mon(struct iopd_nodes *n, struct iop_mon *mon, unsigned busnu
         free(e);
         return r;
     }
+    iop_mon_node_set_wake_delay(e->mon, n->loop, n->mon_wake_usec);
     e->dev = iop_mon_node_dev(e->mon);
     return add(n, e);
+}
+
+void iopd_nodes_set_mon_wake_delay(struct iopd_nodes *n, uint64_t usec) {
+    assert(n);
+    n->mon_wake_usec = usec;
+    for (struct node *e = n->nodes; e; e = e->next)
+        if (e->mon)
+            iop_mon_node_set_wake_delay(e->mon, n->loop, usec);
+        else if (e->bin)
+            iop_mon_bin_node_set_wake_delay(e->bin, n->loop, usec);
 }
 
 int iopd_nodes_add_mon_bin(struct iopd_nodes *n, struct iop_mon *mon, unsigned busnum, const char *name) {
@@ -167,6 +179,7 @@ int iopd_nodes_add_mon_bin(struct iopd_nodes *n, struct iop_mon *mon, unsigned b
         free(e);
         return r;
     }
+    iop_mon_bin_node_set_wake_delay(e->bin, n->loop, n->mon_wake_usec);
     e->dev = iop_mon_bin_node_dev(e->bin);
     return add(n, e);
 }

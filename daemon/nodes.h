@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/usbmon/text.h"
@@ -35,6 +36,10 @@ struct iopd_nodes *iopd_nodes_free(struct iopd_nodes *n);
 int iopd_nodes_add_ctl(struct iopd_nodes *n, struct iop_ctl *ctl, const char *name);
 int iopd_nodes_add_mon(struct iopd_nodes *n, struct iop_mon *mon, unsigned busnum, enum iop_mon_fmt fmt,
                        const char *name);
+/* How long a usbmon node, text or binary, holds back the wakeup of a waiting reader to
+ * collect events (iop_cuse_node_set_wake_delay), for the nodes there are and those
+ * added later. */
+void iopd_nodes_set_mon_wake_delay(struct iopd_nodes *n, uint64_t usec);
 /* Bus busnum's binary usbmon node (0: all buses). */
 int iopd_nodes_add_mon_bin(struct iopd_nodes *n, struct iop_mon *mon, unsigned busnum, const char *name);
 /* Remove one node by name; -ENOENT if there is none. */

@@ -126,10 +126,13 @@ int iop_mon_bin_reader_push(struct iop_mon_bin_reader *r, const struct iop_mon_b
     }
     if (sz.data)
         copy_in(r, off, ev->data, sz.data);
+    bool was_half = iop_mon_bin_reader_half_full(r);
     r->b_cnt += sz.store;
     r->b_in = ring_add(r, r->b_in, sz.store);
-    /* Only the empty -> non-empty edge needs a wakeup: whoever waits re-checks. */
-    if (r->nevents++ == 0)
+    /* Only the empty -> non-empty edge needs a wakeup: whoever waits re-checks.  A
+     * waiter that delays its wakeup to take records in batches is told again when the
+     * ring passes half full. */
+    if (r->nevents++ == 0 || (!was_half && iop_mon_bin_reader_half_full(r)))
         iop_mon_hooks_notify(&r->hooks);
     return 0;
 }
@@ -306,6 +309,11 @@ long iop_mon_bin_reader_read(struct iop_mon_bin_reader *r, void *buf, size_t n) 
 bool iop_mon_bin_reader_readable(const struct iop_mon_bin_reader *r) {
     assert(r);
     return r->nevents > 0;
+}
+
+bool iop_mon_bin_reader_half_full(const struct iop_mon_bin_reader *r) {
+    assert(r);
+    return r->b_cnt >= r->b_size / 2;
 }
 
 bool iop_mon_bin_reader_hung_up(const struct iop_mon_bin_reader *r) {

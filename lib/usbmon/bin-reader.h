@@ -69,8 +69,8 @@ struct iop_mon_bin_budget {
 int iop_mon_bin_reader_new(struct iop_mon_bin_budget *budget, struct iop_mon_bin_reader **ret);
 /* Detaches (reader-hooks.h), gives the ring back.  NULL is fine; returns NULL. */
 struct iop_mon_bin_reader *iop_mon_bin_reader_free(struct iop_mon_bin_reader *r);
-/* The reader's hooks (reader-hooks.h): notify when the ring becomes non-empty or the
- * reader hangs up; detach when it is freed while attached. */
+/* The reader's hooks (reader-hooks.h): notify when the ring becomes non-empty, when it
+ * becomes half full, and when the reader hangs up; detach when it is freed while attached. */
 struct iop_mon_reader_hooks *iop_mon_bin_reader_hooks(struct iop_mon_bin_reader *r);
 
 /* Store one event.  0; -ENOBUFS when it does not fit (dropped; counted unless 'E');
@@ -121,6 +121,8 @@ long iop_mon_bin_reader_read(struct iop_mon_bin_reader *r, void *buf, size_t n);
 /* A record is queued (POLLIN; a read, GET or MFETCH would not wait). */
 bool iop_mon_bin_reader_readable(const struct iop_mon_bin_reader *r);
 bool iop_mon_bin_reader_hung_up(const struct iop_mon_bin_reader *r);
+/* Half the ring's bytes or more in use. */
+bool iop_mon_bin_reader_half_full(const struct iop_mon_bin_reader *r);
 /* The bus is gone: detach, stop taking events, give the budget back, notify.
  * Idempotent. */
 void iop_mon_bin_reader_hangup(struct iop_mon_bin_reader *r);

@@ -61,8 +61,9 @@ int iop_mon_reader_push(struct iop_mon_reader *r, const struct iop_mon_event *ev
     unsigned slot = (r->head + r->count) % IOP_MON_EVENT_MAX;
     memcpy(&r->ring[slot], ev, sizeof(*ev));
     /* Only the empty -> non-empty edge needs a wakeup: whoever waits re-checks after
-     * each line it takes, so later events are found without one. */
-    if (r->count++ == 0)
+     * each line it takes, so later events are found without one.  A waiter that
+     * delays its wakeup to take lines in batches is told again at WAKE_DEPTH. */
+    if (r->count++ == 0 || r->count == IOP_MON_WAKE_DEPTH)
         iop_mon_hooks_notify(&r->hooks);
     return 0;
 }

@@ -47,13 +47,18 @@ struct iop_mon_reader;
 #define IOP_MON_EVENT_MAX 93u
 /* Most text one read returns: a full queue of typical lines (about 100 bytes). */
 #define IOP_MON_BATCH_MAX 16384u
+/* Queue depth at which push notifies once more (besides the empty -> non-empty edge):
+ * a waiter that holds its wakeup back to collect lines (mon-node.c) is woken then at
+ * the latest, half a queue before events would be dropped. */
+#define IOP_MON_WAKE_DEPTH (IOP_MON_EVENT_MAX / 2)
 
 int iop_mon_reader_new(enum iop_mon_fmt fmt, struct iop_mon_reader **ret);
 /* Detaches (reader-hooks.h), drops what is queued.  NULL is fine; returns NULL. */
 struct iop_mon_reader *iop_mon_reader_free(struct iop_mon_reader *r);
 
-/* The reader's hooks (reader-hooks.h): notify when an event arrives in an empty queue
- * or the reader hangs up; detach when it is freed while attached (bus.c unlinks it). */
+/* The reader's hooks (reader-hooks.h): notify when an event arrives in an empty queue,
+ * when the queue reaches IOP_MON_WAKE_DEPTH events, and when the reader hangs up;
+ * detach when it is freed while attached (bus.c unlinks it). */
 struct iop_mon_reader_hooks *iop_mon_reader_hooks(struct iop_mon_reader *r);
 
 /* Queue a copy of ev.  0, or -ENOBUFS when the queue is full (the event is dropped and

@@ -1,6 +1,6 @@
 #!/bin/sh
 # usbmon trace benchmark (not a test), in the test VM:
-#   tests/usbmon/bench-trace.sh [--binary] [BUILD_DIR [SECONDS ROUNDS THREADS LEN BUFSIZE]]
+#   tests/usbmon/bench-trace.sh [--binary] [--wake MS] [BUILD_DIR [SECONDS ROUNDS THREADS LEN BUFSIZE]]
 # boots the VM (tests/vm/run) and runs this script inside it.  iopd runs with a
 # Loopback gadget on dummy_hcd claimed; THREADS clients send bulk OUT/IN pairs of LEN
 # bytes through I2OPASSTHRU for SECONDS, in four interleaved phases per round:
@@ -18,9 +18,11 @@
 # node delivers at least what the kernel's does for the same traffic) and the URB
 # rate with an iopd reader against none (cost target for text <= 10%, for binary no
 # more than the kernel's reader costs).  IOPVM_SMP=N gives the VM N CPUs (default 1).
+# --wake MS runs iopd with --usbmon-wake-delay=MS (default: iopd's default).
 set -u
-MODE=text
+MODE=text WAKE=
 [ "${1:-}" = --binary ] && { MODE=binary; shift; }
+[ "${1:-}" = --wake ] && { WAKE=$2; shift 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$here/../../build}
 BUILD=$(cd "$BUILD" && pwd) || exit 2
@@ -31,6 +33,7 @@ if [ $MODE = binary ]; then BUFSIZE=${5:-1228800}; else BUFSIZE=${5:-131072}; fi
 if [ -z "${IOPVM:-}" ]; then
     [ -x "$BUILD/tests/usbmon/bench-trace" ] || { echo "bench-trace: build it first: ninja -C $BUILD" >&2; exit 2; }
     flag=; [ $MODE = binary ] && flag=--binary
+    [ -n "$WAKE" ] && flag="$flag --wake $WAKE"
     cd "$here/../.." && IOPVM_CACHE=${IOPVM_CACHE:-$BUILD/vm} exec tests/vm/run --timeout 900 --smp "${IOPVM_SMP:-1}" -- \
         /bin/sh "$here/bench-trace.sh" $flag "$BUILD" "$SECS" "$ROUNDS" "$THREADS" "$LEN" "$BUFSIZE"
 fi
@@ -47,7 +50,7 @@ cat >/tmp/bench.json <<JSON
 { "iops": [ { "unit": 0, "devices": [ { "tid": 12, "class": "bus-adapter", "usb": true } ] } ],
   "usb": { "claim": [ { "device": "$GADGET_VIDPID" } ] } }
 JSON
-start_iopd --config /tmp/bench.json -q || exit 1
+start_iopd --config /tmp/bench.json -q ${WAKE:+--usbmon-wake-delay=$WAKE} || exit 1
 if [ $MODE = binary ]; then
     INODE=/dev/iopd/usbmon$GBUS KNODE=/dev/usbmon$GBUS READ=readbin
 else
@@ -58,7 +61,7 @@ wait_for "$INODE" 50 || { echo "bench-trace: no $INODE"; exit 1; }
 TID=$(gadget_tids)
 bulk_eps "$TID"
 IOPD_CPU() { awk '{ print $14 + $15 }' "/proc/$IOPD_PID/stat"; } # clock ticks
-echo "bench-trace ($MODE): kernel $(uname -r), $(nproc) CPU(s), bus $GBUS, TID $TID, $THREADS clients, bulk $LEN-byte OUT/IN pairs, $SECS s per phase, $ROUNDS rounds, $READ $INODE / $KNODE ($BUFSIZE)"
+echo "bench-trace ($MODE${WAKE:+, iopd --usbmon-wake-delay=$WAKE}): kernel $(uname -r), $(nproc) CPU(s), bus $GBUS, TID $TID, $THREADS clients, bulk $LEN-byte OUT/IN pairs, $SECS s per phase, $ROUNDS rounds, $READ $INODE / $KNODE ($BUFSIZE)"
 
 RES=/tmp/bench-trace.res
 : >"$RES"

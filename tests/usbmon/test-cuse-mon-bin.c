@@ -20,6 +20,7 @@
 #include "lib/usbmon/binary.h"
 #include "lib/usbmon/bus.h"
 #include "lib/util/log.h"
+#include "lib/util/loop.h"
 #include "testutil.h"
 
 struct node_under_test {
@@ -333,6 +334,54 @@ static void test_waiting_ioctls(void) {
     free(io);
 }
 
+/* With a wake delay a waiting GET (or read) is answered when the delay's timer fires,
+ * and at once when the ring passes half full; the cancelled timer leaves nothing. */
+static void test_wake_delay(void) {
+    uint64_t fh, u;
+    struct iop_loop *loop;
+    struct fake_kernel_ioctl *io = calloc(1, sizeof(*io));
+    CHECK_EQ(iop_loop_new(&loop), 0);
+    iop_mon_bin_node_set_wake_delay(n1.node, loop, 20000);
+    CHECK_EQ(fake_kernel_open(&n1.k, O_RDONLY, &fh), 0);
+
+    set_get(U_HDR, U_DATA, sizeof(m_data));
+    CHECK_EQ(fake_kernel_ioctl_start(&n1.k, io, fh, IOP_MON_IOCX_GET, U_ARG, false, &user), -EINPROGRESS);
+    iop_mon_submit(mon, &bulk_urb);
+    CHECK(nothing_sent(&n1));
+    CHECK_EQ(iop_loop_iterate(loop, 0), 0); /* not due yet */
+    CHECK(nothing_sent(&n1));
+    CHECK_EQ(iop_loop_iterate(loop, 1000), 0);
+    CHECK_EQ(fake_kernel_ioctl_resume(&n1.k, io), 0);
+    CHECK_MEMEQ(m_data, bulk_buf, 500);
+
+    /* A parked read the same way. */
+    uint8_t buf[64];
+    CHECK_EQ(do_read(&n1, fh, buf, sizeof(buf), O_RDONLY, &u), -EINPROGRESS);
+    iop_mon_submit(mon, &bulk_urb);
+    CHECK(nothing_sent(&n1));
+    CHECK_EQ(iop_loop_iterate(loop, 1000), 0);
+    CHECK_EQ(reply_of(&n1, u, buf, sizeof(buf)), 64);
+    CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCH_MFLUSH, 1), 1);
+
+    /* 576-byte records in an 8 KiB ring: the 8th passes half and wakes at once. */
+    CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCT_RING_SIZE, 8192), 0);
+    set_get(U_HDR, U_DATA, sizeof(m_data));
+    CHECK_EQ(fake_kernel_ioctl_start(&n1.k, io, fh, IOP_MON_IOCX_GET, U_ARG, false, &user), -EINPROGRESS);
+    for (int i = 0; i < 7; i++)
+        iop_mon_submit(mon, &bulk_urb);
+    CHECK(nothing_sent(&n1));
+    iop_mon_submit(mon, &bulk_urb);
+    CHECK_EQ(fake_kernel_ioctl_resume(&n1.k, io), 0);
+    CHECK_EQ(ioctl1(&n1, fh, IOP_MON_IOCH_MFLUSH, 7), 7);
+    CHECK_EQ(iop_loop_iterate(loop, 40), 0); /* the first record's timer is gone */
+    CHECK(nothing_sent(&n1));
+    CHECK_EQ(fake_kernel_release(&n1.k, fh), 0);
+
+    iop_mon_bin_node_set_wake_delay(n1.node, NULL, 0);
+    iop_loop_free(loop);
+    free(io);
+}
+
 /* A full ring drops and counts; the URB path goes on and readers are unaffected. */
 static void test_overflow(void) {
     uint64_t fh, fh0;
@@ -429,6 +478,7 @@ int main(void) {
     TEST(test_compat);
     TEST(test_read);
     TEST(test_waiting_ioctls);
+    TEST(test_wake_delay);
     TEST(test_overflow);
     TEST(test_poll);
     TEST(test_hangup_and_free);

@@ -14,7 +14,9 @@
 #include "lib/usb/urb.h"
 #include "lib/usbmon/bus.h"
 #include "lib/usbmon/capture.h"
+#include "lib/usbmon/reader.h"
 #include "lib/util/log.h"
+#include "lib/util/loop.h"
 #include "testutil.h"
 
 struct node_under_test {
@@ -387,6 +389,103 @@ static void test_hangup(void) {
     CHECK_EQ(fake_kernel_release(&n1u.k, fh), 0);
 }
 
+/* With a wake delay, a parked read or poll is answered when the delay's timer fires,
+ * with every line that arrived meanwhile; a queue at IOP_MON_WAKE_DEPTH, hangup and a
+ * read that finds lines queued are answered at once; nothing waiting arms no timer;
+ * an interrupted or closed file leaves nothing behind for the timer. */
+static void test_wake_delay(void) {
+    struct iop_loop *loop;
+    uint64_t fh, u;
+    char buf[16384];
+    struct fake_kernel_msg m;
+    CHECK_EQ(iop_loop_new(&loop), 0);
+    iop_mon_node_set_wake_delay(n1u.node, loop, 20000);
+    CHECK_EQ(fake_kernel_open(&n1u.k, O_RDONLY, &fh), 0);
+
+    /* Three events for a parked read: one reply, when the timer fires. */
+    CHECK_EQ(do_read(&n1u, fh, buf, sizeof(buf) - 1, O_RDONLY, &u), -EINPROGRESS);
+    for (int i = 0; i < 3; i++)
+        iop_mon_submit(mon, &bulk1.urb);
+    CHECK(nothing_sent(&n1u));
+    CHECK_EQ(iop_loop_iterate(loop, 0), 0); /* not due yet */
+    CHECK(nothing_sent(&n1u));
+    CHECK_EQ(iop_loop_iterate(loop, 1000), 0);
+    CHECK(reply_of(&n1u, u, buf, sizeof(buf)) > 0);
+    CHECK_EQ(count_lines(buf), 3);
+
+    /* Lines queued when the read comes: answered at once, no timer involved. */
+    iop_mon_submit(mon, &bulk1.urb); /* nobody waits: no timer */
+    CHECK_EQ(iop_loop_iterate(loop, 0), 0);
+    CHECK(nothing_sent(&n1u));
+    CHECK(do_read(&n1u, fh, buf, sizeof(buf) - 1, O_RDONLY, NULL) > 0);
+    CHECK_EQ(count_lines(buf), 1);
+
+    /* A queue at WAKE_DEPTH wakes at once; the timer armed by its first event is gone. */
+    CHECK_EQ(do_read(&n1u, fh, buf, sizeof(buf) - 1, O_RDONLY, &u), -EINPROGRESS);
+    for (unsigned i = 0; i + 1 < IOP_MON_WAKE_DEPTH; i++)
+        iop_mon_submit(mon, &bulk1.urb);
+    CHECK(nothing_sent(&n1u));
+    iop_mon_submit(mon, &bulk1.urb);
+    CHECK(reply_of(&n1u, u, buf, sizeof(buf)) > 0);
+    CHECK_EQ(count_lines(buf), (int)IOP_MON_WAKE_DEPTH);
+    CHECK_EQ(do_read(&n1u, fh, buf, sizeof(buf) - 1, O_RDONLY, &u), -EINPROGRESS);
+    CHECK_EQ(iop_loop_iterate(loop, 40), 0); /* past the delay: nothing fires */
+    CHECK(nothing_sent(&n1u));
+    /* ... and the parked read is served by the next event's timer. */
+    iop_mon_submit(mon, &bulk1.urb);
+    CHECK(nothing_sent(&n1u));
+    CHECK_EQ(iop_loop_iterate(loop, 1000), 0);
+    CHECK(reply_of(&n1u, u, buf, sizeof(buf)) > 0);
+    CHECK_EQ(count_lines(buf), 1);
+
+    /* A waiting poll is woken by the timer too. */
+    CHECK_EQ(fake_kernel_send_poll(&n1u.k, fh, 0x77, POLLIN, true, &u), 0);
+    pump(&n1u);
+    CHECK_EQ(fake_kernel_next_msg(&n1u.k, &m), 0);
+    CHECK_EQ(((struct fuse_poll_out *)m.data)->revents, 0);
+    iop_mon_submit(mon, &bulk1.urb);
+    iop_mon_submit(mon, &bulk1.urb);
+    CHECK(nothing_sent(&n1u));
+    CHECK_EQ(iop_loop_iterate(loop, 1000), 0);
+    CHECK_EQ(fake_kernel_next_msg(&n1u.k, &m), 0);
+    CHECK_EQ(m.error, FUSE_NOTIFY_POLL);
+    CHECK_EQ(((struct fuse_notify_poll_wakeup_out *)m.data)->kh, 0x77);
+    CHECK(do_read(&n1u, fh, buf, sizeof(buf) - 1, O_RDONLY, NULL) > 0);
+    CHECK_EQ(count_lines(buf), 2);
+
+    /* Interrupted while the timer is armed: EINTR; the timer then finds nobody, and
+     * the line is read next. */
+    CHECK_EQ(do_read(&n1u, fh, buf, sizeof(buf) - 1, O_RDONLY, &u), -EINPROGRESS);
+    iop_mon_submit(mon, &bulk1.urb);
+    CHECK_EQ(fake_kernel_send_interrupt(&n1u.k, u), 0);
+    pump(&n1u);
+    CHECK_EQ(reply_of(&n1u, u, buf, sizeof(buf)), -EINTR);
+    CHECK_EQ(iop_loop_iterate(loop, 1000), 0);
+    CHECK(nothing_sent(&n1u));
+    CHECK(do_read(&n1u, fh, buf, sizeof(buf) - 1, O_NONBLOCK, NULL) > 0);
+    CHECK_EQ(count_lines(buf), 1);
+
+    /* Hangup wakes at once: end of file. */
+    CHECK_EQ(do_read(&n1u, fh, buf, sizeof(buf) - 1, O_RDONLY, &u), -EINPROGRESS);
+    CHECK_EQ(iop_mon_remove_bus(mon, 1), 0);
+    CHECK_EQ(reply_of(&n1u, u, buf, sizeof(buf)), 0);
+    CHECK_EQ(fake_kernel_release(&n1u.k, fh), 0);
+    CHECK_EQ(iop_mon_add_bus(mon, 1), 0);
+
+    /* Closed with the timer armed (its poll waits): the timer goes with the file. */
+    CHECK_EQ(fake_kernel_open(&n1u.k, O_RDONLY, &fh), 0);
+    CHECK_EQ(fake_kernel_send_poll(&n1u.k, fh, 0x78, POLLIN, true, &u), 0);
+    pump(&n1u);
+    CHECK_EQ(fake_kernel_next_msg(&n1u.k, &m), 0);
+    iop_mon_submit(mon, &bulk1.urb);
+    CHECK_EQ(fake_kernel_release(&n1u.k, fh), 0);
+    CHECK_EQ(iop_loop_iterate(loop, 40), 0);
+    CHECK(nothing_sent(&n1u));
+
+    iop_mon_node_set_wake_delay(n1u.node, NULL, 0);
+    iop_loop_free(loop);
+}
+
 /* Tearing a node down answers its parked reads (ENODEV) before the session closes. */
 static void test_free_with_parked_read(void) {
     uint64_t fh, u;
@@ -420,6 +519,7 @@ int main(void) {
     TEST(test_poll);
     TEST(test_write_ioctl);
     TEST(test_hangup);
+    TEST(test_wake_delay);
     TEST(test_free_with_parked_read);
     struct node_under_test *all[] = { &n1u, &n1t, &n0u, &n3u };
     for (unsigned i = 0; i < 4; i++) {
