@@ -82,6 +82,16 @@ static void test_inquiry(void) {
     CHECK_EQ(reply[5], 36);
 }
 
+/* The IOPs a configuration text gives. */
+static struct iop_system *system_of(const char *json) {
+    struct iop_config *cfg;
+    struct iop_system *s = NULL;
+    CHECK_EQ(iop_config_parse(json, strlen(json), "<test>", &cfg, NULL), 0);
+    CHECK_EQ(iop_system_new_from_config(cfg, &s), 0);
+    iop_config_free(cfg);
+    return s;
+}
+
 /* A disk's unit serial number (VPD page 80h) when none is configured: what printf's
  * "IOPD%02u%03X%u" makes of unit, TID and LUN (attach formats it by hand: it runs for
  * every disk at start). */
@@ -90,11 +100,7 @@ static void test_default_serial(void) {
         "{ \"iops\": [ { \"unit\": 17, \"devices\": ["
         " { \"tid\": \"0xabc\", \"class\": \"block-storage\", \"blocks\": 64, \"scsi_lun\": 5 },"
         " { \"tid\": 16, \"class\": \"scsi-peripheral\", \"blocks\": 64 } ] } ] }";
-    struct iop_config *cfg;
-    struct iop_system *s;
-    CHECK_EQ(iop_config_parse(json, strlen(json), "<test>", &cfg, NULL), 0);
-    CHECK_EQ(iop_system_new_from_config(cfg, &s), 0);
-    iop_config_free(cfg);
+    struct iop_system *s = system_of(json);
     unsigned disks = 0;
     for (unsigned i = 0; i < s->iop[17]->n_dev; i++) {
         const struct iop_device *d = s->iop[17]->dev[i];
@@ -124,11 +130,7 @@ static void test_configured_identity(void) {
         "   \"revision\": \"2.10b\", \"serial\": \"SN0123456789abcdefghijklmnopqrstuvwxyz\","
         "   \"params\": { \"0xF102\": { \"DeviceName\": \"disk17\" } } },"
         " { \"tid\": 18, \"class\": \"block-storage\", \"blocks\": 64, \"serial\": \"S18\" } ] } ] }";
-    struct iop_config *cfg;
-    struct iop_system *s;
-    CHECK_EQ(iop_config_parse(json, strlen(json), "<test>", &cfg, NULL), 0);
-    CHECK_EQ(iop_system_new_from_config(cfg, &s), 0);
-    iop_config_free(cfg);
+    struct iop_system *s = system_of(json);
     const struct iop_controller *ctl = s->iop[3];
     CHECK(ctl != NULL);
     for (unsigned i = 0; ctl && i < ctl->n_dev; i++) {
