@@ -294,14 +294,13 @@ static void media_rw(struct iop_scsi_lu *lu, struct iop_scsi_cmd *cmd, const str
         return;
     if (len > IOP_SCSI_MAX_XFER)
         return scsi_bad_field(lu, cmd, false, cmd->cdb[0] == 0x08 || cmd->cdb[0] == 0x0A ? 4 : 7, -1);
-    int r;
     if (rw->verify && !rw->bytchk) {
         /* Medium verification: read it all back in pieces that fit data_in... no
          * buffer is needed, the medium read reports errors itself. */
         uint8_t chunk[4096];
         for (uint64_t done = 0; done < len; done += sizeof(chunk)) {
             size_t n = len - done < sizeof(chunk) ? (size_t)(len - done) : sizeof(chunk);
-            if ((r = lu->medium.read(lu->medium.ctx, off + done, chunk, n)) < 0)
+            if (lu->medium.read(lu->medium.ctx, off + done, chunk, n) < 0)
                 return scsi_check(lu, cmd, IOP_SCSI_MEDIUM_ERROR, ASC_READ_ERROR, 0);
         }
         return;
@@ -313,7 +312,7 @@ static void media_rw(struct iop_scsi_lu *lu, struct iop_scsi_cmd *cmd, const str
         }
         cmd->data_out_used = (size_t)len;
         if (rw->write) {
-            if ((r = lu->medium.write(lu->medium.ctx, off, cmd->data_out, (size_t)len)) < 0)
+            if (lu->medium.write(lu->medium.ctx, off, cmd->data_out, (size_t)len) < 0)
                 return scsi_check(lu, cmd, IOP_SCSI_MEDIUM_ERROR, ASC_WRITE_ERROR, 0);
             if (!lu->wce && lu->medium.sync && lu->medium.sync(lu->medium.ctx) < 0)
                 return scsi_check(lu, cmd, IOP_SCSI_MEDIUM_ERROR, ASC_WRITE_ERROR, 0);
@@ -323,7 +322,7 @@ static void media_rw(struct iop_scsi_lu *lu, struct iop_scsi_cmd *cmd, const str
         uint8_t chunk[4096];
         for (uint64_t done = 0; done < len; done += sizeof(chunk)) {
             size_t n = len - done < sizeof(chunk) ? (size_t)(len - done) : sizeof(chunk);
-            if ((r = lu->medium.read(lu->medium.ctx, off + done, chunk, n)) < 0)
+            if (lu->medium.read(lu->medium.ctx, off + done, chunk, n) < 0)
                 return scsi_check(lu, cmd, IOP_SCSI_MEDIUM_ERROR, ASC_READ_ERROR, 0);
             if (memcmp(chunk, cmd->data_out + done, n) != 0)
                 return scsi_check(lu, cmd, IOP_SCSI_MISCOMPARE, ASC_MISCOMPARE, 0);
@@ -334,7 +333,7 @@ static void media_rw(struct iop_scsi_lu *lu, struct iop_scsi_cmd *cmd, const str
         cmd->overrun = true;
         return;
     }
-    if ((r = lu->medium.read(lu->medium.ctx, off, cmd->data_in, (size_t)len)) < 0)
+    if (lu->medium.read(lu->medium.ctx, off, cmd->data_in, (size_t)len) < 0)
         return scsi_check(lu, cmd, IOP_SCSI_MEDIUM_ERROR, ASC_READ_ERROR, 0);
     cmd->data_in_len = (size_t)len;
 }
