@@ -50,7 +50,11 @@ int iopctl_get_table(struct iopctl *ctl, unsigned long cmd, uint32_t iop, uint8_
 /* Memory below 4 GiB (MAP_32BIT) for buffers an SG element names by 32-bit address;
  * NULL on failure.  Unmap with munmap(p, n ? n : 1). */
 void *iopctl_map32(size_t n);
-/* A whole file (at most 16 MiB) into such memory; IOPCTL_OK or the failure reported. */
+/* The most bytes one simple SG element names: its byte count is bits 0-23 of the
+ * flags/count word, so 16 MiB itself would be a count of 0 with a stray flag bit. */
+#define IOPCTL_SG_COUNT_MAX 0x00FFFFFFu
+/* A whole file (at most IOPCTL_SG_COUNT_MAX bytes, else EFBIG) into such memory;
+ * IOPCTL_OK or the failure reported. */
 int iopctl_read_file32(const char *path, uint8_t **buf, size_t *len);
 int iopctl_write_file(const char *path, const void *buf, size_t len);
 

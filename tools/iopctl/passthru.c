@@ -32,7 +32,7 @@ int iopctl_read_file32(const char *path, uint8_t **buf, size_t *len) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     *buf = NULL;
-    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (1 << 24)) {
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (off_t)IOPCTL_SG_COUNT_MAX) {
         int e = fd < 0 ? errno : EFBIG;
         if (fd >= 0)
             close(fd);
@@ -81,8 +81,9 @@ int iopctl_cmd_passthru(struct iopctl *ctl, int argc, char **argv) {
         case 'i': in_file = optarg; break;
         case 'o': out_file = optarg; break;
         case 'f':
-            if (iopctl_parse_u32(optarg, 1u << 24, &out_len) < 0)
-                return iopctl_usage("%s", usage_text);
+            if (iopctl_parse_u32(optarg, IOPCTL_SG_COUNT_MAX, &out_len) < 0)
+                return iopctl_usage("%s (--from-iop: at most %u bytes, what one SG element holds)", usage_text,
+                                    IOPCTL_SG_COUNT_MAX);
             break;
         default: return iopctl_usage("%s", usage_text);
         }

@@ -63,8 +63,10 @@ int iopctl_cmd_scsi(struct iopctl *ctl, int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "i:o:d:n", opts, NULL)) != -1) {
         switch (c) {
         case 'i':
-            if (iopctl_parse_u32(optarg, IOP_SCSI_MAX_XFER, &in_len) < 0)
-                return iopctl_usage("%s", usage_text);
+            /* The message's byte count could say 16 MiB (IOP_SCSI_MAX_XFER), its SG element not. */
+            if (iopctl_parse_u32(optarg, IOPCTL_SG_COUNT_MAX, &in_len) < 0)
+                return iopctl_usage("%s (--in: at most %u bytes, what one SG element holds)", usage_text,
+                                    IOPCTL_SG_COUNT_MAX);
             break;
         case 'o': out_file = optarg; break;
         case 'd': data_file = optarg; break;

@@ -1,0 +1,36 @@
+#!/bin/sh
+# iopctl's command line on the host (no iopd needed): lengths an I2O SG element cannot
+# hold are refused before anything is sent.  The device is /dev/null, so a request that
+# is sent fails with ENOTTY (status 1); a refusal is status 2 (usage) or 1 with EFBIG.
+# Usage: iopctl-cli.sh PATH-TO-IOPCTL
+iopctl=${1:?usage: $0 IOPCTL}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+expect() { # expect STATUS PATTERN ARGS...: iopctl -d /dev/null ARGS exits STATUS, says PATTERN
+    want=$1 pattern=$2
+    shift 2
+    "$iopctl" -d /dev/null "$@" >"$tmp/out" 2>&1
+    got=$?
+    if [ "$got" -eq "$want" ] && grep -q -- "$pattern" "$tmp/out"; then
+        echo "ok   iopctl $* -> $got"
+    else
+        echo "FAIL iopctl $* -> $got, want $want and '$pattern':"
+        cat "$tmp/out"
+        fails=$((fails + 1))
+    fi
+}
+# An SG element's byte count is 24 bits: 16 MiB would go out as a count of 0 with a
+# stray flag bit (the IOP would move nothing, and iopctl print 16 MiB of zeros).
+expect 2 "at most 16777215 bytes" passthru 0 0x00a 0x30 0 512 0 0 --from-iop 16777216
+expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x30 0 512 0 0 --from-iop 16777215
+expect 2 "at most 16777215 bytes" scsi 0 0x00a 0x08 0 0 0 1 0 --in 16777216
+expect 1 "Inappropriate ioctl" scsi 0 0x00a 0x08 0 0 0 1 0 --in 16777215
+head -c 16777216 /dev/zero >"$tmp/16m"
+head -c 16777215 /dev/zero >"$tmp/16m-1"
+expect 1 "File too large" passthru 0 0x00a 0x31 0 512 0 0 --to-iop "$tmp/16m"
+expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x31 0 512 0 0 --to-iop "$tmp/16m-1"
+expect 1 "File too large" scsi 0 0x00a 0x0a 0 0 0 1 0 --data-out "$tmp/16m"
+expect 1 "Inappropriate ioctl" scsi 0 0x00a 0x0a 0 0 0 1 0 --data-out "$tmp/16m-1"
+echo "iopctl-cli: $fails failed"
+[ "$fails" -eq 0 ]
