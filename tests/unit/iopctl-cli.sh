@@ -32,5 +32,10 @@ expect 1 "File too large" passthru 0 0x00a 0x31 0 512 0 0 --to-iop "$tmp/16m"
 expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x31 0 512 0 0 --to-iop "$tmp/16m-1"
 expect 1 "File too large" scsi 0 0x00a 0x0a 0 0 0 1 0 --data-out "$tmp/16m"
 expect 1 "Inappropriate ioctl" scsi 0 0x00a 0x0a 0 0 0 1 0 --data-out "$tmp/16m-1"
+# sw: the fragment count of a size near 4 GiB wrapped to 0: nothing was sent, and iopctl
+# said "downloaded"/"uploaded" with exit 0.  The first fragment must go out.
+truncate -s 4294967295 "$tmp/4g-1"
+expect 1 "Inappropriate ioctl" sw download 0 irtos 1 "$tmp/4g-1"
+expect 1 "Inappropriate ioctl" sw upload 0 irtos 1 "$tmp/up" --size 4294967295
 echo "iopctl-cli: $fails failed"
 [ "$fails" -eq 0 ]

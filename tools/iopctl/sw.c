@@ -70,7 +70,9 @@ static int sw_download(struct iopctl *ctl, uint32_t iop, uint8_t type, uint32_t 
         fprintf(stderr, "iopctl: %s: the image must be 1 byte to 4 GiB long\n", file);
         return IOPCTL_FAILED;
     }
-    unsigned int swlen = (unsigned int)st.st_size, maxfrag = (swlen + FRAG - 1) / FRAG, curfrag;
+    /* Rounded up in 64 bits: swlen + FRAG - 1 wraps above 4 GiB - 8 KiB, 0 fragments. */
+    unsigned int swlen = (unsigned int)st.st_size, maxfrag = (unsigned int)(((uint64_t)swlen + FRAG - 1) / FRAG),
+                 curfrag;
     uint8_t buf[FRAG];
     struct i2o_sw_xfer x = { .iop = iop, .flags = flags, .sw_type = type, .sw_id = id, .buf = buf,
                              .swlen = &swlen, .maxfrag = &maxfrag, .curfrag = &curfrag };
@@ -103,7 +105,8 @@ static int sw_download(struct iopctl *ctl, uint32_t iop, uint8_t type, uint32_t 
 
 static int sw_upload(struct iopctl *ctl, uint32_t iop, uint8_t type, uint32_t id, const char *file,
                      uint32_t size) {
-    unsigned int swlen = size, maxfrag = (size + FRAG - 1) / FRAG, curfrag;
+    /* Rounded up in 64 bits: size + FRAG - 1 wraps above 4 GiB - 8 KiB, 0 fragments. */
+    unsigned int swlen = size, maxfrag = (unsigned int)(((uint64_t)size + FRAG - 1) / FRAG), curfrag;
     uint8_t buf[FRAG];
     struct i2o_sw_xfer x = { .iop = iop, .sw_type = type, .sw_id = id, .buf = buf,
                              .swlen = &swlen, .maxfrag = &maxfrag, .curfrag = &curfrag };
