@@ -37,5 +37,10 @@ expect 1 "Inappropriate ioctl" scsi 0 0x00a 0x0a 0 0 0 1 0 --data-out "$tmp/16m-
 truncate -s 4294967295 "$tmp/4g-1"
 expect 1 "Inappropriate ioctl" sw download 0 irtos 1 "$tmp/4g-1"
 expect 1 "Inappropriate ioctl" sw upload 0 irtos 1 "$tmp/up" --size 4294967295
+# passthru: the SGL offset has 4 bits, so an SG element after 12 payload words went out
+# with offset 0 and a message flag set (the IOP saw no SG element).
+expect 2 "at most 11 payload words" passthru 0 0x00a 0x30 0 0 0 0 0 0 0 0 0 0 0 0 --from-iop 512
+expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x30 0 0 0 0 0 0 0 0 0 0 0 --from-iop 512
+expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x30 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
 echo "iopctl-cli: $fails failed"
 [ "$fails" -eq 0 ]

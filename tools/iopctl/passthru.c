@@ -97,6 +97,11 @@ int iopctl_cmd_passthru(struct iopctl *ctl, int argc, char **argv) {
     unsigned words = 4 + n_body + 2 * n_sg;
     if (words > MAX_WORDS)
         return iopctl_usage("%s (at most %u words in all)", usage_text, MAX_WORDS);
+    /* The SGL offset is bits 4-7 of word 0: with an SG element, 12 or more payload words
+     * would spill into the message flags and point the IOP at the wrong SGL. */
+    if (n_sg && 4 + n_body > 15)
+        return iopctl_usage("%s (with --to-iop or --from-iop at most 11 payload words: the SGL offset has 4 bits)",
+                            usage_text);
 
     uint32_t *msg = iopctl_map32((MAX_WORDS + REPLY_WORDS) * 4);
     uint8_t *in = NULL, *out = NULL;
