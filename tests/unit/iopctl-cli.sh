@@ -42,5 +42,9 @@ expect 1 "Inappropriate ioctl" sw upload 0 irtos 1 "$tmp/up" --size 4294967295
 expect 2 "at most 11 payload words" passthru 0 0x00a 0x30 0 0 0 0 0 0 0 0 0 0 0 0 --from-iop 512
 expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x30 0 0 0 0 0 0 0 0 0 0 0 --from-iop 512
 expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x30 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+# usb iso: PACKETS x PACKET_LENGTH beyond the 120 KiB data buffer (64 x 3072) was sent,
+# the IOP to write past iopctl's buffer.
+expect 2 "at most 122880 bytes" usb iso 1 0x81 64 3072
+expect 1 "Inappropriate ioctl" usb iso 1 0x81 40 3072
 echo "iopctl-cli: $fails failed"
 [ "$fails" -eq 0 ]

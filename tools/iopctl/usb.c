@@ -153,6 +153,10 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
         type = 0;
         in = ep & 0x80;
         len = npackets * plen;
+        /* 64 packets of 3 KiB are 192 KiB: more than the data buffer below (an IN ran
+         * over the packet length table and past the mapping). */
+        if (len > MAX_DATA)
+            return iopctl_usage("%s (iso: PACKETS x PACKET_LENGTH at most %u bytes)", usage_text, MAX_DATA);
         flags |= 0x0002; /* ISO ASAP */
     } else {
         return iopctl_usage("%s", usage_text);
