@@ -46,5 +46,9 @@ expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x30 0 0 0 0 0 0 0 0 0 0 0 0 0 0
 # the IOP to write past iopctl's buffer.
 expect 2 "at most 122880 bytes" usb iso 1 0x81 64 3072
 expect 1 "Inappropriate ioctl" usb iso 1 0x81 40 3072
+# usb --data: each byte is two hex digits; strtoul took "-1" for 0xff and " 1" for 0x01.
+expect 2 "hex bytes" usb bulk 1 0x02 --data 00-1
+expect 2 "hex bytes" usb bulk 1 0x02 --data "00 1"
+expect 1 "Inappropriate ioctl" usb bulk 1 0x02 --data 00fFa9
 echo "iopctl-cli: $fails failed"
 [ "$fails" -eq 0 ]

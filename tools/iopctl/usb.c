@@ -73,15 +73,20 @@ static int find_device(struct iopctl *ctl, const char *name, uint32_t *iop, uint
     return -ENODEV;
 }
 
+static int hex_digit(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 static int parse_hex(const char *s, uint8_t *out, size_t cap) {
     size_t n = strlen(s);
     if (n % 2 || n / 2 > cap)
         return -1;
     for (size_t i = 0; i < n / 2; i++) {
-        char h[3] = { s[2 * i], s[2 * i + 1], 0 }, *end;
-        out[i] = (uint8_t)strtoul(h, &end, 16);
-        if (*end)
+        /* Two hex digits a byte, nothing else (strtoul took "-1" for 0xff and " 1"). */
+        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
             return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
     }
     return (int)(n / 2);
 }
@@ -161,14 +166,6 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
     } else {
         return iopctl_usage("%s", usage_text);
     }
-    int r = find_device(ctl, a[1], &iop, &tid);
-    if (r == -EINVAL)
-        return iopctl_usage("%s", usage_text);
-    if (r < 0) {
-        fprintf(stderr, "iopctl: no IOP shows a USB device %s%s%s\n", a[1], r == -ENODEV ? "" : ": ",
-                r == -ENODEV ? "" : strerror(-r));
-        return IOPCTL_FAILED;
-    }
     /* Frame, reply and data in one mapping below 4 GiB: SG addresses are 32-bit. */
     size_t map_len = (128 + REPLY_WORDS) * 4 + MAX_DATA + 4 * 64;
     uint32_t *msg = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
@@ -184,6 +181,18 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
         }
         if (type != 2)
             len = (uint32_t)k;
+    }
+    /* The device is looked up once the command line is known to be good. */
+    int r = find_device(ctl, a[1], &iop, &tid);
+    if (r == -EINVAL) {
+        munmap(msg, map_len);
+        return iopctl_usage("%s", usage_text);
+    }
+    if (r < 0) {
+        munmap(msg, map_len);
+        fprintf(stderr, "iopctl: no IOP shows a USB device %s%s%s\n", a[1], r == -ENODEV ? "" : ": ",
+                r == -ENODEV ? "" : strerror(-r));
+        return IOPCTL_FAILED;
     }
     /* ISO packet lengths in the message when they fit before the SGL (its offset has
      * 4 bits), else in a second SG element. */
