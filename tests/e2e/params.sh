@@ -30,6 +30,7 @@ check "a read-only field is refused (FIELD_UNWRITEABLE)" sh -c "! '$IOPCTL' set 
 check "a value too long for its field is refused before sending" sh -c "! '$IOPCTL' set 0 0x00a 0xF102 DeviceName $(printf '%070d' 0) 2>/dev/null"
 check "hex: is two hex digits a byte (not strtoul's '-1' or ' 1')" sh -c "! '$IOPCTL' set 0 0x00a 0xF103 SglChainSizeTarget hex:-1000000 2>/dev/null && ! '$IOPCTL' set 0 0x00a 0xF103 SglChainSizeTarget 'hex: 1000000' 2>/dev/null"
 check "hex: of the field's size sets it, little-endian" sh -c "'$IOPCTL' set 0 0x00a 0xF103 SglChainSizeTarget hex:00100000 && '$IOPCTL' --json get 0 0x00a 0xF103 | grep -q '\"SglChainSizeTarget\": *4096[,}]'"
+check "a plain value with a leading 0 is decimal (010 is 10, not octal 8)" sh -c "'$IOPCTL' set 0 0x00a 0xF103 SglChainSizeTarget 010 && '$IOPCTL' --json get 0 0x00a 0xF103 | grep -q '\"SglChainSizeTarget\": *10[,}]'"
 
 dd if=/dev/urandom of=/tmp/m.img bs=1k count=100 status=none
 check "a download moves data through the DMA channel" "$IOPCTL" sw download 0 irtos 1 /tmp/m.img

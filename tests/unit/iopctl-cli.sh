@@ -50,5 +50,10 @@ expect 1 "Inappropriate ioctl" usb iso 1 0x81 40 3072
 expect 2 "hex bytes" usb bulk 1 0x02 --data 00-1
 expect 2 "hex bytes" usb bulk 1 0x02 --data "00 1"
 expect 1 "Inappropriate ioctl" usb bulk 1 0x02 --data 00fFa9
+# Numbers are decimal or 0x hex (iopctl(1)): strtoull's base 0 read 0377 as octal 255,
+# sent as a CDB byte, and refused 08.
+expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x30 08
+expect 2 "usage: iopctl scsi" scsi 0 0x00a 0x12 0 0 0 0377 0
+expect 1 "Inappropriate ioctl" scsi 0 0x00a 0x12 0 0 0 0xfF 0
 echo "iopctl-cli: $fails failed"
 [ "$fails" -eq 0 ]

@@ -2,6 +2,7 @@
  * through the public ABI of <linux/i2o-dev.h>, so it works the same against the
  * kernel's old driver and against iopd.  "capture" reads a binary usbmon node through
  * the kernel's usbmon ABI instead (capture.c). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -54,13 +55,24 @@ int iopctl_usage(const char *fmt, ...) {
     return IOPCTL_USAGE;
 }
 
+int iopctl_strtou64(const char *s, char **end, uint64_t *out) {
+    *end = (char *)s;
+    if (!isdigit((unsigned char)s[0]))
+        return -EINVAL;
+    /* Not strtoull's base 0: that read "010" as octal 8 (and "08" not at all). */
+    bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    errno = 0;
+    unsigned long long v = strtoull(s, end, hex ? 16 : 10);
+    if (errno)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
 int iopctl_parse_u32(const char *s, uint32_t max, uint32_t *out) {
     char *end;
-    if (!s || !*s || s[0] == '-')
-        return -EINVAL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || *end || v > max)
+    uint64_t v;
+    if (!s || iopctl_strtou64(s, &end, &v) < 0 || *end || v > max)
         return -EINVAL;
     *out = (uint32_t)v;
     return 0;

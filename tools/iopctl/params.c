@@ -282,9 +282,10 @@ static int encode_value(const char *v, const struct iop_params_field_info *fi, u
         v = strchr(v, ':') + 1;
     } else if (!strncmp(v, "str:", 4)) {
         char *end;
-        sz = strtoul(v + 4, &end, 0);
-        if (*end != ':' || sz == 0 || sz > IOP_PARAMS_FIELD_SIZE_MAX)
+        uint64_t n;
+        if (iopctl_strtou64(v + 4, &end, &n) < 0 || *end != ':' || n == 0 || n > IOP_PARAMS_FIELD_SIZE_MAX)
             return -EINVAL;
+        sz = (size_t)n;
         type = IOP_PARAMS_STRING;
         v = end + 1;
     } else if (!strncmp(v, "hex:", 4)) {
@@ -316,9 +317,9 @@ static int encode_value(const char *v, const struct iop_params_field_info *fi, u
         memcpy(buf, v, strlen(v));
     } else {
         char *end;
-        errno = 0;
-        unsigned long long x = strtoull(v, &end, 0);
-        if (errno || *end || !*v || v[0] == '-' || (sz < 8 && x >> (8 * sz)))
+        uint64_t x;
+        /* Decimal or 0x hex: not octal, and not strtoull's " -1" (all ones for a u64). */
+        if (iopctl_strtou64(v, &end, &x) < 0 || *end || (sz < 8 && x >> (8 * sz)))
             return -ERANGE;
         for (size_t i = 0; i < sz; i++)
             buf[i] = (uint8_t)(x >> (8 * i));
