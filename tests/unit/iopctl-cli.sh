@@ -1,6 +1,6 @@
 #!/bin/sh
-# iopctl's command line on the host (no iopd needed): lengths an I2O SG element cannot
-# hold are refused before anything is sent.  The device is /dev/null, so a request that
+# iopctl's command line on the host (no iopd needed): what it sends, or refuses before
+# sending, for numbers, lengths and data given on its command line.  The device is /dev/null, so a request that
 # is sent fails with ENOTTY (status 1); a refusal is status 2 (usage) or 1 with EFBIG.
 # Usage: iopctl-cli.sh PATH-TO-IOPCTL
 iopctl=${1:?usage: $0 IOPCTL}
