@@ -35,6 +35,9 @@ int iopctl_parse_u32(const char *s, uint32_t max, uint32_t *out);
 /* The number at the start of s, decimal or 0x hex as iopctl(1) says (no octal, sign or
  * blanks), and *end after it: 0, -EINVAL when s does not start with a digit, -ERANGE. */
 int iopctl_strtou64(const char *s, char **end, uint64_t *out);
+/* Bytes given as hex, two digits each and nothing else, into out (at most cap): how
+ * many, or -EINVAL. */
+int iopctl_parse_hex(const char *s, uint8_t *out, size_t cap);
 /* A JSON string literal (with quotes) for s (at most maxlen bytes), into out: UTF-8
  * passes through, control characters and bytes that are not UTF-8 are escaped. */
 void iopctl_json_str(FILE *out, const char *s, size_t maxlen);

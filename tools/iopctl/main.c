@@ -78,6 +78,24 @@ int iopctl_parse_u32(const char *s, uint32_t max, uint32_t *out) {
     return 0;
 }
 
+static int hex_digit(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int iopctl_parse_hex(const char *s, uint8_t *out, size_t cap) {
+    size_t n = strlen(s);
+    if (n % 2 || n / 2 > cap)
+        return -EINVAL;
+    for (size_t i = 0; i < n / 2; i++) {
+        /* Two hex digits a byte, nothing else (strtoul took "-1" for 0xff and " 1"). */
+        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -EINVAL;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return (int)(n / 2);
+}
+
 /* The length of the well-formed UTF-8 sequence at s (n bytes left), 0 if none. */
 static size_t utf8_seq(const unsigned char *s, size_t n) {
     size_t len = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;

@@ -267,10 +267,6 @@ static int cmd_get(struct iopctl *ctl, uint32_t iop, uint32_t tid, uint32_t grou
     return IOPCTL_OK;
 }
 
-static int hex_digit(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* A value for a field: typed syntax (u8: u16: u32: u64: str:LEN: hex:), or plain for
  * a field whose layout is known.  Fills buf with size bytes. */
 static int encode_value(const char *v, const struct iop_params_field_info *fi, uint8_t *buf, size_t *size) {
@@ -289,18 +285,10 @@ static int encode_value(const char *v, const struct iop_params_field_info *fi, u
         type = IOP_PARAMS_STRING;
         v = end + 1;
     } else if (!strncmp(v, "hex:", 4)) {
-        v += 4;
-        sz = strlen(v) / 2;
-        if (strlen(v) % 2 || sz == 0 || sz > IOP_PARAMS_FIELD_SIZE_MAX)
+        int n = iopctl_parse_hex(v + 4, buf, IOP_PARAMS_FIELD_SIZE_MAX);
+        if (n <= 0)
             return -EINVAL;
-        for (size_t i = 0; i < sz; i++) {
-            /* Two hex digits a byte, nothing else (strtoul took "-1" for 0xff and " 1"). */
-            int hi = hex_digit(v[2 * i]), lo = hex_digit(v[2 * i + 1]);
-            if (hi < 0 || lo < 0)
-                return -EINVAL;
-            buf[i] = (uint8_t)(hi << 4 | lo);
-        }
-        *size = sz;
+        *size = (size_t)n;
         return 0;
     } else if (fi) {
         type = fi->type;

@@ -73,24 +73,6 @@ static int find_device(struct iopctl *ctl, const char *name, uint32_t *iop, uint
     return -ENODEV;
 }
 
-static int hex_digit(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-static int parse_hex(const char *s, uint8_t *out, size_t cap) {
-    size_t n = strlen(s);
-    if (n % 2 || n / 2 > cap)
-        return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        /* Two hex digits a byte, nothing else (strtoul took "-1" for 0xff and " 1"). */
-        int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return (int)(n / 2);
-}
-
 static const char usage_text[] =
     "usb control DEV REQTYPE REQUEST VALUE INDEX LENGTH [--data HEX]\n"
     "       iopctl usb bulk|interrupt DEV ENDPOINT LENGTH|--data HEX [--interval N]\n"
@@ -173,7 +155,7 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
         return iopctl_fail("mmap", errno);
     uint8_t *data = (uint8_t *)(msg + 128 + REPLY_WORDS);
     if (!in && data_hex) {
-        int k = parse_hex(data_hex, data, MAX_DATA);
+        int k = iopctl_parse_hex(data_hex, data, MAX_DATA);
         if (k < 0 || ((type == 2 || type == 0) && (uint32_t)k != len)) {
             munmap(msg, map_len);
             return iopctl_usage("%s (--data: hex bytes%s)", usage_text,
