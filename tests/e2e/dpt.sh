@@ -44,6 +44,8 @@ d = json.load(open(\"/tmp/dpt.json\"))
 assert d[\"scsi_status\"] == 2 and d[\"sense_key\"] == 5 and d[\"asc\"] == 0x20 and d[\"ascq\"] == 0, d
 '"
 check "iopctl scsi READ(10) --out equals the client's pattern" sh -c "'$IOPCTL' scsi 0 0x00a 0x28 0 0 0 2 0 0 0 1 0 --in 512 --out /tmp/dpt.blk && [ \$(wc -c </tmp/dpt.blk) -eq 512 ]"
+# READ(10) of 0 blocks moves nothing: --out was left holding the 512 bytes above.
+check "iopctl scsi --in --out, 0 bytes moved: the file is empty" sh -c "'$IOPCTL' scsi 0 0x00a 0x28 0 0 0 2 0 0 0 0 0 --in 512 --out /tmp/dpt.blk && [ -f /tmp/dpt.blk ] && [ ! -s /tmp/dpt.blk ]"
 check "SIGTERM" stop_iopd
 check "iopd restarts" start_iopd
 check "after the restart READ(10) still gives the data" "$C" $N read 0x00a 512 1024 7

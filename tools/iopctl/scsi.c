@@ -157,7 +157,8 @@ int iopctl_cmd_scsi(struct iopctl *ctl, int argc, char **argv) {
             printf("\n");
         }
     }
-    if (got && out_file && iopctl_write_file(out_file, data, got) != IOPCTL_OK)
+    /* --out holds exactly the bytes moved: with none, an empty file, not an old file's bytes. */
+    if (in_len && out_file && iopctl_write_file(out_file, data, got) != IOPCTL_OK)
         goto done;
     ret = r == 0 && req == 0 && hba == 0 && status == IOP_SCSI_GOOD ? IOPCTL_OK : IOPCTL_FAILED;
 done:
