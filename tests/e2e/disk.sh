@@ -16,6 +16,8 @@ check "BsaBlockRead gives the same bytes back" "$IOPCTL" passthru 0 0x00a 0x30 0
 check "identical" cmp /tmp/blk.bin /tmp/blk.back
 after=$("$IOPCTL" --json get 0 0x009 0x8000 | python3 -c 'import json,sys; print(json.load(sys.stdin)["fields"]["BytesMoved"])')
 check "both directions crossed the DMA channel ($before -> $after)" test $((after - before)) -eq 131072
+# --json --from-iop without --out printed the reply and no data at all.
+check "--json --from-iop without --out: the bytes are its \"data\"" sh -c "'$IOPCTL' --json passthru 0 0x00a 0x30 0 512 4096 0 --from-iop 512 | python3 -c 'import json,sys; assert bytes.fromhex(json.load(sys.stdin)[\"data\"]) == open(\"/tmp/blk.bin\", \"rb\").read(512)'"
 check "a misaligned address: ERROR_NO_DATA_TRANSFER" sh -c "! '$IOPCTL' passthru 0 0x00a 0x30 0 512 100 0 --from-iop 512 >/tmp/mis.out 2>&1 && grep -q 'ReqStatus 0x05, DetailedStatus 0x0011' /tmp/mis.out"
 check "past the end of the 1 MiB disk: ACCESS_ERROR" sh -c "! '$IOPCTL' passthru 0 0x00a 0x30 0 512 1048576 0 --from-iop 512 >/tmp/end.out 2>&1 && grep -q 'DetailedStatus 0x0002' /tmp/end.out"
 check "more than one ioctl can carry: ENOMEM" sh -c "'$IOPCTL' passthru 0 0x00a 0x30 0 262144 0 0 --from-iop 262144 2>&1 | grep -q 'Cannot allocate memory'"

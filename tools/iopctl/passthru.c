@@ -152,7 +152,15 @@ int iopctl_cmd_passthru(struct iopctl *ctl, int argc, char **argv) {
                iop, tid, fn, r, status, dsc);
         for (unsigned i = 0; i < rw; i++)
             printf("%s%u", i ? "," : "", reply[i]);
-        printf("]}\n");
+        printf("]");
+        /* --from-iop without --out: the bytes go in the document (as usb's "data"), not nowhere. */
+        if (out && !out_file) {
+            printf(",\"data\":\"");
+            for (uint32_t i = 0; r == 0 && i < out_len; i++)
+                printf("%02x", out[i]);
+            printf("\"");
+        }
+        printf("}\n");
     } else {
         printf("reply: ReqStatus 0x%02x, DetailedStatus 0x%04x, %u words:", status, dsc, rw);
         for (unsigned i = 0; i < rw; i++)
