@@ -25,6 +25,8 @@ sleep 1
 check "I2OPARMSET of F102 DeviceName" "$IOPCTL" set 0 0x00a 0xF102 DeviceName data-disk
 wait $waiter
 check "the other process saw FIELD_MODIFIED" grep -q "event 0x01000000 (field-modified)" /tmp/fm.out
+# events -f -t: giving up at the timeout is exit 1 as without -f (iopctl(1)); it was 0.
+check "events -f -t 1 with no event: gives up, exit 1" sh -c "'$IOPCTL' events -f -t 1 0 0x00a 0x01000000 >/tmp/ft.out 2>&1; [ \$? -eq 1 ] && grep -q 'timed out after 0 events' /tmp/ft.out"
 check "the value reads back" sh -c "'$IOPCTL' get 0 0x00a 0xF102 | grep -q 'DeviceName *\"data-disk\"'"
 check "a read-only field is refused (FIELD_UNWRITEABLE)" sh -c "! '$IOPCTL' set 0 0x00a 0xF100 Description x 2>/tmp/ro.err && grep -q FIELD_UNWRITEABLE /tmp/ro.err"
 check "a value too long for its field is refused before sending" sh -c "! '$IOPCTL' set 0 0x00a 0xF102 DeviceName $(printf '%070d' 0) 2>/dev/null"

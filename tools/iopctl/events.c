@@ -157,7 +157,8 @@ int iopctl_cmd_events(struct iopctl *ctl, int argc, char **argv) {
     struct i2o_evt_get g;
     if (ioctl(ctl->fd, I2OEVTGET, &g) == 0 && g.lost && !ctl->json)
         fprintf(stderr, "iopctl: %d event%s lost (queue overflow)\n", g.lost, g.lost == 1 ? "" : "s");
-    if (!follow && seen < count) {
+    /* With -f only -t ends the loop: it gave up as without -f, exit 1 (iopctl(1)). */
+    if (follow || seen < count) {
         fprintf(stderr, "iopctl: timed out after %u event%s\n", seen, seen == 1 ? "" : "s");
         return IOPCTL_FAILED;
     }
