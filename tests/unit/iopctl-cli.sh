@@ -50,6 +50,14 @@ expect 1 "Inappropriate ioctl" usb iso 1 0x81 40 3072
 expect 2 "hex bytes" usb bulk 1 0x02 --data 00-1
 expect 2 "hex bytes" usb bulk 1 0x02 --data "00 1"
 expect 1 "Inappropriate ioctl" usb bulk 1 0x02 --data 00fFa9
+# usb control: an OUT request with a LENGTH and no --data sent LENGTH zeros; --data on
+# an IN request (control or endpoint) was ignored.  Both are refused before the device lookup.
+expect 2 "OUT request with a LENGTH takes --data" usb control 1 0x40 0x01 0 0 4
+expect 1 "Inappropriate ioctl" usb control 1 0x40 0x01 0 0 0
+expect 1 "Inappropriate ioctl" usb control 1 0x40 0x01 0 0 2 --data 0102
+expect 2 "for OUT transfers" usb control 1 0xc0 0x01 0 0 2 --data 0102
+expect 2 "for OUT transfers" usb bulk 1 0x81 64 --data 0102
+expect 1 "Inappropriate ioctl" usb control 1 0xc0 0x01 0 0 2
 # Numbers are decimal or 0x hex (iopctl(1)): strtoull's base 0 read 0377 as octal 255,
 # sent as a CDB byte, and refused 08.
 expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x30 08

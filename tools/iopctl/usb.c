@@ -124,6 +124,9 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
         setup[6] = (uint8_t)v[4], setup[7] = (uint8_t)(v[4] >> 8);
         len = v[4];
         in = setup[0] & 0x80;
+        /* An OUT request's LENGTH bytes come from --data: without it LENGTH zeros went out. */
+        if (!in && len && !data_hex)
+            return iopctl_usage("%s (control: an OUT request with a LENGTH takes --data)", usage_text);
     } else if (strcmp(kind, "bulk") == 0 || strcmp(kind, "interrupt") == 0) {
         if (n < 3 || n > 4 || iopctl_parse_u32(a[2], 0xFF, &ep) < 0)
             return iopctl_usage("%s", usage_text);
@@ -148,6 +151,9 @@ int iopctl_cmd_usb(struct iopctl *ctl, int argc, char **argv) {
     } else {
         return iopctl_usage("%s", usage_text);
     }
+    /* IN transfers read: --data was ignored, as if it had been sent. */
+    if (in && data_hex)
+        return iopctl_usage("%s (--data is for OUT transfers)", usage_text);
     /* Frame, reply and data in one mapping below 4 GiB: SG addresses are 32-bit. */
     size_t map_len = (128 + REPLY_WORDS) * 4 + MAX_DATA + 4 * 64;
     uint32_t *msg = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
