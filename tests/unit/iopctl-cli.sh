@@ -63,5 +63,7 @@ expect 1 "Inappropriate ioctl" usb control 1 0xc0 0x01 0 0 2
 expect 1 "Inappropriate ioctl" passthru 0 0x00a 0x30 08
 expect 2 "usage: iopctl scsi" scsi 0 0x00a 0x12 0 0 0 0377 0
 expect 1 "Inappropriate ioctl" scsi 0 0x00a 0x12 0 0 0 0xfF 0
+# --help's capture line left out --snaplen and --device, which capture takes.
+expect 0 "capture .*--snaplen N.*--device PATH.*-w FILE" --help
 echo "iopctl-cli: $fails failed"
 [ "$fails" -eq 0 ]

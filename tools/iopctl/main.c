@@ -35,7 +35,7 @@ static const struct iopctl_command commands[] = {
       "software store (I2OSWDL/I2OSWUL/I2OSWDEL); see iopctl(1)", iopctl_cmd_sw },
     { "events", NULL, "[-f] [-n N] [-t SEC] IOP TID [MASK]",
       "register for events and print them (I2OEVTREG, poll, read/I2OEVTGET)", iopctl_cmd_events },
-    { "capture", NULL, "[--bus N] [--count N] [--duration S] [-w FILE|-]",
+    { "capture", NULL, "[--bus N] [--count N] [--duration S] [--snaplen N] [--device PATH] [-w FILE|-]",
       "capture iopd's URBs from its usbmon node: a pcap file (-w) or a line per event", iopctl_cmd_capture,
       .own_device = true },
 };
