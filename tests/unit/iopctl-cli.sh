@@ -2,8 +2,11 @@
 # iopctl's command line on the host (no iopd needed): what it sends, or refuses before
 # sending, for numbers, lengths and data given on its command line.  The device is /dev/null, so a request that
 # is sent fails with ENOTTY (status 1); a refusal is status 2 (usage) or 1 with EFBIG.
-# Usage: iopctl-cli.sh PATH-TO-IOPCTL
-iopctl=${1:?usage: $0 IOPCTL}
+# With iopctl-spy (an LD_PRELOAD ioctl), the fields iopctl puts in a struct and its
+# handling of what a driver answers are checked too.
+# Usage: iopctl-cli.sh PATH-TO-IOPCTL [PATH-TO-IOPCTL-SPY]
+iopctl=${1:?usage: $0 IOPCTL [SPY]}
+spy=${2:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -65,5 +68,15 @@ expect 2 "usage: iopctl scsi" scsi 0 0x00a 0x12 0 0 0 0377 0
 expect 1 "Inappropriate ioctl" scsi 0 0x00a 0x12 0 0 0 0xfF 0
 # --help's capture line left out --snaplen and --device, which capture takes.
 expect 0 "capture .*--snaplen N.*--device PATH.*-w FILE" --help
+if [ -n "$spy" ]; then
+    # ASan wants to be the first library loaded; the spy comes before it.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+    spied() { LD_PRELOAD="$spy" expect "$@"; }
+    # sw upload and delete dropped --flags: the kernel's I2OSWUL and I2OSWDEL put them
+    # in the message.
+    spied 1 "sw flags 0x5a" sw upload 0 irtos 1 "$tmp/up" --size 10 --flags 0x5a
+    spied 1 "sw flags 0x5a" sw delete 0 irtos 1 --flags 0x5a
+    spied 1 "sw flags 0x5a" sw download 0 irtos 1 "$tmp/16m-1" --flags 0x5a
+fi
 echo "iopctl-cli: $fails failed"
 [ "$fails" -eq 0 ]

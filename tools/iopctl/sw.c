@@ -51,8 +51,8 @@ static int report(const char *what, int r, unsigned frag) {
 
 static const char usage_text[] =
     "sw download IOP TYPE ID FILE [--flags N]\n"
-    "       iopctl sw upload IOP TYPE ID FILE --size BYTES\n"
-    "       iopctl sw delete IOP TYPE ID [--size BYTES]\n"
+    "       iopctl sw upload IOP TYPE ID FILE --size BYTES [--flags N]\n"
+    "       iopctl sw delete IOP TYPE ID [--size BYTES] [--flags N]\n"
     "  TYPE: irtos, private, config or a number";
 
 static int sw_download(struct iopctl *ctl, uint32_t iop, uint8_t type, uint32_t id, const char *file,
@@ -104,11 +104,12 @@ static int sw_download(struct iopctl *ctl, uint32_t iop, uint8_t type, uint32_t 
 }
 
 static int sw_upload(struct iopctl *ctl, uint32_t iop, uint8_t type, uint32_t id, const char *file,
-                     uint32_t size) {
+                     uint32_t size, uint8_t flags) {
     /* Rounded up in 64 bits: size + FRAG - 1 wraps above 4 GiB - 8 KiB, 0 fragments. */
     unsigned int swlen = size, maxfrag = (unsigned int)(((uint64_t)size + FRAG - 1) / FRAG), curfrag;
     uint8_t buf[FRAG];
-    struct i2o_sw_xfer x = { .iop = iop, .sw_type = type, .sw_id = id, .buf = buf,
+    /* flags: the SwUpload message's UploadFlags, which the kernel's I2OSWUL passed on. */
+    struct i2o_sw_xfer x = { .iop = iop, .flags = flags, .sw_type = type, .sw_id = id, .buf = buf,
                              .swlen = &swlen, .maxfrag = &maxfrag, .curfrag = &curfrag };
     int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -135,9 +136,10 @@ static int sw_upload(struct iopctl *ctl, uint32_t iop, uint8_t type, uint32_t id
     return IOPCTL_OK;
 }
 
-static int sw_delete(struct iopctl *ctl, uint32_t iop, uint8_t type, uint32_t id, uint32_t size) {
+static int sw_delete(struct iopctl *ctl, uint32_t iop, uint8_t type, uint32_t id, uint32_t size, uint8_t flags) {
     unsigned int swlen = size;
-    struct i2o_sw_xfer x = { .iop = iop, .sw_type = type, .sw_id = id, .swlen = &swlen };
+    /* flags: the SwRemove message's RemoveFlags, which the kernel's I2OSWDEL passed on. */
+    struct i2o_sw_xfer x = { .iop = iop, .flags = flags, .sw_type = type, .sw_id = id, .swlen = &swlen };
     if (ioctl(ctl->fd, I2OSWDEL, &x) < 0)
         return iopctl_fail("I2OSWDEL", errno);
     if (ctl->json)
@@ -180,8 +182,8 @@ int iopctl_cmd_sw(struct iopctl *ctl, int argc, char **argv) {
     if (strcmp(a[0], "download") == 0 && n == 5)
         return sw_download(ctl, iop, type, id, a[4], (uint8_t)flags);
     if (strcmp(a[0], "upload") == 0 && n == 5 && have_size && size > 0)
-        return sw_upload(ctl, iop, type, id, a[4], size);
+        return sw_upload(ctl, iop, type, id, a[4], size, (uint8_t)flags);
     if (strcmp(a[0], "delete") == 0 && n == 4)
-        return sw_delete(ctl, iop, type, id, size);
+        return sw_delete(ctl, iop, type, id, size, (uint8_t)flags);
     return iopctl_usage("%s", usage_text);
 }
