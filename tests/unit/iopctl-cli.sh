@@ -77,6 +77,13 @@ if [ -n "$spy" ]; then
     spied 1 "sw flags 0x5a" sw upload 0 irtos 1 "$tmp/up" --size 10 --flags 0x5a
     spied 1 "sw flags 0x5a" sw delete 0 irtos 1 --flags 0x5a
     spied 1 "sw flags 0x5a" sw download 0 irtos 1 "$tmp/16m-1" --flags 0x5a
+    # A short write of --out (here past a file size limit) sets no errno: iopctl said
+    # "Success" and exit 1.
+    printf '#!/bin/sh\ntrap "" XFSZ\nulimit -f 2\nexec "%s" "$@"\n' "$(readlink -f "$iopctl")" >"$tmp/limited"
+    chmod +x "$tmp/limited"
+    real=$iopctl iopctl=$tmp/limited
+    spied 1 "short: Input/output error" passthru 0 0x00a 0x30 0 4096 0 0 --from-iop 4096 --out "$tmp/short"
+    iopctl=$real
 fi
 echo "iopctl-cli: $fails failed"
 [ "$fails" -eq 0 ]

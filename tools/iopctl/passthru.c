@@ -51,9 +51,11 @@ int iopctl_read_file32(const char *path, uint8_t **buf, size_t *len) {
 }
 
 int iopctl_write_file(const char *path, const void *buf, size_t len) {
+    errno = 0;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || write(fd, buf, len) != (ssize_t)len) {
-        int e = errno;
+        /* A short write (a full disk, RLIMIT_FSIZE) sets no errno: EIO, not "Success". */
+        int e = errno ? errno : EIO;
         if (fd >= 0)
             close(fd);
         return iopctl_fail(path, e);
