@@ -77,6 +77,10 @@ if [ -n "$spy" ]; then
     spied 1 "sw flags 0x5a" sw upload 0 irtos 1 "$tmp/up" --size 10 --flags 0x5a
     spied 1 "sw flags 0x5a" sw delete 0 irtos 1 --flags 0x5a
     spied 1 "sw flags 0x5a" sw download 0 irtos 1 "$tmp/16m-1" --flags 0x5a
+    # html: a driver's success with *reslen past the buffer made iopctl write
+    # buf[reslen] (and print) beyond it.
+    spied 1 "answered 16400 bytes for a 16384-byte buffer" --json html 0 0x00a
+    spied 1 "answered 16400 bytes for a 16384-byte buffer" html 0 0x00a
     # A short write of --out (here past a file size limit) sets no errno: iopctl said
     # "Success" and exit 1.
     printf '#!/bin/sh\ntrap "" XFSZ\nulimit -f 2\nexec "%s" "$@"\n' "$(readlink -f "$iopctl")" >"$tmp/limited"

@@ -39,6 +39,13 @@ int iopctl_cmd_html(struct iopctl *ctl, int argc, char **argv) {
         struct i2o_html h = { .iop = iop, .tid = tid, .page = page, .resbuf = buf, .reslen = &reslen,
                               .qbuf = (void *)query, .qlen = query ? (unsigned)strlen(query) : 0 };
         if (ioctl(ctl->fd, I2OHTML, &h) == 0) {
+            /* A page longer than the buffer (a driver that said so with success, not
+             * ENOBUFS): buf[reslen] and the fwrite would run past the buffer. */
+            if (reslen > cap) {
+                free(buf);
+                fprintf(stderr, "iopctl: I2OHTML: the driver answered %u bytes for a %u-byte buffer\n", reslen, cap);
+                return IOPCTL_FAILED;
+            }
             if (ctl->json) {
                 printf("{\"iop\":%u,\"tid\":%u,\"page\":%u,\"html\":", iop, tid, page);
                 buf[reslen] = 0;
