@@ -88,6 +88,14 @@ if [ -n "$spy" ]; then
     real=$iopctl iopctl=$tmp/limited
     spied 1 "short: Input/output error" passthru 0 0x00a 0x30 0 4096 0 0 --from-iop 4096 --out "$tmp/short"
     iopctl=$real
+    # events: poll() on a hung-up device says readable and read() gives end of file;
+    # the loop read again for ever (timeout(1) ends it here if it still does).
+    printf '#!/bin/sh\nexec timeout 30 "%s" "$@"\n' "$(readlink -f "$iopctl")" >"$tmp/bounded"
+    chmod +x "$tmp/bounded"
+    iopctl=$tmp/bounded
+    spied 1 "the device hung up after 0 events" events -f 0 0
+    spied 1 "the device hung up after 0 events" events 0 0
+    iopctl=$real
 else
     echo "not run: the checks that need iopctl-spy (no path to it given)"
 fi

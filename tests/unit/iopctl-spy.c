@@ -1,7 +1,7 @@
 /* LD_PRELOAD for iopctl-cli.sh: a driver the host does not have.  ioctl() prints the
- * struct fields iopctl-cli.sh checks and fails with ENOTTY, as /dev/null does; I2OHTML
- * and I2OPASSTHRU succeed, I2OHTML saying it wrote more than the buffer holds, so that
- * iopctl's handling of what comes back runs without an IOP. */
+ * struct fields iopctl-cli.sh checks and fails with ENOTTY, as /dev/null does; I2OHTML,
+ * I2OPASSTHRU and I2OEVTREG succeed, I2OHTML saying it wrote more than the buffer
+ * holds, so that iopctl's handling of what comes back runs without an IOP. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +22,8 @@ int ioctl(int fd, unsigned long req, ...) {
         struct i2o_html *h = arg;
         *h->reslen += 16;
         return 0;
+    } else if (req == I2OEVTREG) {
+        return 0; /* then read() of /dev/null gives end of file, as a hung-up device */
     } else if (req == I2OPASSTHRU) {
         return 0; /* the reply frame and the data stay as iopctl left them */
     }

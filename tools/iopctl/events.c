@@ -150,6 +150,12 @@ int iopctl_cmd_events(struct iopctl *ctl, int argc, char **argv) {
                 continue;
             return iopctl_fail("read", errno);
         }
+        if (got == 0) {
+            /* End of file: the device hung up (poll keeps saying readable), so waiting
+             * again would spin.  Nothing more will come: give up as on a timeout. */
+            fprintf(stderr, "iopctl: the device hung up after %u event%s\n", seen, seen == 1 ? "" : "s");
+            return IOPCTL_FAILED;
+        }
         for (size_t i = 0; i < (size_t)got / sizeof(evs[0]) && (follow || seen < count); i++, seen++)
             print_event(&evs[i], ctl->json);
     }
