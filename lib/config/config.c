@@ -1,25 +1,17 @@
+/* The IOPs of the configuration: each IOP's adapters and devices, with their parameter
+ * groups, fields and values; the built-in default text; freeing a configuration. */
 #include "lib/config/config.h"
 
-#include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 
+#include "lib/config/config-internal.h"
 #include "lib/config/json-get.h"
-#include "lib/config/json-split.h"
-#include "lib/usb/uevent.h"
 #include "lib/util/cleanup.h"
-
-IOP_DEFINE_CLEANUP(json_object, json_object_put)
-IOP_DEFINE_CLEANUP(struct iop_config, iop_config_free)
 
 /* One IOP on an ISA bus adapter (DMA channel 5, a 16-bit channel), with the devices a
  * real I2O board showed: its DDM, the ISA bus adapter, a LAN port and the USB bus
@@ -105,20 +97,11 @@ static const char *member_path(char *sub, size_t size, const char *path, const c
     return sub;
 }
 
-/* Optional unsigned members described by a table (slot, field), stored into a struct. */
-struct uint_member {
-    uint8_t key;  /* slot */
-    uint8_t size; /* 1, 2 or 4 bytes */
-    size_t off;
-    uint64_t max;
-};
-
 /* TIDs are 12 bits (the parsers below refuse more). */
 #define IOP_CONFIG_TID_LIMIT 0x1000u
-#define UM(type, key, field, max) { key, sizeof(((type *)0)->field), offsetof(type, field), max }
 
-static int get_uint_members(struct cfg_ctx *p, const char *path, const char *const *keys, const struct cfg_slot *val,
-                            void *base, const struct uint_member *m, size_t n) {
+int cfg_get_uint_members(struct cfg_ctx *p, const char *path, const char *const *keys, const struct cfg_slot *val,
+                         void *base, const struct uint_member *m, size_t n) {
     for (size_t i = 0; i < n; i++) {
         json_object *v = val[m[i].key].v;
         uint64_t x;
@@ -139,16 +122,8 @@ static int get_uint_members(struct cfg_ctx *p, const char *path, const char *con
     return 0;
 }
 
-struct string_member {
-    uint8_t key; /* slot */
-    size_t off;
-    size_t size;
-};
-
-#define SM(type, key, field) { key, offsetof(type, field), sizeof(((type *)0)->field) }
-
-static int get_string_members(struct cfg_ctx *p, const char *path, const char *const *keys,
-                              const struct cfg_slot *val, void *base, const struct string_member *m, size_t n) {
+int cfg_get_string_members(struct cfg_ctx *p, const char *path, const char *const *keys,
+                           const struct cfg_slot *val, void *base, const struct string_member *m, size_t n) {
     for (size_t i = 0; i < n; i++) {
         json_object *v = val[m[i].key].v;
         char *dst = (char *)base + m[i].off;
@@ -161,8 +136,8 @@ static int get_string_members(struct cfg_ctx *p, const char *path, const char *c
 }
 
 /* An optional boolean in slot k. */
-static int get_bool_member(struct cfg_ctx *p, const char *path, const char *const *keys, const struct cfg_slot *val,
-                           unsigned k, bool *out) {
+int cfg_get_bool_member(struct cfg_ctx *p, const char *path, const char *const *keys, const struct cfg_slot *val,
+                        unsigned k, bool *out) {
     char sub[160];
     if (!val[k].given || cfg_get_bool(NULL, NULL, val[k].v, out) == 0)
         return 0;
@@ -219,7 +194,7 @@ static int parse_adapter(struct cfg_ctx *p, const char *path, json_object *o, st
                             "expected one of local, isa, eisa, pci, pcmcia, nubus, cardbus, unknown");
         a->bus_type = buses[i].type;
     }
-    if ((r = get_uint_members(p, path, keys, val, a, ums, IOP_ARRAY_SIZE(ums))) < 0)
+    if ((r = cfg_get_uint_members(p, path, keys, val, a, ums, IOP_ARRAY_SIZE(ums))) < 0)
         return r;
     if (a->dma_channel == 4)
         return cfg_fail(p, path, "dma_channel 4 is the cascade between the two 8237s and cannot be used");
@@ -537,10 +512,10 @@ static int parse_device(struct cfg_ctx *p, const char *path, json_object *o, str
         return cfg_fail(p, path, "missing key \"class\"");
     if (parse_class(NULL, NULL, val[D_CLASS].v, &d->class_id) < 0)
         return parse_class(p, member_path(sub, sizeof(sub), path, keys, D_CLASS), val[D_CLASS].v, &d->class_id);
-    if ((r = get_uint_members(p, path, keys, val, d, ums, IOP_ARRAY_SIZE(ums))) < 0 ||
-        (r = get_string_members(p, path, keys, val, d, sms, IOP_ARRAY_SIZE(sms))) < 0 ||
-        (r = get_bool_member(p, path, keys, val, D_USB, &d->usb)) < 0 ||
-        (r = get_bool_member(p, path, keys, val, D_SCSI_PORT, &d->scsi_port)) < 0)
+    if ((r = cfg_get_uint_members(p, path, keys, val, d, ums, IOP_ARRAY_SIZE(ums))) < 0 ||
+        (r = cfg_get_string_members(p, path, keys, val, d, sms, IOP_ARRAY_SIZE(sms))) < 0 ||
+        (r = cfg_get_bool_member(p, path, keys, val, D_USB, &d->usb)) < 0 ||
+        (r = cfg_get_bool_member(p, path, keys, val, D_SCSI_PORT, &d->scsi_port)) < 0)
         return r;
     if (val[D_GROUPS].given &&
         (r = parse_groups(p, member_path(sub, sizeof(sub), path, keys, D_GROUPS), val[D_GROUPS].v, d)) < 0)
@@ -568,7 +543,7 @@ static int parse_device(struct cfg_ctx *p, const char *path, json_object *o, str
     return 0;
 }
 
-static int parse_iop(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_iop *iop) {
+int cfg_parse_iop(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_iop *iop) {
     static const char *const keys[] = { "unit", "product_id", "answers", "adapters", "devices", NULL };
     char sub[160];
     json_object *v;
@@ -645,447 +620,6 @@ static int parse_iop(struct cfg_ctx *p, const char *path, json_object *o, struct
         }
     }
     return 0;
-}
-
-const char *iop_config_node_name_error(const char *name) {
-    if (!name || !*name || name[0] == '/')
-        return "expected a relative name below /dev such as \"i2o/ctl\"";
-    if (strlen(name) >= IOP_CONFIG_NODE_NAME_MAX)
-        return "too long";
-    for (const char *c = name; *c; c++)
-        if (!(*c == '/' || *c == '-' || *c == '_' || *c == '.' || (*c >= '0' && *c <= '9') ||
-              (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
-            return "only letters, digits, '-', '_', '.' and '/' are allowed in a node name";
-    /* Component by component: none empty, none "." or ".." (a name never leaves /dev). */
-    for (const char *c = name; *c;) {
-        size_t n = strcspn(c, "/");
-        if (n == 0)
-            return "empty path components are not allowed in a node name";
-        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-            return "\".\" and \"..\" are not allowed in a node name";
-        c += n;
-        if (*c == '/' && !*++c)
-            return "empty path components are not allowed in a node name";
-    }
-    return NULL;
-}
-
-/* A node name below /dev (iop_config_node_name_error). */
-static int check_node_name(struct cfg_ctx *p, const char *path, const char *name) {
-    const char *why = iop_config_node_name_error(name);
-    return why ? cfg_fail(p, path, "%s", why) : 0;
-}
-
-static int parse_nodes(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_nodes *n) {
-    enum {
-        N_CTL, N_CTL_ALIAS, N_CTL_ALIAS_ENABLED, N_USBMON, N_USBMON_BIN, N_USBMON_BIN_ALT, N_USBMON_ENABLED,
-        N_USER, N_GROUP, N_MODE, N_KEYS
-    };
-    static const char *const keys[N_KEYS + 1] = {
-        [N_CTL] = "ctl", [N_CTL_ALIAS] = "ctl_alias", [N_CTL_ALIAS_ENABLED] = "ctl_alias_enabled",
-        [N_USBMON] = "usbmon", [N_USBMON_BIN] = "usbmon_bin", [N_USBMON_BIN_ALT] = "usbmon_bin_alt",
-        [N_USBMON_ENABLED] = "usbmon_enabled", [N_USER] = "user", [N_GROUP] = "group", [N_MODE] = "mode",
-    };
-    static const struct string_member sms[] = {
-        SM(struct iop_config_nodes, N_CTL, ctl),
-        SM(struct iop_config_nodes, N_CTL_ALIAS, ctl_alias),
-        SM(struct iop_config_nodes, N_USBMON, usbmon),
-        SM(struct iop_config_nodes, N_USBMON_BIN, usbmon_bin),
-        SM(struct iop_config_nodes, N_USBMON_BIN_ALT, usbmon_bin_alt),
-        SM(struct iop_config_nodes, N_USER, user),
-        SM(struct iop_config_nodes, N_GROUP, group),
-    };
-    static const struct uint_member ums[] = {
-        UM(struct iop_config_nodes, N_MODE, mode, 0777), /* "0660" is octal, as chmod reads it */
-    };
-    char sub[160];
-    struct cfg_slot val[N_KEYS];
-    int r;
-
-    if (!json_object_is_type(o, json_type_object))
-        return cfg_fail(p, path, "expected an object, got %s", cfg_describe(o));
-    if ((r = cfg_members(p, path, o, keys, val)) < 0 ||
-        (r = get_string_members(p, path, keys, val, n, sms, IOP_ARRAY_SIZE(sms))) < 0 ||
-        (r = get_uint_members(p, path, keys, val, n, ums, IOP_ARRAY_SIZE(ums))) < 0 ||
-        (r = get_bool_member(p, path, keys, val, N_USBMON_ENABLED, &n->usbmon_enabled)) < 0 ||
-        (r = get_bool_member(p, path, keys, val, N_CTL_ALIAS_ENABLED, &n->ctl_alias_enabled)) < 0)
-        return r;
-    snprintf(sub, sizeof(sub), "%s.ctl", path);
-    if ((r = check_node_name(p, sub, n->ctl)) < 0)
-        return r;
-    snprintf(sub, sizeof(sub), "%s.ctl_alias", path);
-    if (n->ctl_alias_enabled && (r = check_node_name(p, sub, n->ctl_alias)) < 0)
-        return r;
-    if (strcmp(n->ctl_alias, n->ctl) == 0) /* the node has that name already */
-        n->ctl_alias_enabled = false;
-    snprintf(sub, sizeof(sub), "%s.usbmon", path);
-    if ((r = check_node_name(p, sub, n->usbmon)) < 0)
-        return r;
-    snprintf(sub, sizeof(sub), "%s.usbmon_bin", path);
-    if ((r = check_node_name(p, sub, n->usbmon_bin)) < 0)
-        return r;
-    snprintf(sub, sizeof(sub), "%s.usbmon_bin_alt", path);
-    if ((r = check_node_name(p, sub, n->usbmon_bin_alt)) < 0)
-        return r;
-    if (strcmp(n->usbmon_bin, n->usbmon_bin_alt) == 0)
-        return cfg_fail(p, sub, "must differ from usbmon_bin (it is used when those names are taken)");
-    if (!n->user[0] || !n->group[0])
-        return cfg_fail(p, path, "user and group must not be empty");
-    return 0;
-}
-
-/* "B-P[.P...]": a device by place, as sysfs names it (/sys/bus/usb/devices/1-2.3 is
- * bus 1, port 2 of the root hub, port 3 of the hub there).  Decimal. */
-static int parse_usb_port(struct cfg_ctx *p, const char *path, const char *s, struct iop_config_usb_match *m) {
-    static const char want[] = "expected \"BUS-PORT[.PORT...]\" (decimal, as in /sys/bus/usb/devices)";
-    _Static_assert(IOP_CONFIG_USB_PORTS == IOP_USB_MAX_PORTS, "port path depths differ");
-    int r = strncmp(s, "usb", 3) == 0 ? -EINVAL /* a root hub: not a place rules may name */
-                                       : iop_usb_parse_sysfs_name(s, strlen(s), &m->bus, m->ports, &m->depth);
-    if (r == -ERANGE)
-        return cfg_fail(p, path, "%s, got \"%s\" (buses are 1-65535, ports 1-255)", want, s);
-    if (r == -E2BIG)
-        return cfg_fail(p, path, "%s, got \"%s\" (at most %u ports deep)", want, s, IOP_CONFIG_USB_PORTS);
-    if (r < 0)
-        return cfg_fail(p, path, "%s, got \"%s\"", want, s);
-    m->by_port = true;
-    return 0;
-}
-
-/* "vvvv:pppp" or "vvvv:*", hexadecimal as lsusb prints them; or a place, "B-P.P". */
-static int parse_usb_id(struct cfg_ctx *p, const char *path, json_object *v, struct iop_config_usb_match *m) {
-    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-    char *end;
-    if (!s)
-        return cfg_fail(p, path, "expected \"vvvv:pppp\", \"vvvv:*\" or \"BUS-PORT[.PORT...]\", got %s",
-                        cfg_describe(v));
-    if (!strchr(s, ':') && strchr(s, '-'))
-        return parse_usb_port(p, path, s, m);
-    unsigned long vid = strtoul(s, &end, 16);
-    if (end == s || *end != ':' || vid > 0xFFFF)
-        return cfg_fail(p, path, "expected \"vvvv:pppp\" or \"vvvv:*\" (hexadecimal), got \"%s\"", s);
-    m->vid = (uint16_t)vid;
-    if (strcmp(end + 1, "*") == 0) {
-        m->any_pid = true;
-        return 0;
-    }
-    const char *ps = end + 1;
-    unsigned long pid = strtoul(ps, &end, 16);
-    if (end == ps || *end || pid > 0xFFFF)
-        return cfg_fail(p, path, "expected \"vvvv:pppp\" or \"vvvv:*\" (hexadecimal), got \"%s\"", s);
-    m->pid = (uint16_t)pid;
-    return 0;
-}
-
-static int parse_usb(struct cfg_ctx *p, const char *path, json_object *o, struct iop_config_usb *u) {
-    static const char *const keys[] = { "enabled", "allow", "claim", NULL };
-    char sub[160];
-    json_object *v;
-    int r;
-    if (!json_object_is_type(o, json_type_object))
-        return cfg_fail(p, path, "expected an object, got %s", cfg_describe(o));
-    if ((r = cfg_check_keys(p, path, o, keys)) < 0)
-        return r;
-    if (cfg_member(o, "enabled", path, sub, sizeof(sub), &v) && (r = cfg_get_bool(p, sub, v, &u->enabled)) < 0)
-        return r;
-    if (cfg_member(o, "allow", path, sub, sizeof(sub), &v)) {
-        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > IOP_CONFIG_USB_RULES)
-            return cfg_fail(p, sub, "expected an array of at most %u device ids", IOP_CONFIG_USB_RULES);
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-            char ip[192];
-            cfg_path_index(ip, sizeof(ip), sub, i);
-            if ((r = parse_usb_id(p, ip, json_object_array_get_idx(v, i), &u->allow[u->n_allow])) < 0)
-                return r;
-            u->n_allow++;
-        }
-    }
-    if (cfg_member(o, "claim", path, sub, sizeof(sub), &v)) {
-        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) > IOP_CONFIG_USB_RULES)
-            return cfg_fail(p, sub, "expected an array of at most %u rules", IOP_CONFIG_USB_RULES);
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-            static const char *const ckeys[] = { "device", "detach_kernel_driver", NULL };
-            char ip[192], kp[224];
-            json_object *rule = json_object_array_get_idx(v, i), *x;
-            struct iop_config_usb_match *m = &u->claim[u->n_claim];
-            cfg_path_index(ip, sizeof(ip), sub, i);
-            if (!json_object_is_type(rule, json_type_object))
-                return cfg_fail(p, ip, "expected an object, got %s", cfg_describe(rule));
-            if ((r = cfg_check_keys(p, ip, rule, ckeys)) < 0)
-                return r;
-            if (!cfg_member(rule, "device", ip, kp, sizeof(kp), &x))
-                return cfg_fail(p, ip, "missing key \"device\"");
-            if ((r = parse_usb_id(p, kp, x, m)) < 0)
-                return r;
-            if (cfg_member(rule, "detach_kernel_driver", ip, kp, sizeof(kp), &x) && (r = cfg_get_bool(p, kp, x, &m->detach)) < 0)
-                return r;
-            u->n_claim++;
-        }
-    }
-    return 0;
-}
-
-static int parse_root(struct cfg_ctx *p, json_object *root, struct iop_config *cfg) {
-    static const char *const keys[] = { "iops", "nodes", "usb", NULL };
-    json_object *iops, *v;
-    int r;
-
-    cfg->nodes = (struct iop_config_nodes){ .ctl = "i2o/ctl", .ctl_alias = "i2octl", .ctl_alias_enabled = true,
-                                            .usbmon = "usbmon", .usbmon_bin = "usbmon",
-                                            .usbmon_bin_alt = "iopd/usbmon", .usbmon_enabled = true,
-                                            .user = "root", .group = "root", .mode = 0600 };
-
-    if (!json_object_is_type(root, json_type_object))
-        return cfg_fail(p, "$", "expected an object, got %s", cfg_describe(root));
-    if ((r = cfg_check_keys(p, "$", root, keys)) < 0)
-        return r;
-    if (json_object_object_get_ex(root, "nodes", &v) && (r = parse_nodes(p, "$.nodes", v, &cfg->nodes)) < 0)
-        return r;
-    cfg->usb.enabled = true;
-    if (json_object_object_get_ex(root, "usb", &v) && (r = parse_usb(p, "$.usb", v, &cfg->usb)) < 0)
-        return r;
-    if (!json_object_object_get_ex(root, "iops", &iops))
-        return cfg_fail(p, "$", "missing key \"iops\"");
-    if (!json_object_is_type(iops, json_type_array))
-        return cfg_fail(p, "$.iops", "expected an array, got %s", cfg_describe(iops));
-    size_t n = json_object_array_length(iops);
-    if (n > MAX_I2O_CONTROLLERS)
-        return cfg_fail(p, "$.iops", "at most %d IOPs, got %zu", MAX_I2O_CONTROLLERS, n);
-    for (size_t i = 0; i < n; i++) {
-        char path[64];
-        snprintf(path, sizeof(path), "$.iops[%zu]", i);
-        cfg->n_iops++; /* counted first so a partial entry is freed */
-        if ((r = parse_iop(p, path, json_object_array_get_idx(iops, i), &cfg->iop[i])) < 0)
-            return r;
-        for (size_t j = 0; j < i; j++)
-            if (cfg->iop[j].unit == cfg->iop[i].unit)
-                return cfg_fail(p, path, "unit %u is already used by $.iops[%zu]", cfg->iop[i].unit, j);
-    }
-    return 0;
-}
-
-/* json-c's nesting limit for the whole text (ours is 4 deep); an IOP parsed on its own
- * sits two levels higher (below the root object and the "iops" array), so it gets two
- * fewer: both ways refuse the same texts. */
-#define CONFIG_JSON_DEPTH 64
-#define CONFIG_IOP_JSON_DEPTH (CONFIG_JSON_DEPTH - 2)
-
-/* The IOPs of a split text, parsed by one or more threads: each takes the next piece. */
-struct split_job {
-    const char *text;
-    const struct iop_json_span *span;
-    size_t n;
-    const char *origin;
-    struct iop_config *cfg;
-    atomic_size_t next;
-    atomic_int result; /* 0, 1 (refused: go the whole way) or -ENOMEM */
-};
-
-/* Piece i into cfg->iop[i]: 0, 1 or -ENOMEM. */
-static int parse_piece(struct split_job *j, size_t i) {
-    json_tokener *tok = json_tokener_new_ex(CONFIG_IOP_JSON_DEPTH);
-    if (!tok)
-        return -ENOMEM;
-    size_t plen = j->span[i].end - j->span[i].start;
-    json_object *obj = json_tokener_parse_ex(tok, j->text + j->span[i].start, (int)plen);
-    int r = obj && json_tokener_get_error(tok) == json_tokener_success &&
-            json_tokener_get_parse_end(tok) == plen ? 0 : 1;
-    json_tokener_free(tok);
-    if (r == 0) {
-        struct cfg_ctx p = { .origin = j->origin };
-        char path[64];
-        cfg_path_index(path, sizeof(path), "$.iops", i);
-        r = parse_iop(&p, path, obj, &j->cfg->iop[i]) < 0 ? 1 : 0;
-        free(p.err);
-    }
-    json_object_put(obj);
-    return r;
-}
-
-static void *split_worker(void *opaque) {
-    struct split_job *j = opaque;
-    for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->n || atomic_load(&j->result) != 0)
-            return NULL;
-        int r = parse_piece(j, i);
-        if (r != 0) {
-            int zero = 0;
-            atomic_compare_exchange_strong(&j->result, &zero, r);
-        }
-    }
-}
-
-/* Texts this large get more threads than one for their IOPs (json-c's trees are
- * independent): a 32 x 1000 configuration is 3.5 MB; the built-in one is 2 KiB. */
-#define SPLIT_THREADS_MIN_BYTES (256u << 10)
-#define SPLIT_THREADS_MAX 4
-
-/* The text parsed in pieces: json-c builds the tree of everything but the IOPs' array
- * (checked in full: the array is there, empty), then of one IOP at a time, freed before
- * the next (json-split.h says why), on up to SPLIT_THREADS_MAX threads for a large text.
- * Returns 0 with *ret, -ENOMEM, or 1: not done this way -- the text is not split
- * (json-split.h), or anything at all was refused; the caller then parses the whole
- * text, which gives the same result or the same message as before this way existed
- * (json-c's error and our first complaint come in text order there). */
-static int parse_split(const char *text, size_t len, const char *origin, struct iop_config **ret) {
-    struct iop_json_span span[MAX_I2O_CONTROLLERS];
-    size_t n = 0, open = 0, close = 0;
-    if (iop_json_split_member_array(text, len, "iops", span, MAX_I2O_CONTROLLERS, &n, &open,
-                                    &close) < 0)
-        return 1;
-    /* The text without the array's elements: "...[" then "]...". */
-    size_t head = open + 1, tail = len - close;
-    _cleanup_free_ char *skel = malloc(head + tail);
-    if (!skel)
-        return -ENOMEM;
-    memcpy(skel, text, head);
-    memcpy(skel + head, text + close, tail);
-    struct cfg_ctx p = { .origin = origin };
-    _cleanup_(iop_config_freep) struct iop_config *cfg = calloc(1, sizeof(*cfg));
-    if (!cfg)
-        return -ENOMEM;
-    json_tokener *tok = json_tokener_new_ex(CONFIG_JSON_DEPTH);
-    if (!tok)
-        return -ENOMEM;
-    json_object *root = json_tokener_parse_ex(tok, skel, (int)(head + tail));
-    bool whole = root && json_tokener_get_error(tok) == json_tokener_success;
-    for (size_t i = json_tokener_get_parse_end(tok); whole && i < head + tail; i++)
-        whole = skel[i] == ' ' || skel[i] == '\n' || skel[i] == '\t' || skel[i] == '\r';
-    json_tokener_free(tok);
-    int r = whole && parse_root(&p, root, cfg) == 0 ? 0 : 1;
-    json_object_put(root);
-    free(p.err);
-    if (r != 0)
-        return r;
-
-    /* Every entry counts from the start: unparsed ones are zero, partial ones freeable. */
-    cfg->n_iops = (unsigned)n;
-    struct split_job job = { .text = text, .span = span, .n = n, .origin = origin, .cfg = cfg };
-    pthread_t th[SPLIT_THREADS_MAX - 1];
-    unsigned n_th = 0;
-    long cpus = len >= SPLIT_THREADS_MIN_BYTES ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
-    while (n_th + 1 < (unsigned)IOP_MIN(cpus, SPLIT_THREADS_MAX) && n_th + 1 < n &&
-           pthread_create(&th[n_th], NULL, split_worker, &job) == 0)
-        n_th++;
-    split_worker(&job);
-    for (unsigned t = 0; t < n_th; t++)
-        pthread_join(th[t], NULL);
-    r = atomic_load(&job.result);
-    for (size_t i = 1; i < n && r == 0; i++)
-        for (size_t k = 0; k < i && r == 0; k++)
-            if (cfg->iop[k].unit == cfg->iop[i].unit)
-                r = 1;
-    if (r == 0)
-        *ret = TAKE_PTR(cfg);
-    return r;
-}
-
-int iop_config_parse(const char *text, size_t len, const char *origin, struct iop_config **ret, char **err) {
-    return iop_config_parse_ex(text, len, origin, 0, ret, err);
-}
-
-int iop_config_parse_ex(const char *text, size_t len, const char *origin, unsigned flags,
-                        struct iop_config **ret, char **err) {
-    struct cfg_ctx p = { .origin = origin ? origin : "<config>" };
-    assert(text && ret);
-
-    if (err)
-        *err = NULL;
-    if (len > IOP_CONFIG_MAX_BYTES || len > INT32_MAX) {
-        cfg_fail(&p, "$", "file too large (%zu bytes, at most %u)", len, IOP_CONFIG_MAX_BYTES);
-        goto out;
-    }
-    if (!(flags & IOP_CONFIG_PARSE_WHOLE)) {
-        int r = parse_split(text, len, p.origin, ret);
-        if (r <= 0)
-            return r;
-        if (flags & IOP_CONFIG_PARSE_SPLIT_ONLY)
-            return -EAGAIN;
-    }
-    {
-        json_tokener *tok = json_tokener_new_ex(CONFIG_JSON_DEPTH);
-        if (!tok)
-            return -ENOMEM;
-        _cleanup_(json_object_putp) json_object *root = json_tokener_parse_ex(tok, text, (int)len);
-        enum json_tokener_error jerr = json_tokener_get_error(tok);
-        size_t off = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (!root || jerr != json_tokener_success) {
-            unsigned line = 1, col = 1;
-            for (size_t i = 0; i < off && i < len; i++, col++)
-                if (text[i] == '\n')
-                    line++, col = 0;
-            cfg_fail(&p, "$", "invalid JSON at line %u, column %u: %s", line, col,
-                     jerr == json_tokener_continue ? "unexpected end of input"
-                                                   : json_tokener_error_desc(jerr));
-            goto out;
-        }
-        for (size_t i = off; i < len; i++)
-            if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r') {
-                cfg_fail(&p, "$", "unexpected data after the JSON value (offset %zu)", i);
-                goto out;
-            }
-        _cleanup_(iop_config_freep) struct iop_config *cfg = calloc(1, sizeof(*cfg));
-        if (!cfg)
-            return -ENOMEM;
-        if (parse_root(&p, root, cfg) == 0) {
-            *ret = TAKE_PTR(cfg);
-            return 0;
-        }
-    }
-out:
-    if (err)
-        *err = p.err;
-    else
-        free(p.err);
-    return -EINVAL;
-}
-
-int iop_config_load_file(const char *path, struct iop_config **ret, char **err) {
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (err)
-        *err = NULL;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        int e = -errno;
-        if (err && asprintf(err, "%s: %s", path, strerror(-e)) < 0)
-            *err = NULL;
-        return e;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        if (err && asprintf(err, "%s: not a regular file", path) < 0)
-            *err = NULL;
-        return -EINVAL;
-    }
-    if (st.st_size > (off_t)IOP_CONFIG_MAX_BYTES) {
-        if (err && asprintf(err, "%s: file too large (%lld bytes, at most %u)", path,
-                            (long long)st.st_size, IOP_CONFIG_MAX_BYTES) < 0)
-            *err = NULL;
-        return -EFBIG;
-    }
-    _cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf)
-        return -ENOMEM;
-    size_t got = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size + 1 - got);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = -errno;
-            if (err && asprintf(err, "%s: %s", path, strerror(-e)) < 0)
-                *err = NULL;
-            return e;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-        if (got > (size_t)st.st_size) { /* grew while reading */
-            if (err && asprintf(err, "%s: file changed while being read", path) < 0)
-                *err = NULL;
-            return -EAGAIN;
-        }
-    }
-    return iop_config_parse(buf, got, path, ret, err);
 }
 
 static void device_free_contents(struct iop_config_device *d) {

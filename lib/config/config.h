@@ -164,7 +164,7 @@ extern const char iop_config_default_json[];
 int iop_config_parse(const char *text, size_t len, const char *origin, struct iop_config **ret,
                      char **err);
 /* The same, with flags: IOP_CONFIG_PARSE_WHOLE parses the text as one json-c tree, as
- * iop_config_parse() does only when it cannot split the text into IOPs (config.c,
+ * iop_config_parse() does only when it cannot split the text into IOPs (config-parse.c,
  * parse_split): the result must be the same both ways (tests and the config fuzz target
  * check it). */
 #define IOP_CONFIG_PARSE_WHOLE 1u

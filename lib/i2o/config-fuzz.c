@@ -117,7 +117,7 @@ int iop_config_fuzz_one(const uint8_t *data, size_t len) {
     free(err);
     if (r != 0 || !cfg)
         return IOP_FUZZ_FAIL("config: accepted with %d and %p", r, (void *)cfg);
-    /* Parsed in pieces or as one tree (config.c, parse_split), the same configuration. */
+    /* Parsed in pieces or as one tree (config-parse.c, parse_split), the same configuration. */
     struct iop_config *whole = NULL;
     r = iop_config_parse_ex((const char *)data, len, ORIGIN, IOP_CONFIG_PARSE_WHOLE, &whole, NULL);
     /* (data is not NULL here: an empty text is refused above.) */
