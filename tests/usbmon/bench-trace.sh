@@ -17,7 +17,8 @@
 # iopd reader lines / kernel reader lines in the "both" phases (target >= 1.0: iopd's
 # node delivers at least what the kernel's does for the same traffic) and the URB
 # rate with an iopd reader against none (cost target for text <= 10%, for binary no
-# more than the kernel's reader costs).  IOPVM_SMP=N gives the VM N CPUs (default 1).
+# more than the kernel's reader costs), also as the median of each round's ratio to
+# that round's "none" phase.  IOPVM_SMP=N gives the VM N CPUs (default 1).
 # --wake MS runs iopd with --usbmon-wake-delay=MS (default: iopd's default).
 set -u
 MODE=text WAKE=
@@ -97,7 +98,7 @@ rows = {}
 for line in open(sys.argv[1]):
     head, iopd, kern = [x.strip() for x in line.split("|")]
     h = head.split()
-    d = {"urbs": int(h[3]), "rate": float(h[7]), "ticks": int(h[9])}
+    d = {"round": int(h[0]), "urbs": int(h[3]), "rate": float(h[7]), "ticks": int(h[9])}
     for name, part in (("iopd", iopd), ("kernel", kern)):
         if part != "none":
             p = part.split()
@@ -129,5 +130,12 @@ target = "no more than the kernel reader's" if sys.argv[2] == "binary" else "<= 
 print("URB rate with an iopd reader vs none: %.3f (cost %.1f%%, target %s)" % (1 - cost, 100 * cost, target))
 kcost = 1 - med([r["rate"] for r in rows["kernel"]]) / med([r["rate"] for r in rows["none"]])
 print("URB rate with a kernel reader vs none: %.3f (for scale)" % (1 - kcost))
+# The same within each round (a reader's phase against that round's "none"): when the
+# rate without a reader drifts between rounds, the ratio of medians mixes rounds.
+none = {r["round"]: r["rate"] for r in rows["none"]}
+for n in ("iopd", "kernel"):
+    rs = sorted(r["rate"] / none[r["round"]] for r in rows[n] if none.get(r["round"]))
+    if rs:
+        print("  per round, %-6s reader vs none: median %.3f (%.3f..%.3f), %d rounds" % (n, med(rs), rs[0], rs[-1], len(rs)))
 PY
 stop_iopd
