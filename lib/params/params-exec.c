@@ -1,3 +1,5 @@
+/* The UtilParamsGet/Set engine (params-exec.h): runs the operations params-oplist.c
+ * parses against the model and writes the ResultList. */
 #include "lib/params/params-exec.h"
 
 #include <assert.h>
@@ -9,199 +11,16 @@
 #include <linux/i2o-dev.h>
 
 #include "lib/params/params-internal.h"
+#include "lib/params/params-oplist.h"
 #include "lib/util/bytes.h"
 #include "lib/util/cleanup.h"
 
-#define LIST_HDR 4u   /* ResultCount, Reserved / OperationCount, Reserved */
 #define BLOCK_HDR 4u  /* BlockSize, BlockStatus, ErrorInfoSize */
 #define TABLE_HDR 4u  /* RowCount, MoreFlag */
 #define ERRINFO_HDR 8u /* OperationCode, GroupNumber, FieldIdx, AdditionalStatus, NumberKeys */
 /* ErrorInfoSize is a u8 count of words: 255 words hold the 8-byte template and a key of
  * at most 1012 bytes; a longer key is left out of the error information. */
 #define ERRINFO_KEY_MAX (255u * 4u - ERRINFO_HDR)
-
-static size_t pad4(size_t n) {
-    return (n + 3) & ~(size_t)3;
-}
-
-/* One operation of the list, parsed; pointers point into the list. */
-struct op {
-    uint16_t code, group;
-    struct iop_params_group *g; /* NULL: no such group */
-    bool all;                   /* FieldCount 0xFFFF */
-    uint16_t field_count;       /* as sent (FIELD_GET..ROW_ADD) */
-    const uint8_t *idx;         /* FieldIdx[field_count] */
-    size_t sel_size;            /* bytes of one row of the selected fields (if g known) */
-    uint16_t count;             /* KeyCount / RowCount */
-    const uint8_t *tail;        /* keys or values */
-    /* Nonzero: the length of the operation is unknown; report and end the list. */
-    uint8_t stop_status;
-    uint16_t stop_field;
-};
-
-static unsigned sel_count(const struct op *op) {
-    return op->all ? op->g->n_fields : op->field_count;
-}
-
-/* Field index of the i-th selected field (may be out of range when sent so). */
-static unsigned sel_field(const struct op *op, unsigned i) {
-    return op->all ? i : iop_get_le16(op->idx + 2 * (size_t)i);
-}
-
-static void op_stop(struct op *op, uint8_t status, uint16_t field) {
-    op->stop_status = status;
-    op->stop_field = field;
-}
-
-/* The size of a key of op's group, or 0 with op stopped when it cannot be known. */
-static size_t op_key_size(struct op *op) {
-    if (!op->g)
-        op_stop(op, IOP_PARAMS_STATUS_INVALID_GROUP_ID, IOP_PARAMS_NO_FIELD);
-    else if (op->g->kind != IOP_PARAMS_TABLE)
-        op_stop(op, IOP_PARAMS_STATUS_WRONG_GROUP_TYPE, IOP_PARAMS_NO_FIELD);
-    else if (op->g->key < 0)
-        op_stop(op, IOP_PARAMS_STATUS_NO_KEY_FIELD, IOP_PARAMS_NO_FIELD);
-    else
-        return op->g->fields[op->g->key].size;
-    return 0;
-}
-
-/* Bytes of one row of the selected fields; false (op stopped) when unknown. */
-static bool op_sel_size(struct op *op) {
-    op->sel_size = 0;
-    if (!op->all && op->field_count == 0)
-        return true;
-    if (!op->g) {
-        op_stop(op, IOP_PARAMS_STATUS_INVALID_GROUP_ID, IOP_PARAMS_NO_FIELD);
-        return false;
-    }
-    unsigned n = sel_count(op);
-    for (unsigned i = 0; i < n; i++) {
-        unsigned fi = sel_field(op, i);
-        if (fi >= op->g->n_fields) {
-            op_stop(op, IOP_PARAMS_STATUS_NO_SUCH_FIELD, (uint16_t)fi);
-            return false;
-        }
-        op->sel_size += op->g->fields[fi].size;
-    }
-    return true;
-}
-
-/* The counted tail of ROW_DELETE, LIST_GET, LIST_SET and ROW_ADD: u16 count, then count
- * items of a key (key) and/or a row of the selected fields (sel).  Moves *at past it.
- * 0: parsed; 1: op stopped (the items' size is unknown); -EBADMSG: the list ends
- * inside it. */
-static int parse_counted(const uint8_t *list, size_t len, size_t *at, struct op *op, bool key, bool sel) {
-    if (*at > len || len - *at < 2)
-        return -EBADMSG;
-    op->count = iop_get_le16(list + *at);
-    *at += 2;
-    op->tail = list + *at;
-    if (!op->count)
-        return 0;
-    size_t item = 0;
-    if (key) {
-        item += op_key_size(op);
-        if (op->stop_status)
-            return 1;
-    }
-    if (sel) {
-        if (!op_sel_size(op))
-            return 1;
-        item += op->sel_size;
-    }
-    if ((uint64_t)op->count * item > len - *at)
-        return -EBADMSG;
-    *at += (size_t)op->count * item;
-    return 0;
-}
-
-/* Parse the operation at *pos.  0: parsed (*pos moves to the next operation, which
- * starts on a 4-byte boundary); 0 with op->stop_status: its length is unknown;
- * -EBADMSG: the list ends inside it. */
-static int parse_op(const struct iop_params *p, const uint8_t *list, size_t len, size_t *pos,
-                    struct op *op) {
-    size_t at = *pos;
-    int r;
-    *op = (struct op){ 0 };
-    /* at may lie past len: the pad after the previous operation can run off a cut list. */
-#define NEED(n)                                                                            \
-    do {                                                                                   \
-        if (at > len || (uint64_t)(n) > len - at)                                          \
-            return -EBADMSG;                                                               \
-    } while (0)
-    NEED(4);
-    op->code = iop_get_le16(list + at);
-    op->group = iop_get_le16(list + at + 2);
-    op->g = iop_params_find_group(p, op->group);
-    at += 4;
-
-    switch (op->code) {
-    case I2O_PARAMS_TABLE_CLEAR:
-        break;
-    case I2O_PARAMS_ROW_DELETE:
-        if ((r = parse_counted(list, len, &at, op, true, false)) != 0)
-            return r < 0 ? r : 0;
-        break;
-    case I2O_PARAMS_FIELD_GET:
-    case I2O_PARAMS_LIST_GET:
-    case I2O_PARAMS_MORE_GET:
-    case I2O_PARAMS_SIZE_GET:
-    case I2O_PARAMS_TABLE_GET:
-    case I2O_PARAMS_FIELD_SET:
-    case I2O_PARAMS_LIST_SET:
-    case I2O_PARAMS_ROW_ADD: {
-        NEED(2);
-        op->field_count = iop_get_le16(list + at);
-        at += 2;
-        op->all = op->field_count == IOP_PARAMS_ALL_FIELDS;
-        if (!op->all) {
-            NEED(2 * (size_t)op->field_count);
-            op->idx = list + at;
-            at += 2 * (size_t)op->field_count;
-        }
-        switch (op->code) {
-        case I2O_PARAMS_LIST_GET:
-            if ((r = parse_counted(list, len, &at, op, true, false)) != 0)
-                return r < 0 ? r : 0;
-            break;
-        case I2O_PARAMS_MORE_GET: {
-            op->tail = list + at;
-            size_t ks = op_key_size(op);
-            if (op->stop_status)
-                return 0;
-            NEED(ks);
-            at += ks;
-            break;
-        }
-        case I2O_PARAMS_FIELD_SET:
-            op->tail = list + at;
-            if (!op_sel_size(op))
-                return 0;
-            NEED(op->sel_size);
-            at += op->sel_size;
-            break;
-        case I2O_PARAMS_LIST_SET:
-            if ((r = parse_counted(list, len, &at, op, true, true)) != 0)
-                return r < 0 ? r : 0;
-            break;
-        case I2O_PARAMS_ROW_ADD:
-            if ((r = parse_counted(list, len, &at, op, false, true)) != 0)
-                return r < 0 ? r : 0;
-            break;
-        default:
-            break;
-        }
-        break;
-    }
-    default:
-        op_stop(op, IOP_PARAMS_STATUS_INVALID_OPERATION, IOP_PARAMS_NO_FIELD);
-        return 0;
-    }
-#undef NEED
-    *pos = pad4(at);
-    return 0;
-}
 
 /* ---- result writer ---- */
 
@@ -223,7 +42,7 @@ static bool room(const struct ctx *c, size_t n) {
 
 /* Finish the block that starts at start: pad the data to a word and fill the header. */
 static void block_end(struct ctx *c, size_t start, uint8_t status, unsigned err_words) {
-    size_t end = pad4(c->pos);
+    size_t end = params_pad4(c->pos);
     assert(end <= c->cap);
     memset(c->buf + c->pos, 0, end - c->pos);
     c->pos = end;
@@ -238,8 +57,8 @@ static unsigned put_errinfo(struct ctx *c, const struct op *op, uint16_t field,
                             const uint8_t *key, size_t key_len) {
     if (!key || key_len > ERRINFO_KEY_MAX)
         key_len = 0;
-    size_t n = pad4(c->pos) - c->pos; /* pad of the results before the information */
-    size_t info = pad4(ERRINFO_HDR + key_len);
+    size_t n = params_pad4(c->pos) - c->pos; /* pad of the results before the information */
+    size_t info = params_pad4(ERRINFO_HDR + key_len);
     if (!room(c, n + info))
         return 0;
     memset(c->buf + c->pos, 0, n + info);
@@ -341,9 +160,9 @@ static int key_index_find(const struct key_index *ix, const uint8_t *key) {
 
 /* Check the selected fields of a read; 0 or the status (with *bad the field). */
 static uint8_t check_read_fields(const struct op *op, bool values, uint16_t *bad) {
-    unsigned n = sel_count(op);
+    unsigned n = params_sel_count(op);
     for (unsigned i = 0; i < n; i++) {
-        unsigned fi = sel_field(op, i);
+        unsigned fi = params_sel_field(op, i);
         *bad = (uint16_t)fi;
         if (fi >= op->g->n_fields)
             return IOP_PARAMS_STATUS_NO_SUCH_FIELD;
@@ -355,16 +174,16 @@ static uint8_t check_read_fields(const struct op *op, bool values, uint16_t *bad
 
 static size_t read_sel_size(const struct op *op) {
     size_t n = 0;
-    for (unsigned i = 0; i < sel_count(op); i++)
-        n += op->g->fields[sel_field(op, i)].size;
+    for (unsigned i = 0; i < params_sel_count(op); i++)
+        n += op->g->fields[params_sel_field(op, i)].size;
     return n;
 }
 
 /* Copy the selected fields of row i to the result. */
 static void put_row(struct ctx *c, const struct op *op, unsigned row) {
     const struct iop_params_group *g = op->g;
-    for (unsigned i = 0; i < sel_count(op); i++) {
-        const struct params_field *f = &g->fields[sel_field(op, i)];
+    for (unsigned i = 0; i < params_sel_count(op); i++) {
+        const struct params_field *f = &g->fields[params_sel_field(op, i)];
         if (f->flags & IOP_PARAMS_FIELD_NOREAD)
             memset(c->buf + c->pos, 0, f->size); /* only with 0xFFFF, see the header */
         else
@@ -381,7 +200,7 @@ static void exec_field_get(struct ctx *c, const struct op *op) {
     if ((st = check_read_fields(op, true, &bad)))
         return put_error(c, op, st, bad, NULL, 0);
     size_t size = read_sel_size(op);
-    if (!room(c, BLOCK_HDR + pad4(size)))
+    if (!room(c, BLOCK_HDR + params_pad4(size)))
         return put_buffer_full(c);
     size_t start = c->pos;
     c->pos += BLOCK_HDR;
@@ -447,8 +266,8 @@ static void exec_table_read(struct ctx *c, const struct op *op) {
     size_t row = read_sel_size(op);
     size_t avail = c->cap - c->pos - BLOCK_HDR - TABLE_HDR;
     unsigned fit = want;
-    if (row && pad4((size_t)want * row) > avail)
-        fit = (unsigned)(avail / row); /* avail is a multiple of 4: pad4(fit*row) <= avail */
+    if (row && params_pad4((size_t)want * row) > avail)
+        fit = (unsigned)(avail / row); /* avail is a multiple of 4: params_pad4(fit*row) <= avail */
     if (fit == 0 && want > 0)
         return put_buffer_full(c);
 
@@ -490,8 +309,8 @@ static void put_success(struct ctx *c) {
 /* Check that the selected fields may be written with the values at v (one row of the
  * selected fields); 0 or the status with *bad the field. */
 static uint8_t check_write(const struct op *op, const uint8_t *v, bool need_rw, uint16_t *bad) {
-    for (unsigned i = 0; i < sel_count(op); i++) {
-        unsigned fi = sel_field(op, i);
+    for (unsigned i = 0; i < params_sel_count(op); i++) {
+        unsigned fi = params_sel_field(op, i);
         const struct params_field *f = &op->g->fields[fi];
         *bad = (uint16_t)fi;
         if (need_rw && !(f->flags & IOP_PARAMS_FIELD_RW))
@@ -505,8 +324,8 @@ static uint8_t check_write(const struct op *op, const uint8_t *v, bool need_rw, 
 
 /* Write one row of selected-field values v into row (a packed row buffer). */
 static void apply_values(const struct op *op, uint8_t *row, const uint8_t *v) {
-    for (unsigned i = 0; i < sel_count(op); i++) {
-        const struct params_field *f = &op->g->fields[sel_field(op, i)];
+    for (unsigned i = 0; i < params_sel_count(op); i++) {
+        const struct params_field *f = &op->g->fields[params_sel_field(op, i)];
         memcpy(row + f->offset, v, f->size);
         v += f->size;
     }
@@ -599,8 +418,8 @@ static void exec_list_set(struct ctx *c, const struct op *op) {
         apply_values(op, staged + (size_t)r * g->row_size, e + ks);
     }
     bool writes_key = false;
-    for (unsigned i = 0; i < sel_count(op) && !writes_key; i++)
-        writes_key = sel_field(op, i) == (unsigned)g->key;
+    for (unsigned i = 0; i < params_sel_count(op) && !writes_key; i++)
+        writes_key = params_sel_field(op, i) == (unsigned)g->key;
     const uint8_t *dup;
     if (writes_key && duplicate_keys(g, staged, g->n_rows, &dup)) {
         put_error(c, op, IOP_PARAMS_STATUS_BAD_KEY_ABORT, IOP_PARAMS_NO_FIELD, dup, ks);
@@ -621,8 +440,8 @@ static void exec_row_add(struct ctx *c, const struct op *op) {
         return put_error(c, op, IOP_PARAMS_STATUS_NON_DYNAMIC_GROUP, IOP_PARAMS_NO_FIELD, NULL, 0);
     if (g->key >= 0) {
         bool has_key = op->all;
-        for (unsigned i = 0; i < sel_count(op) && !has_key; i++)
-            has_key = sel_field(op, i) == (unsigned)g->key;
+        for (unsigned i = 0; i < params_sel_count(op) && !has_key; i++)
+            has_key = params_sel_field(op, i) == (unsigned)g->key;
         if (!has_key)
             return put_error(c, op, IOP_PARAMS_STATUS_INSUFFICIENT_FIELDS, (uint16_t)g->key,
                              NULL, 0);
@@ -762,7 +581,7 @@ static void exec_op(struct ctx *c, const struct op *op) {
     case I2O_PARAMS_ROW_ADD: exec_row_add(c, op); break;
     case I2O_PARAMS_ROW_DELETE: exec_row_delete(c, op); break;
     case I2O_PARAMS_TABLE_CLEAR: exec_table_clear(c, op); break;
-    default: assert(!"unreachable: parse_op stops unknown operations");
+    default: assert(!"unreachable: params_parse_op stops unknown operations");
     }
 }
 
@@ -784,7 +603,7 @@ int iop_params_exec(struct iop_params *p, enum iop_params_msg msg, const void *o
     size_t pos = LIST_HDR;
     for (unsigned i = 0; i < count; i++) {
         struct op op;
-        int r = parse_op(p, list, oplen, &pos, &op);
+        int r = params_parse_op(p, list, oplen, &pos, &op);
         if (r < 0)
             return r;
         if (op.stop_status)
@@ -799,7 +618,7 @@ int iop_params_exec(struct iop_params *p, enum iop_params_msg msg, const void *o
     pos = LIST_HDR;
     for (unsigned i = 0; i < count && !c.done; i++) {
         struct op op;
-        int r = parse_op(p, list, oplen, &pos, &op);
+        int r = params_parse_op(p, list, oplen, &pos, &op);
         /* The model can only have changed in ways pass 1 already allowed for: a group
          * or key size never changes during a list, so this parse cannot fail. */
         assert(r == 0);
