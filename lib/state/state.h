@@ -69,8 +69,9 @@ struct iop_state_reader;
 
 /* The points where a simulated crash can stop an operation, in the order they occur. */
 enum iop_state_step {
-    IOP_STATE_STEP_TEMP_CREATED, /* the temporary file exists (placeholder header only) */
-    IOP_STATE_STEP_TEMP_DATA,    /* after each iop_state_writer_write() chunk */
+    IOP_STATE_STEP_TEMP_CREATED, /* the temporary file exists (empty) */
+    IOP_STATE_STEP_TEMP_DATA,    /* after each chunk given to the writer (small ones may still
+                                  * be held back: the file is garbage until committed) */
     IOP_STATE_STEP_TEMP_WRITTEN, /* all data and the final header written, not synced */
     IOP_STATE_STEP_TEMP_SYNCED,  /* the temporary file is fsync()ed */
     IOP_STATE_STEP_RENAMED,      /* the temporary file replaced the target */
@@ -146,6 +147,10 @@ uint64_t iop_state_writer_length(const struct iop_state_writer *w);
  * NULL, it receives a reader on the committed content (same file, no re-verification:
  * this writer produced it). */
 int iop_state_writer_commit(struct iop_state_writer *w, struct iop_state_reader **ret_reader);
+/* iop_state_writer_write(w, tail, n) and then commit, in fewer system calls: a file
+ * whose payload was all written by small writes or comes with the tail is one write. */
+int iop_state_writer_commit_with(struct iop_state_writer *w, const void *tail, size_t n,
+                                 struct iop_state_reader **ret_reader);
 /* Abandon (if not committed) and free.  NULL is fine. */
 struct iop_state_writer *iop_state_writer_free(struct iop_state_writer *w);
 

@@ -160,11 +160,13 @@ static int staged_start(struct iop_swstore *s, const struct iop_sw_xfer *x,
     return 0;
 }
 
-/* The last fragment is in: committing the data file makes the module durable and
- * visible (the directory is the list of modules), then the version it replaces goes. */
-static int staged_finish(struct iop_swstore *s, struct sw_staged *st, const struct iop_sw_xfer *x) {
+/* The last fragment (n bytes of data) is in: committing the data file with it makes the
+ * module durable and visible (the directory is the list of modules), then the version
+ * it replaces goes. */
+static int staged_finish(struct iop_swstore *s, struct sw_staged *st, const struct iop_sw_xfer *x,
+                         const void *data, size_t n) {
     struct iop_state_reader *rd = NULL;
-    int r = iop_state_writer_commit(st->w, &rd);
+    int r = iop_state_writer_commit_with(st->w, data, n, &rd);
     struct sw_module m = { .sw_type = st->sw_type, .flags = st->flags, .sw_id = st->sw_id,
                            .size = st->swlen, .gen = st->gen, .data = rd };
     staged_drop(st);
@@ -258,15 +260,15 @@ int iop_swstore_download(struct iop_swstore *s, const struct iop_sw_xfer *x, con
         if ((r = staged_start(s, x, &st)) < 0)
             return storage_failed("download", x, r);
     }
+    if (x->curfrag == x->maxfrag)
+        return staged_finish(s, st, x, s->bounce, n);
     if ((r = iop_state_writer_write(st->w, s->bounce, n)) < 0) {
         staged_drop(st);
         return storage_failed("download", x, r);
     }
     st->next++;
     st->last_use = s->tick;
-    if (x->curfrag < x->maxfrag)
-        return 0;
-    return staged_finish(s, st, x);
+    return 0;
 }
 
 int iop_swstore_upload(struct iop_swstore *s, const struct iop_sw_xfer *x, void *buf,
