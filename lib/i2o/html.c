@@ -197,10 +197,14 @@ static void page_device(struct page *p, struct iop_device *d) {
     const struct iop_params_group *id = iop_params_find_group(d->params, 0xF100);
     if (id)
         group_table(p, id, false);
-    const struct iop_params_group *dma = iop_params_find_group(d->params, 0x8000);
-    if (dma) {
-        emit_lit(p, "<h2>ISA DMA channel</h2>\n");
-        group_table(p, dma, false);
+    /* Group 0x8000 is the ISA DMA channel on the adapter that drives it, and DPT's
+     * private group on the executive and on storage TIDs: headed by its own name. */
+    const struct iop_params_group *g8 = iop_params_find_group(d->params, 0x8000);
+    if (g8) {
+        emit_lit(p, "<h2>");
+        emit_text(p, iop_params_group_name(g8), IOP_PARAMS_NAME_MAX);
+        emit_lit(p, "</h2>\n");
+        group_table(p, g8, false);
     }
     emit_lit(p, "<h2>Parameter groups</h2>\n<ul>\n");
     for (unsigned i = 0; i < iop_params_group_count(d->params); i++) {

@@ -45,8 +45,14 @@ static void test_device_page(void) {
     CHECK(strstr(page, "</html>") != NULL);
     /* The ISA bus adapter shows its DMA channel. */
     CHECK(iop_html_page(dev(0x009), 0, NULL, 0, page, sizeof(page)) > 0);
-    CHECK(strstr(page, "ISA DMA channel") != NULL);
+    CHECK(strstr(page, "<h2>ISA DMA Channel</h2>") != NULL);
     CHECK(strstr(page, "<th>Channel</th><td>5</td>") != NULL);
+    /* Group 0x8000 is DPT's elsewhere, and headed so (it was called the DMA channel). */
+    CHECK(iop_html_page(dev(0), 0, NULL, 0, page, sizeof(page)) > 0);
+    CHECK(strstr(page, "<h2>DPT Exec IOP Buffers</h2>") != NULL);
+    CHECK(strstr(page, "ISA DMA") == NULL);
+    CHECK(iop_html_page(dev(0x00a), 0, NULL, 0, page, sizeof(page)) > 0);
+    CHECK(strstr(page, "ISA DMA") == NULL);
 }
 
 static void test_group_pages(void) {
