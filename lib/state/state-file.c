@@ -104,24 +104,6 @@ static int header_parse(const uint8_t h[IOP_STATE_HEADER_SIZE], uint64_t file_si
     return 0;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off) {
-    const uint8_t *p = buf;
-    while (n > 0) {
-        ssize_t k = pwrite(fd, p, n, (off_t)off);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (k == 0)
-            return -EIO;
-        p += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return 0;
-}
-
 /* pwritev() all of iov[0..cnt) at off, going on after a short write.  Modifies iov. */
 static int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off) {
     while (cnt > 0) {
@@ -151,6 +133,11 @@ static int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off) {
         }
     }
     return 0;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off) {
+    struct iovec iov = { (void *)buf, n };
+    return pwritev_full(fd, &iov, 1, off);
 }
 
 /* Read exactly n bytes; a file shorter than that changed under us: -EIO. */
